@@ -1,0 +1,69 @@
+# pylender: every target sets itself up (venv, pinned Python deps, npm packages, compiler bridge).
+# `make demo` runs the main job on an embedded anvil; `make test` runs every test.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMPS := .stamps
+
+export APE_DATA_FOLDER := $(CURDIR)/.ape
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+SOLIDITY := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
+
+.PHONY: all setup demo test test-contracts test-foundry bench lint format artifacts compile clean
+
+all: setup
+
+setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/solc
+
+$(STAMPS)/python: requirements.lock pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(STAMPS)/node: package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node pylender/toolchain/solc.py pylender/toolchain/solc-bridge.js
+	$(BIN)/python -m pylender.toolchain.solc
+	@touch $@
+
+$(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
+	$(BIN)/ape compile
+	@touch $@
+
+compile: $(STAMPS)/compile
+
+artifacts: $(STAMPS)/solc
+	$(BIN)/python -m pylender.toolchain.artifacts
+
+demo: setup $(STAMPS)/compile
+	$(BIN)/pylender demo
+
+test: setup $(STAMPS)/compile
+	$(BIN)/python -m pytest -q tests
+
+# The contract suite again on the second EVM (anvil, through ape-foundry).
+test-foundry: setup $(STAMPS)/compile
+	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+
+bench: setup $(STAMPS)/compile
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check pylender tests scripts bench
+	$(BIN)/ruff format --check pylender tests scripts bench
+
+format: setup
+	$(BIN)/ruff format pylender tests scripts bench
+	$(BIN)/ruff check --fix pylender tests scripts bench
+
+clean:
+	rm -rf $(STAMPS) .build .ape contracts/.cache .pytest_cache .hypothesis bench/out
