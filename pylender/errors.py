@@ -57,9 +57,13 @@ class ArtifactNotFound(ToolchainError):
 class ScenarioError(PylenderError, ValueError):
     """A scenario file is malformed; the message carries the file and line."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, loc: tuple[object, ...] = ()
+    ) -> None:
         self.path = path
         self.line = line
+        self.loc = loc  # where in the document, when the line is not known yet
+        self.detail = message
         where = ""
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
@@ -104,7 +108,7 @@ class ContractError(PylenderError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.fields.items())
+        inner = ", ".join(f"{k}={_fmt(v, role='role' in k.lower())}" for k, v in self.fields.items())
         return f"{self.category}: {self.error_name}({inner})"
 
     def __str__(self) -> str:
@@ -124,8 +128,23 @@ def _rebuild(name: str, fields: dict[str, Any]) -> ContractError:
     return error_class(name)(**fields)
 
 
-def _fmt(value: Any) -> str:
+def _role_names() -> dict[bytes, str]:
+    from eth_utils import keccak
+
+    names = {"ORIGINATOR_ROLE", "LENDER_ROLE", "SERVICER_ROLE", "PAUSER_ROLE"}
+    return {b"\x00" * 32: "DEFAULT_ADMIN_ROLE", **{keccak(text=n): n for n in names}}
+
+
+_ROLE_NAMES: dict[bytes, str] = {}
+
+
+def _fmt(value: Any, role: bool = False) -> str:
     if isinstance(value, bytes):
+        if role and len(value) == 32:
+            if not _ROLE_NAMES:
+                _ROLE_NAMES.update(_role_names())
+            if value in _ROLE_NAMES:
+                return _ROLE_NAMES[value]
         return "0x" + value.hex()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
@@ -195,6 +214,7 @@ _KNOWN: dict[str, tuple[type[ContractError], tuple[str, ...]]] = {
     "LengthMismatch": (InvalidRequest, ("a", "b")),
     "Overpayment": (InvalidRequest, ("loanId", "amount", "maxPayable")),
     "InvalidPolicy": (InvalidRequest, ()),
+    "SafeCastOverflowedUintDowncast": (InvalidRequest, ("bits", "value")),
     # state
     "LoanNotInStatus": (LoanStateError, ("loanId", "status")),
     "AlreadyFunded": (LoanStateError, ("loanId", "lender")),
@@ -208,7 +228,7 @@ _KNOWN: dict[str, tuple[type[ContractError], tuple[str, ...]]] = {
     "AccessControlUnauthorizedAccount": (AccessDenied, ("account", "neededRole")),
     "AccessControlBadConfirmation": (AccessDenied, ()),
     "NotATrancheLender": (AccessDenied, ("loanId", "caller")),
-    "NotCancellable": (AccessDenied, ("loanId", "caller")),
+    "CancelNotAllowed": (AccessDenied, ("loanId", "caller")),
     # OpenZeppelin ERC20 / SafeERC20
     "ERC20InsufficientBalance": (InsufficientFunds, ("sender", "balance", "needed")),
     "ERC20InsufficientAllowance": (InsufficientFunds, ("spender", "allowance", "needed")),
@@ -229,15 +249,15 @@ _CLASSES: dict[str, type[ContractError]] = {}
 def _guess_base(name: str) -> type[ContractError]:
     """The semantic base for an error the table above does not list, from its name."""
     lowered = name.lower()
-    if name.startswith(("ERC20", "SafeERC20")) or "insufficient" in lowered:
+    if name.startswith(("ERC20", "SafeERC20")) or "insufficient" in lowered or "transfer" in lowered:
         return InsufficientFunds
-    if "unauthorized" in lowered or "access" in lowered or lowered.startswith("not") and "lender" in lowered:
+    if "unauthorized" in lowered or "access" in lowered or (lowered.startswith("not") and "lender" in lowered):
         return AccessDenied
     if "cap" in lowered or "minimum" in lowered or "policy" in lowered:
         return PolicyViolation
     if "status" in lowered or "paused" in lowered or "already" in lowered or "deadline" in lowered:
         return LoanStateError
-    if lowered.startswith(("zero", "invalid", "unknown", "duplicate")) or "mismatch" in lowered:
+    if lowered.startswith(("zero", "invalid", "unknown", "duplicate", "safecast")) or "mismatch" in lowered:
         return InvalidRequest
     return ContractRevert
 
@@ -264,7 +284,8 @@ def error_class(name: str, field_names: tuple[str, ...] | None = None) -> type[C
         },
     )
     _CLASSES[name] = cls
-    globals()[name] = cls
+    if name not in globals():  # never shadow a base class (a token may name an error "InsufficientFunds")
+        globals()[name] = cls
     return cls
 
 

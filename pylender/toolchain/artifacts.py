@@ -49,7 +49,7 @@ def _resolve(importer: str, target: str) -> str:
 def gather_sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str, str]]:
     """Every project source and, transitively, every file it imports, keyed by unit name."""
     pending = [
-        p.relative_to(REPO_ROOT).as_posix() for p in sorted(contracts_dir.rglob("*.sol")) if ".cache" not in p.parts
+        p.resolve().relative_to(REPO_ROOT).as_posix() for p in sorted(contracts_dir.rglob("*.sol")) if ".cache" not in p.parts
     ]
     sources: dict[str, dict[str, str]] = {}
     while pending:
@@ -72,21 +72,26 @@ def standard_input(sources: dict[str, dict[str, str]]) -> dict[str, Any]:
         "settings": {
             "evmVersion": EVM_VERSION,
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
-            "outputSelection": {"contracts/*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
         },
     }
 
 
 def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str, Any]]:
-    """Compile and return ``{ContractName: {"abi", "bytecode", "deployedBytecode", "source"}}`` to ship."""
+    """Compile the ``.sol`` files under ``contracts_dir`` (a folder of this repo) and their imports.
+
+    Returns ``{ContractName: {"abi", "bytecode", "deployedBytecode", "source", ...}}`` for every
+    deployable contract in that folder (interfaces and internal libraries left out).
+    """
     import solcx
 
     ensure_solc()
     sources = gather_sources(contracts_dir)
     output = solcx.compile_standard(standard_input(sources), solc_version=SOLC_VERSION, allow_empty=True)
+    prefix = contracts_dir.resolve().relative_to(REPO_ROOT).as_posix() + "/"
     shipped: dict[str, dict[str, Any]] = {}
     for unit, contracts in sorted(output.get("contracts", {}).items()):
-        if not unit.startswith("contracts/") or unit.startswith(_NOT_SHIPPED):
+        if not unit.startswith(prefix) or unit.startswith(_NOT_SHIPPED):
             continue
         for name, data in sorted(contracts.items()):
             bytecode = data["evm"]["bytecode"]["object"]

@@ -1,0 +1,182 @@
+"""Gas (deterministic): every ledger operation at 1-10 lenders, against the floor, ERC-20 and push-split references.
+
+Figures are ``gasUsed`` of the whole transaction (21,000 intrinsic and calldata included) for the
+ledger and the references alike. Operations are measured in steady state - the second time the
+same kind of slot is written (a lender's balance already non-zero), the way a running ledger sees
+them; the first repayment of a loan is reported separately as ``repay (first)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from pydantic import BaseModel
+
+from bench.chain import PAYER, RECIPIENT, SERVICER, BenchChain, LoanPlan, shares_for
+from bench.chain import MONTH, GRACE
+
+log = logging.getLogger(__name__)
+
+OPERATIONS = (
+    "originate",
+    "fund",
+    "disburse",
+    "repay (first)",
+    "repay",
+    "prepay",
+    "batch repay 10 (per loan)",
+    "batch repay 100 (per loan)",
+    "withdraw",
+    "mark default",
+    "write off",
+    "push-split repay (reference)",
+)
+PREPAY_PRINCIPAL = 1_000 * 10**6
+DEFAULT_AFTER = 90 * 86_400
+
+
+class GasResults(BaseModel):
+    """Gas per operation and lender count, the references, and repay gas against the ledger's size."""
+
+    lender_counts: list[int]
+    operations: dict[str, dict[int, int]]
+    floor_repay: int
+    erc20_transfer: int
+    repay_by_loans: dict[int, int]
+    notes: list[str]
+
+
+def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: Callable[[str], None]) -> GasResults:
+    """Measure on a fresh chain (then a second fresh chain for repay gas against the number of loans)."""
+    ops: dict[str, dict[int, int]] = {name: {} for name in OPERATIONS}
+    with BenchChain.start() as chain:
+        floor, transfer = _references(chain)
+        tick("references")
+        push = chain.deploy_reference("PushSplitBaseline")
+        payer = chain.account(PAYER)
+        chain.approve_spender(payer, push)
+        plan = LoanPlan()
+        for k in lender_counts:
+            for name, gas in _lifecycle(chain, k, plan).items():
+                ops[name][k] = gas
+            ops["push-split repay (reference)"][k] = _push_split(chain, push, k)
+            tick(f"{k} lender(s)")
+    with BenchChain.start() as chain:
+        by_loans = _repay_by_loans(chain, loan_counts, tick)
+    notes = [
+        "gasUsed of the whole transaction (intrinsic 21,000 and calldata included), same for every row and reference",
+        "steady state: balances written are already non-zero; `repay (first)` is a loan's first installment",
+        "fund = all tranches of the loan together; batch rows are gas per loan of one repayBatch transaction",
+        "loans: 12,000 tokens, 12 monthly equal installments, 12 % a year, 18 % penalty, 1 % prepayment fee",
+    ]
+    return GasResults(
+        lender_counts=list(lender_counts),
+        operations=ops,
+        floor_repay=floor,
+        erc20_transfer=transfer,
+        repay_by_loans=by_loans,
+        notes=notes,
+    )
+
+
+def _references(chain: BenchChain) -> tuple[int, int]:
+    """Gas of FloorRepay.repay and of a plain ERC-20 transfer (second call of each: steady state)."""
+    lg = chain.ledger
+    payer = chain.account(PAYER)
+    floor = chain.deploy_reference("FloorRepay")
+    chain.approve_spender(payer, floor)
+    amount = 1_056_618_803  # the size of an installment of the benchmark loan; any non-zero amount costs the same
+    floor_call = _raw_call(lg, floor, "repay(uint256,uint256)", ["uint256", "uint256"], [1, amount])
+    lg.send(floor_call, payer)
+    floor_gas = lg.send(floor_call, payer).gas_used
+    transfer = lg.call("transfer", chain.account(RECIPIENT).address, amount, target="token")
+    lg.send(transfer, payer)
+    transfer_gas = lg.send(transfer, payer).gas_used
+    return floor_gas, transfer_gas
+
+
+def _raw_call(lg, to: str, signature: str, types: list[str], args: list[object]):  # type: ignore[no-untyped-def]
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    from pylender.tx import Call
+
+    data = "0x" + (keccak(text=signature)[:4] + encode(types, args)).hex()
+    return Call(to=to, data=data, label=signature)
+
+
+def _lifecycle(chain: BenchChain, k: int, plan: LoanPlan) -> dict[str, int]:
+    """One loan through origination to withdrawal, a second to write-off, and 100 loans for batches."""
+    lg = chain.ledger
+    payer = chain.account(PAYER)
+    servicer = chain.account(SERVICER)
+    loan_id, gas = chain.open_loan_measured(k, plan)
+    amount = lg.loan(loan_id).installment_amount
+    chain.advance(MONTH)
+    gas["repay (first)"] = lg.send(lg.call("repay", loan_id, amount), payer).gas_used
+    chain.advance(MONTH)
+    gas["repay"] = lg.send(lg.call("repay", loan_id, amount), payer).gas_used
+    chain.advance(MONTH // 2)
+    quote = lg.prepayment_quote(loan_id, PREPAY_PRINCIPAL)
+    if quote <= 0:
+        raise RuntimeError(f"no prepayment quote for loan {loan_id}")
+    gas["prepay"] = lg.send(lg.call("prepay", loan_id, PREPAY_PRINCIPAL), payer).gas_used
+    gas["withdraw"] = lg.send(lg.call("withdraw"), chain.lenders[0]).gas_used
+
+    # batches: 100 loans, installment 1 as warm-up (fast path), installment 2 measured, then 10 loans' installment 3
+    ids = chain.open_loans(100, k, plan)
+    chain.advance(MONTH)
+    chain.fast_send([(servicer, lg.call("repayBatch", ids, [amount] * len(ids)))], gas=30_000_000)
+    chain.advance(MONTH)
+    batch100 = lg.send(lg.call("repayBatch", ids, [amount] * len(ids)), servicer).gas_used
+    gas["batch repay 100 (per loan)"] = round(batch100 / len(ids))
+    chain.advance(MONTH)
+    batch10 = lg.send(lg.call("repayBatch", ids[:10], [amount] * 10), servicer).gas_used
+    gas["batch repay 10 (per loan)"] = round(batch10 / 10)
+
+    # default and write-off on a fresh loan whose first installment is never paid
+    (bad,) = chain.open_loans(1, k, plan)
+    chain.advance(MONTH + GRACE + DEFAULT_AFTER + 1)
+    gas["mark default"] = lg.send(lg.call("markDefault", bad), servicer).gas_used
+    gas["write off"] = lg.send(lg.call("writeOff", bad), servicer).gas_used
+    return gas
+
+
+def _push_split(chain: BenchChain, push: str, k: int) -> int:
+    """PushSplitBaseline.repay with ``k`` lenders (second repayment: every lender already holds tokens)."""
+    lg = chain.ledger
+    payer = chain.account(PAYER)
+    lenders = [a.address for a in chain.lenders[:k]]
+    setup = _raw_call(
+        lg, push, "setShares(uint256,address[],uint16[])", ["uint256", "address[]", "uint16[]"], [k, lenders, shares_for(k)]
+    )
+    lg.send(setup, payer)
+    repay = _raw_call(lg, push, "repay(uint256,uint256)", ["uint256", "uint256"], [k, 1_056_618_803])
+    lg.send(repay, payer)
+    return lg.send(repay, payer).gas_used
+
+
+def _repay_by_loans(chain: BenchChain, loan_counts: Sequence[int], tick: Callable[[str], None]) -> dict[int, int]:
+    """Repay gas (2 lenders, installment 2) of a fresh loan when the ledger holds exactly N loans."""
+    lg = chain.ledger
+    payer = chain.account(PAYER)
+    plan = LoanPlan()
+    out: dict[int, int] = {}
+    for n in sorted(loan_counts):
+        fillers = n - lg.loan_count() - 1
+        if fillers < 0:
+            raise ValueError(f"loan counts must grow: {loan_counts}")
+        step = 2_000
+        for start in range(0, fillers, step):
+            chain.open_loans(min(step, fillers - start), 1, plan)
+        loan_id, _ = chain.open_loan_measured(2, plan)
+        if lg.loan_count() != n:
+            raise RuntimeError(f"expected {n} loans in the ledger, found {lg.loan_count()}")
+        amount = lg.loan(loan_id).installment_amount
+        chain.advance(MONTH)
+        lg.send(lg.call("repay", loan_id, amount), payer)
+        chain.advance(MONTH)
+        out[n] = lg.send(lg.call("repay", loan_id, amount), payer).gas_used
+        tick(f"repay with {n} loans")
+    return out

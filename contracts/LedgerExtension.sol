@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {LedgerAccounting} from "./LedgerAccounting.sol";
+import {LedgerStorage} from "./LedgerStorage.sol";
+import {ScheduleMath} from "./libraries/ScheduleMath.sol";
+import {SplitMath} from "./libraries/SplitMath.sol";
+
+/// @title LedgerExtension
+/// @notice The second half of the co-lending ledger's code, run only by `delegatecall` from CoLendingLedger (so it
+/// reads and writes the ledger's storage): the views (loans, tranches, schedules, dues, quotes, positions, accounts,
+/// credit records), prepayment, and default, write-off and recovery. Split off to keep each contract under the
+/// 24 KiB code-size limit; the hot paths (repay, repayBatch, withdraw) stay in the ledger itself.
+/// @dev Same base (LedgerStorage), hence the same storage layout, as the ledger. Calling it directly is useless: it
+/// has no storage of its own and holds no tokens. Functions are documented in ICoLendingLedger.
+contract LedgerExtension is LedgerAccounting {
+    using SafeCast for uint256;
+
+    /// @param token_ The settlement token (the ledger's, for `_pull`).
+    constructor(IERC20 token_) LedgerStorage(token_) {}
+
+    /// @notice See ICoLendingLedger.
+    function getLoan(uint256 loanId) external view returns (LoanView memory v) {
+        Loan storage l = _loans[loanId];
+        v.status = l.status;
+        v.method = l.method;
+        v.borrower = l.borrower;
+        v.borrowerId = l.borrowerId;
+        v.principal = l.principal;
+        v.annualRateBps = l.annualRateBps;
+        v.periods = l.periods;
+        v.periodSeconds = l.periodSeconds;
+        v.gracePeriod = l.gracePeriod;
+        v.penaltyRateBps = l.penaltyRateBps;
+        v.prepaymentFeeBps = l.prepaymentFeeBps;
+        v.serviceFeeBps = l.serviceFeeBps;
+        v.feeRecipient = _institutions[l.feeRecipient].account;
+        v.reserveBps = l.reserveBps;
+        v.fundingDeadline = l.fundingDeadline;
+        v.disbursedAt = l.disbursedAt;
+        v.trancheCount = l.trancheCount;
+        v.fundedCount = l.fundedCount;
+        v.installmentAmount = l.installmentAmount;
+        v.currentInstallment = l.current;
+        v.outstandingAtInstallmentStart = l.outstanding;
+        v.outstandingPrincipal = _outstandingPrincipal(l);
+        v.interestPaidCur = l.interestPaidCur;
+        v.principalPaidCur = l.principalPaidCur;
+        v.interestPaid = l.interestPaid;
+        v.feePaid = uint128(_feePaid(l));
+        v.penaltyPaid = l.penaltyPaid;
+        v.prepaymentFeePaid = l.prepaymentFeePaid;
+        v.principalPaid = l.principalPaid;
+        v.recovered = l.recovered;
+        v.penaltyAccrued = l.penaltyAccrued;
+        v.penaltyCheckpoint = l.penaltyCheckpoint;
+        v.owedAtDefault = l.owedAtDefault;
+        v.writtenOff = l.writtenOff;
+    }
+
+    /// @dev Principal still owed: O_k minus the current partial principal while Active; the stored outstanding
+    /// (reduced by recoveries) while Defaulted; 0 otherwise.
+    function _outstandingPrincipal(Loan storage l) internal view returns (uint128) {
+        if (l.status == LoanStatus.Active) return l.outstanding - l.principalPaidCur;
+        if (l.status == LoanStatus.Defaulted) return l.outstanding;
+        return 0;
+    }
+
+    /// @notice See ICoLendingLedger.
+    function getTranches(uint256 loanId) external view returns (TrancheView[] memory v) {
+        Loan storage l = _loans[loanId];
+        uint256 n = l.trancheCount;
+        v = new TrancheView[](n);
+        for (uint256 t; t < n; ++t) {
+            (uint16 idx, uint16 share) = _trancheAt(l, t);
+            v[t] = TrancheView({
+                lender: _institutions[idx].account,
+                institution: idx,
+                shareBps: share,
+                amount: uint128(_trancheAmount(l, t)),
+                funded: l.fundedMask & (1 << t) != 0
+            });
+        }
+    }
+
+    /// @notice See ICoLendingLedger.
+    /// @dev Before disbursement: the full schedule from installment 1 with A computed now and due dates as
+    /// offsets from 0. Active: installments k..n. Other statuses: empty.
+    function scheduleOf(uint256 loanId) external view returns (InstallmentView[] memory v) {
+        Loan storage l = _loans[loanId];
+        LoanStatus status = l.status;
+        uint256 n = l.periods;
+        uint256 k = l.current;
+        uint256 outstanding = l.outstanding;
+        uint256 a = l.installmentAmount;
+        if (status == LoanStatus.Originated || status == LoanStatus.Funded) {
+            k = 1;
+            outstanding = l.principal;
+            a = ScheduleMath.installmentAmount(uint8(l.method), outstanding, l.annualRateBps, l.periodSeconds, n);
+        } else if (status != LoanStatus.Active) {
+            return v;
+        }
+        v = new InstallmentView[](n + 1 - k);
+        for (uint256 j = k; j <= n; ++j) {
+            (uint256 i, uint256 p) = ScheduleMath.installment(
+                uint8(l.method), a, outstanding, l.annualRateBps, l.periodSeconds, j == n
+            );
+            InstallmentView memory row = v[j - k];
+            row.index = uint16(j);
+            row.dueDate = uint40(_dueDate(l, j));
+            row.outstandingBefore = uint128(outstanding);
+            row.interest = uint128(i);
+            row.principal = uint128(p);
+            if (j == k && status == LoanStatus.Active) {
+                row.interestPaid = l.interestPaidCur;
+                row.principalPaid = l.principalPaidCur;
+            }
+            outstanding -= p;
+        }
+    }
+
+    /// @notice See ICoLendingLedger.
+    function amountDue(uint256 loanId) external view returns (DueView memory v) {
+        Loan storage l = _loans[loanId];
+        if (l.status != LoanStatus.Active) return v;
+        Cursor memory c = _load(l);
+        uint256 n = l.periods;
+        uint256 grace = l.gracePeriod;
+        if (c.k <= n) v.nextDueDate = uint40(_dueDate(l, c.k));
+        for (uint256 j = c.k; j <= n && block.timestamp > _dueDate(l, j) + grace; ++j) {
+            v.overdueInstallments += 1;
+        }
+        v.penalty = c.penalty;
+        _payInstallments(l, c, type(uint256).max, true);
+        v.interest = c.interestApplied;
+        v.principal = c.principalApplied;
+        v.totalDue = v.penalty + v.interest + v.principal;
+        v.maxPayable = v.totalDue;
+        if (c.k <= n) {
+            (uint256 i, uint256 p) = _dues(l, c.k, c.outstanding);
+            v.maxPayable += i + p - c.ic - c.pc; // the next installment, paid early
+        }
+    }
+
+    /// @notice See ICoLendingLedger.
+    function prepaymentQuote(uint256 loanId, uint256 principalAmount) external view returns (uint256 total) {
+        if (principalAmount == 0) revert ZeroAmount();
+        (,,, total) = _prepaySim(loanId, _loanIn(loanId, LoanStatus.Active), principalAmount);
+    }
+
+    /// @dev Simulates a prepayment now: accrued penalty, every installment already due, the current installment's
+    /// full interest, `principalAmount` as its principal, and the fee ceil(principalAmount * feeBps / BPS).
+    /// Returns the cursor after it, the fee, the re-amortized A and the total to pull.
+    function _prepaySim(uint256 loanId, Loan storage l, uint256 principalAmount)
+        internal
+        view
+        returns (Cursor memory c, uint256 fee, uint256 newA, uint256 total)
+    {
+        c = _load(l);
+        _payPenalty(c, c.penalty);
+        _payInstallments(l, c, type(uint256).max, true);
+        uint256 n = l.periods;
+        if (c.k > n) revert Overpayment(loanId, principalAmount, 0);
+        uint256 maxPrincipal = c.outstanding - c.pc;
+        if (principalAmount > maxPrincipal) revert Overpayment(loanId, principalAmount, maxPrincipal);
+        (uint256 i,) = _dues(l, c.k, c.outstanding);
+        c.interestApplied += i - c.ic; // 当期利息照收: the current installment's interest in full
+        c.principalApplied += principalAmount;
+        _completeInstallment(l, c, c.pc + principalAmount);
+        newA = l.installmentAmount;
+        if (c.outstanding != 0) {
+            if (c.k > n) revert PrepaymentLeavesNoPeriod(loanId);
+            if (l.method != RepaymentMethod.InterestFirst) {
+                newA = ScheduleMath.installmentAmount(
+                    uint8(l.method), c.outstanding, l.annualRateBps, l.periodSeconds, n + 1 - c.k
+                );
+            }
+        }
+        fee = Math.mulDiv(principalAmount, l.prepaymentFeeBps, BPS, Math.Rounding.Ceil); // a due: rounds up
+        total = c.penaltyApplied + c.interestApplied + c.principalApplied + fee;
+    }
+
+    /// @notice See ICoLendingLedger.
+    function positionOf(uint256 loanId, address lender) external view returns (PositionView memory v) {
+        Loan storage l = _loans[loanId];
+        uint16 idx = _indexOf[lender];
+        uint256 n = l.trancheCount;
+        uint256 t = 0;
+        uint16 share;
+        for (; t < n; ++t) {
+            uint16 i;
+            (i, share) = _trancheAt(l, t);
+            if (i == idx && idx != 0) break;
+        }
+        if (t == n) revert NotATrancheLender(loanId, lender);
+        Totals memory tot = _totals(l);
+        v.shareBps = share;
+        v.amount = uint128(_trancheAmount(l, t));
+        v.funded = l.fundedMask & (1 << t) != 0;
+        v.lead = t == 0;
+        v.incomeCredited = SplitMath.bpsOf(tot.income, share);
+        v.principalCredited = SplitMath.bpsOf(tot.principal, share);
+        v.recoveredCredited = SplitMath.bpsOf(tot.recovered, share);
+        uint256 held = SplitMath.bpsOf(v.incomeCredited, l.reserveBps);
+        LoanStatus status = l.status;
+        if (status == LoanStatus.Active || status == LoanStatus.Defaulted) v.reserveHeld = held;
+        if (status == LoanStatus.WrittenOff) {
+            uint256 loss = l.writtenOff;
+            uint256 lossShare = SplitMath.bpsOf(loss, share);
+            if (t == 0) lossShare = loss - _othersOf(l, loss);
+            v.reserveHeld = held - Math.min(held, lossShare);
+        }
+        if (t == 0 && (status == LoanStatus.Closed || status == LoanStatus.WrittenOff)) {
+            v.incomeCredited = tot.income - _othersOf(l, tot.income);
+            v.principalCredited = tot.principal - _othersOf(l, tot.principal);
+        }
+        if (t == 0 && tot.recovered != 0 && tot.recovered == l.owedAtDefault) {
+            v.recoveredCredited = tot.recovered - _othersOf(l, tot.recovered);
+        }
+    }
+
+    /// @dev Σ over the non-lead tranches of floor(amount * share / BPS).
+    function _othersOf(Loan storage l, uint256 amount) private view returns (uint256 sum) {
+        uint256 n = l.trancheCount;
+        for (uint256 t = 1; t < n; ++t) {
+            (, uint16 share) = _trancheAt(l, t);
+            sum += SplitMath.bpsOf(amount, share);
+        }
+    }
+
+    /// @notice See ICoLendingLedger.
+    function accountOf(address account) external view returns (AccountView memory v) {
+        uint16 idx = _indexOf[account];
+        if (idx == 0) return v;
+        Institution storage inst = _institutions[idx];
+        Account storage acc = _accounts[idx];
+        v.index = idx;
+        v.isPlatform = inst.isPlatform;
+        v.withdrawable = acc.withdrawable;
+        v.reserve = acc.reserve;
+        v.loss = inst.loss;
+        v.exposure = inst.exposure;
+        v.name = inst.name;
+    }
+
+    /// @notice See ICoLendingLedger.
+    function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory r) {
+        uint256[] storage ids = _borrowerLoans[borrowerId];
+        uint256 count = ids.length;
+        for (uint256 i; i < count; ++i) {
+            Loan storage l = _loans[ids[i]];
+            LoanStatus s = l.status;
+            if (s == LoanStatus.Originated || s == LoanStatus.Funded || s == LoanStatus.Cancelled) continue;
+            r.loansTaken += 1;
+            if (s == LoanStatus.Active) r.active += 1;
+            else if (s == LoanStatus.Closed) r.closed += 1;
+            else r.defaulted += 1; // Defaulted or WrittenOff
+            r.onTimeInstallments += l.onTime;
+            r.lateInstallments += l.late;
+            r.totalDaysLate += l.totalDaysLate;
+            if (l.maxDaysLate > r.maxDaysLate) r.maxDaysLate = l.maxDaysLate;
+            r.amountWrittenOff += l.writtenOff;
+        }
+    }
+
+    // --------------------------------------------------------------- prepayment
+
+    /// @notice See ICoLendingLedger.
+    function prepay(uint256 loanId, uint256 principalAmount) external whenNotPaused nonReentrant {
+        if (principalAmount == 0) revert ZeroAmount();
+        Loan storage l = _loanIn(loanId, LoanStatus.Active);
+        (Cursor memory c, uint256 fee, uint256 newA, uint256 total) = _prepaySim(loanId, l, principalAmount);
+        if (newA != l.installmentAmount) l.installmentAmount = newA.toUint128();
+        RepaymentBreakdown memory r = _settle(l, c, total, fee);
+        bytes32 head = _nextHead(
+            keccak256(
+                abi.encode(_head(), PrepaymentApplied.selector, loanId, msg.sender, r, principalAmount, fee, newA)
+            )
+        );
+        emit PrepaymentApplied(loanId, msg.sender, r, principalAmount, fee, newA, head);
+        _pull(msg.sender, total);
+    }
+
+    // ------------------------------------------------------- default and recovery
+
+    /// @notice See ICoLendingLedger.
+    function markDefault(uint256 loanId) external whenNotPaused nonReentrant {
+        Loan storage l = _loanIn(loanId, LoanStatus.Active);
+        uint256 overdueSince = _dueDate(l, l.current) + l.gracePeriod;
+        uint256 defaultableAt = overdueSince + _policy.defaultAfter;
+        if (!hasRole(SERVICER_ROLE, msg.sender)) defaultableAt += _policy.publicDefaultDelay;
+        if (block.timestamp <= overdueSince || block.timestamp < defaultableAt) {
+            revert NotOverdueLongEnough(loanId, overdueSince, defaultableAt);
+        }
+        Cursor memory c = _load(l);
+        uint256 penalty = c.penalty;
+        uint256 principal = c.outstanding - c.pc;
+        _payInstallments(l, c, type(uint256).max, true); // a dry run: what is due, unpaid
+        uint256 unpaidInterest = c.interestApplied;
+        uint256 owed = principal + unpaidInterest + penalty;
+        l.penaltyAccrued = penalty.toUint128();
+        l.penaltyCheckpoint = uint40(block.timestamp);
+        l.outstanding = principal.toUint128(); // from now on: the outstanding principal itself
+        l.owedAtDefault = owed.toUint128();
+        l.status = LoanStatus.Defaulted;
+        bytes32 head = _nextHead(
+            keccak256(
+                abi.encode(
+                    _head(), LoanDefaulted.selector, loanId, msg.sender, owed, principal, unpaidInterest, penalty
+                )
+            )
+        );
+        emit LoanDefaulted(loanId, msg.sender, owed, principal, unpaidInterest, penalty, head);
+    }
+
+    /// @notice See ICoLendingLedger.
+    function writeOff(uint256 loanId) external onlyRole(SERVICER_ROLE) whenNotPaused nonReentrant {
+        Loan storage l = _loanIn(loanId, LoanStatus.Defaulted);
+        uint256 loss = l.outstanding;
+        l.status = LoanStatus.WrittenOff;
+        l.writtenOff = uint128(loss);
+        l.outstanding = 0;
+        uint256 absorbed = _endLoan(l, loss);
+        bytes32 head =
+            _nextHead(keccak256(abi.encode(_head(), LoanWrittenOff.selector, loanId, msg.sender, loss, absorbed)));
+        emit LoanWrittenOff(loanId, msg.sender, loss, absorbed, head);
+    }
+
+    /// @notice See ICoLendingLedger.
+    function recover(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Loan storage l = _loans[loanId];
+        LoanStatus status = l.status;
+        if (status != LoanStatus.Defaulted && status != LoanStatus.WrittenOff) revert LoanNotInStatus(loanId, status);
+        uint256 recovered = uint256(l.recovered) + amount;
+        uint256 owed = l.owedAtDefault;
+        if (recovered > owed) revert Overpayment(loanId, amount, owed - l.recovered);
+        Totals memory before = _totals(l);
+        l.recovered = uint128(recovered);
+        uint256 outstanding = l.outstanding;
+        if (status == LoanStatus.Defaulted && outstanding != 0) {
+            outstanding -= Math.min(amount, outstanding);
+            l.outstanding = uint128(outstanding);
+        }
+        _distribute(l, before, _totals(l), status == LoanStatus.WrittenOff);
+        if (recovered == owed) {
+            // Recoveries are final: their remainder (< one unit per tranche) goes to the lead, as closure does.
+            uint256 leftover = recovered - _othersOf(l, recovered);
+            (uint16 lead, uint16 leadShare) = _trancheAt(l, 0);
+            leftover -= SplitMath.bpsOf(recovered, leadShare);
+            if (leftover != 0) _creditAccount(lead, leftover, 0, status == LoanStatus.WrittenOff);
+        }
+        bytes32 head = _nextHead(
+            keccak256(
+                abi.encode(_head(), RecoveryApplied.selector, loanId, msg.sender, amount, recovered, outstanding)
+            )
+        );
+        emit RecoveryApplied(loanId, msg.sender, amount, recovered, outstanding, head);
+        _pull(msg.sender, amount);
+    }
+}

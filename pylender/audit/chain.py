@@ -1,0 +1,145 @@
+"""Incremental checks of the record stream: seq continuity, order and the hash chain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pylender.audit.errors import AuditError
+from pylender.audit.events import EventCatalog
+from pylender.audit.findings import Finding
+from pylender.audit.records import Record, chain_head, format_head, seq_of
+
+
+class ChainChecker:
+    """Feeds records one by one and reports the first break of each defect.
+
+    After a finding the checker re-synchronises on the record's own head, so one altered record
+    yields one finding at its seq, and the records after it are still checked against it.
+    """
+
+    def __init__(self, catalog: EventCatalog, head: int = 0) -> None:
+        self.catalog = catalog
+        self.head = head
+        self.findings: list[Finding] = []
+        self.count = 0
+
+    @property
+    def seq(self) -> int:
+        return seq_of(self.head)
+
+    def feed(self, record: Record) -> bool:
+        """Check one record; True when it extends the chain cleanly."""
+        self.count += 1
+        expected_seq = self.seq + 1
+        if record.seq != seq_of(record.head):
+            self.findings.append(
+                Finding(
+                    check="seq",
+                    seq=record.seq,
+                    subject=record.kind,
+                    field="seq",
+                    expected=str(seq_of(record.head)),
+                    found=str(record.seq),
+                    detail="the record's seq differs from the seq packed in its head",
+                )
+            )
+            self.head = record.head
+            return False
+        if record.seq != expected_seq:
+            if record.seq > expected_seq:
+                missing = f"{expected_seq}" if record.seq == expected_seq + 1 else f"{expected_seq}..{record.seq - 1}"
+                detail = f"record(s) {missing} missing"
+                seq = expected_seq
+            else:
+                detail = "record out of order or duplicated"
+                seq = record.seq
+            self.findings.append(
+                Finding(
+                    check="seq",
+                    seq=seq,
+                    subject=record.kind,
+                    field="seq",
+                    expected=str(expected_seq),
+                    found=str(record.seq),
+                    detail=detail,
+                )
+            )
+            if record.seq > expected_seq:  # resync after a gap; an out-of-order record leaves the state alone
+                self.head = record.head
+            return False
+        try:
+            spec = self.catalog.by_name(record.kind)
+            computed = chain_head(self.head, expected_seq, spec, record.fields)
+        except (AuditError, ValueError, TypeError, KeyError) as exc:
+            self.findings.append(
+                Finding(
+                    check="chain",
+                    seq=record.seq,
+                    subject=record.kind,
+                    field="fields",
+                    expected="a record the ledger ABI can encode",
+                    found=str(exc),
+                )
+            )
+            self.head = record.head
+            return False
+        if computed != record.head:
+            self.findings.append(
+                Finding(
+                    check="chain",
+                    seq=record.seq,
+                    subject=record.kind,
+                    field="head",
+                    expected=format_head(computed),
+                    found=format_head(record.head),
+                    detail="the record's contents do not hash to its head (altered, reordered or forged)",
+                )
+            )
+            self.head = record.head
+            return False
+        self.head = computed
+        return True
+
+    def feed_all(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.feed(record)
+
+    def check_final(self, trusted_head: int, source: str = "ledger") -> None:
+        """Compare the chain's end with a trusted head (the ledger's ``auditHead`` or a known value)."""
+        trusted_seq = seq_of(trusted_head)
+        if self.seq < trusted_seq:
+            self.findings.append(
+                Finding(
+                    check="head",
+                    seq=self.seq + 1,
+                    subject=source,
+                    field="auditHead seq",
+                    expected=str(trusted_seq),
+                    found=str(self.seq),
+                    detail=f"records {self.seq + 1}..{trusted_seq} missing at the end",
+                )
+            )
+        elif self.seq > trusted_seq:
+            self.findings.append(
+                Finding(
+                    check="head",
+                    seq=trusted_seq + 1,
+                    subject=source,
+                    field="auditHead seq",
+                    expected=str(trusted_seq),
+                    found=str(self.seq),
+                    detail=f"records {trusted_seq + 1}..{self.seq} are beyond the {source} head (forged)",
+                )
+            )
+        elif self.head != trusted_head:
+            self.findings.append(
+                Finding(
+                    check="head",
+                    seq=self.seq,
+                    subject=source,
+                    field="auditHead",
+                    expected=format_head(trusted_head),
+                    found=format_head(self.head),
+                    detail=f"the recomputed chain does not end in the {source} head",
+                )
+            )

@@ -1,0 +1,17 @@
+"""Errors of the audit tools (all derive from :class:`pylender.errors.PylenderError`)."""
+
+from __future__ import annotations
+
+from pylender.errors import PylenderError
+
+
+class AuditError(PylenderError, RuntimeError):
+    """The audit could not be carried out (missing ABI, unreadable export, RPC failure)."""
+
+
+class FetchError(AuditError, ConnectionError):
+    """Logs could not be fetched from the node even after shrinking the range and retrying."""
+
+
+class ExportFormatError(AuditError, ValueError):
+    """An export file or format is invalid or unsupported (e.g. parquet without pyarrow)."""

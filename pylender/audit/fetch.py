@@ -1,0 +1,231 @@
+"""Fetch the ledger's audit logs from a real node: adaptive ranges, retries, confirmations.
+
+Providers limit ``eth_getLogs`` by block range or result size and say so in many dialects
+(``-32005 query returned more than 10000 results``, ``block range is too wide``, ``Log response
+size exceeded``, HTTP 413, ...). The fetcher halves the range on such refusals and doubles it again
+after a run of successes; timeouts and connection errors are retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from web3 import Web3
+
+from pylender.audit.errors import FetchError
+
+log = logging.getLogger(__name__)
+
+RANGE_ERROR_CODES = {-32005, -32602, -32614}
+RANGE_ERROR_MARKERS = (
+    "query returned more than",
+    "block range",
+    "range is too",
+    "range too",
+    "too many",
+    "limit exceeded",
+    "response size",
+    "exceed",
+    "max range",
+    "maximum range",
+    "too large",
+    "too big",
+    "narrow",
+)
+TRANSIENT_MARKERS = ("timeout", "timed out", "rate limit", "temporarily", "try again", "unavailable", "busy")
+
+
+@dataclass
+class FetchConfig:
+    """How the fetcher sizes ranges and retries."""
+
+    chunk_size: int = 5_000
+    min_chunk: int = 1
+    max_chunk: int = 100_000
+    grow_after: int = 3
+    retries: int = 6
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    confirmations: int = 0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The logs of one fetched, inclusive block range."""
+
+    start: int
+    end: int
+    logs: list[Mapping[str, Any]]
+
+
+class _RangeRefused(Exception):
+    def __init__(self, message: str, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, shrink: bool) -> None:
+        super().__init__(message)
+        self.shrink = shrink
+
+
+def _classify_error(code: int | None, message: str) -> Exception:
+    text = message.lower()
+    if code in RANGE_ERROR_CODES or any(m in text for m in RANGE_ERROR_MARKERS):
+        return _RangeRefused(f"{code}: {message}")
+    if code == 429 or any(m in text for m in TRANSIENT_MARKERS):
+        return _Transient(f"{code}: {message}", shrink="timeout" in text or "timed out" in text)
+    return FetchError(f"eth_getLogs failed: {code}: {message}")
+
+
+def _classify_exception(exc: Exception) -> Exception:
+    """Map a provider exception to a range refusal, a transient failure or a hard error."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status == 413:
+        return _RangeRefused(f"HTTP 413: {exc}")
+    if status in (429, 500, 502, 503, 504):
+        return _Transient(f"HTTP {status}: {exc}", shrink=status == 504)
+    name = type(exc).__name__.lower()
+    if isinstance(exc, (TimeoutError, ConnectionError)) or "timeout" in name or "connection" in name:
+        return _Transient(f"{type(exc).__name__}: {exc}", shrink="timeout" in name or isinstance(exc, TimeoutError))
+    rpc = getattr(exc, "rpc_response", None)
+    err = rpc.get("error") if isinstance(rpc, dict) else None
+    if err is None and exc.args and isinstance(exc.args[0], dict):
+        err = exc.args[0]
+    if isinstance(err, dict):
+        return _classify_error(err.get("code"), str(err.get("message", "")))
+    return _classify_error(None, str(exc))
+
+
+class LogFetcher:
+    """Fetches the logs of one address and a set of topic0s, chunk by chunk."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        topics: Sequence[bytes],
+        config: FetchConfig | None = None,
+        *,
+        progress: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.topics = ["0x" + bytes(t).hex() for t in topics]
+        self.config = config or FetchConfig()
+        self.progress = progress
+        self._sleep = sleep
+        self.chunk_size = self.config.chunk_size
+        self.requests = 0
+        self.refusals = 0
+        self._timeouts = 0
+
+    # ------------------------------------------------------------ node calls
+
+    def _call(self, method: str, params: list[Any]) -> Any:
+        """One JSON-RPC call with retries on transient errors; range refusals propagate."""
+        delay = self.config.backoff
+        for attempt in range(self.config.retries + 1):
+            self.requests += 1
+            try:
+                response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+            except Exception as exc:  # every provider has its own exception zoo
+                err = _classify_exception(exc)
+            else:
+                if "error" not in response or response["error"] is None:
+                    self._timeouts = 0
+                    return response["result"]
+                e = response["error"]
+                err = (
+                    _classify_error(e.get("code"), str(e.get("message", "")))
+                    if isinstance(e, dict)
+                    else (_classify_error(None, str(e)))
+                )
+            if isinstance(err, _Transient):
+                if err.shrink and method == "eth_getLogs":
+                    # a timeout on a log query usually means too much work: back off, then ask for less
+                    self._timeouts += 1
+                    if self._timeouts > self.config.retries:
+                        raise FetchError(f"{method} timed out {self._timeouts} times in a row: {err}")
+                    self._sleep(min(self.config.backoff * 2 ** (self._timeouts - 1), self.config.max_backoff))
+                    raise _RangeRefused(str(err), timeout=True)
+                if attempt == self.config.retries:
+                    raise FetchError(f"{method} failed after {attempt + 1} attempts: {err}")
+                log.warning("%s: %s; retrying in %.1fs", method, err, delay)
+                self._sleep(delay)
+                delay = min(delay * 2, self.config.max_backoff)
+                continue
+            raise err
+        raise FetchError(f"{method} failed")  # pragma: no cover - loop always returns or raises
+
+    def latest_block(self) -> int:
+        return int(self._call("eth_blockNumber", []), 16)
+
+    def final_block(self) -> int:
+        """The newest block reported as final: head − confirmations (−1 when none is)."""
+        return self.latest_block() - self.config.confirmations
+
+    def _get_logs(self, start: int, end: int) -> list[Mapping[str, Any]]:
+        params = {"address": self.address, "fromBlock": hex(start), "toBlock": hex(end), "topics": [self.topics]}
+        result = self._call("eth_getLogs", [params])
+        return list(result)
+
+    # ------------------------------------------------------------ ranges
+
+    def iter_chunks(self, start: int, end: int) -> Iterator[Chunk]:
+        """Yield the logs of [start, end] in consecutive chunks, shrinking and growing the range."""
+        if end < start:
+            return
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("[bold]audit logs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("blocks · {task.fields[logs]} logs"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not self.progress,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("fetch", total=end - start + 1, logs=0)
+            total_logs = 0
+            streak = 0
+            cursor = start
+            while cursor <= end:
+                stop = min(end, cursor + self.chunk_size - 1)
+                try:
+                    logs = self._get_logs(cursor, stop)
+                except _RangeRefused as refusal:
+                    self.refusals += 1
+                    streak = 0
+                    at_minimum = stop == cursor or self.chunk_size <= self.config.min_chunk
+                    if refusal.timeout and at_minimum:
+                        continue  # already backed off; the smallest range can only be retried
+                    if at_minimum:
+                        raise FetchError(f"the node refuses even blocks {cursor}-{stop}: {refusal}") from None
+                    self.chunk_size = max(self.config.min_chunk, (stop - cursor + 1) // 2)
+                    log.info("range %d-%d refused (%s); chunk now %d", cursor, stop, refusal, self.chunk_size)
+                    continue
+                total_logs += len(logs)
+                bar.update(task, advance=stop - cursor + 1, logs=total_logs)
+                yield Chunk(cursor, stop, logs)
+                cursor = stop + 1
+                streak += 1
+                if streak >= self.config.grow_after and self.chunk_size < self.config.max_chunk:
+                    self.chunk_size = min(self.config.max_chunk, self.chunk_size * 2)
+                    streak = 0
+
+    def fetch(self, start: int, end: int) -> list[Mapping[str, Any]]:
+        """Every log of [start, end], in chain order."""
+        out: list[Mapping[str, Any]] = []
+        for chunk in self.iter_chunks(start, end):
+            out.extend(chunk.logs)
+        return out

@@ -1,0 +1,151 @@
+"""Readable timelines: one loan's life (``trail``) and one institution's statement (``lender``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from pylender.audit.records import Record
+from pylender.audit.replay import AuditBooks, Status
+
+INTERNAL_MOVES = frozenset({"loss", "reserve-release", "absorbed"})
+METHODS = {0: "equal installment", 1: "equal principal", 2: "interest first"}
+
+
+def _n(value: Any) -> str:
+    return f"{int(value):,}"
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"
+
+
+def _breakdown(b: dict[str, Any]) -> str:
+    return (
+        f"penalty {_n(b['penaltyPaid'])}, interest {_n(b['interestPaid'])} (fee {_n(b['feePaid'])}), "
+        f"principal {_n(b['principalPaid'])}; now installment {b['installment']}, outstanding "
+        f"{_n(b['outstanding'])}, {Status(int(b['status'])).name.lower()}"
+    )
+
+
+DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "InstitutionRegistered": lambda f: (
+        f"institution #{f['index']} {f['name']!r} {f['account']}" + (" (platform)" if f["isPlatform"] else "")
+    ),
+    "PolicyUpdated": lambda f: "policy: " + ", ".join(f"{k} {v}" for k, v in f["policy"].items()),
+    "LoanOriginated": lambda f: (
+        f"originated for {_short(f['borrower'])}: principal {_n(f['terms']['principal'])}, "
+        f"{f['terms']['annualRateBps']} bps/yr, {f['terms']['periods']} × {f['terms']['periodSeconds']} s, "
+        f"{METHODS.get(int(f['terms']['method']), f['terms']['method'])}; tranches "
+        + ", ".join(f"{_short(t['lender'])} {t['shareBps']} bps" for t in f["tranches"])
+    ),
+    "TrancheFunded": lambda f: (
+        f"{_short(f['lender'])} funded {_n(f['amount'])}" + (" (fully funded)" if f["fullyFunded"] else "")
+    ),
+    "LoanCancelled": lambda f: f"cancelled by {_short(f['by'])}, {_n(f['refunded'])} refunded",
+    "LoanDisbursed": lambda f: (
+        f"disbursed {_n(f['principal'])} to {_short(f['borrower'])}, installment amount {_n(f['installmentAmount'])}"
+    ),
+    "RepaymentApplied": lambda f: (
+        f"{_short(f['payer'])} repaid {_n(f['breakdown']['amount'])}: " + _breakdown(f["breakdown"])
+    ),
+    "PrepaymentApplied": lambda f: (
+        f"{_short(f['payer'])} prepaid {_n(f['principalPrepaid'])} principal "
+        f"(fee {_n(f['prepaymentFee'])}), paid {_n(f['breakdown']['amount'])}: {_breakdown(f['breakdown'])}; "
+        f"new installment amount {_n(f['installmentAmount'])}"
+    ),
+    "Withdrawn": lambda f: f"{_short(f['account'])} withdrew {_n(f['amount'])}",
+    "LoanDefaulted": lambda f: (
+        f"defaulted (by {_short(f['by'])}): owed {_n(f['owedAtDefault'])} = principal "
+        f"{_n(f['outstandingPrincipal'])} + interest {_n(f['unpaidInterest'])} + penalty {_n(f['penaltyAccrued'])}"
+    ),
+    "LoanWrittenOff": lambda f: (
+        f"written off by {_short(f['by'])}: loss {_n(f['loss'])}, {_n(f['absorbed'])} absorbed by reserves"
+    ),
+    "RecoveryApplied": lambda f: (
+        f"{_short(f['payer'])} recovered {_n(f['amount'])} (total {_n(f['recovered'])}), "
+        f"outstanding {_n(f['outstandingPrincipal'])}"
+    ),
+    "LedgerPaused": lambda f: f"ledger paused by {_short(f['account'])}",
+    "LedgerUnpaused": lambda f: f"ledger unpaused by {_short(f['account'])}",
+}
+
+
+def describe(record: Record) -> str:
+    """One line saying what a record did."""
+    fn = DESCRIBE.get(record.kind)
+    try:
+        if fn is not None:
+            return fn(record.fields)
+    except (KeyError, TypeError, ValueError):
+        pass
+    return ", ".join(f"{k}={v}" for k, v in record.fields.items())
+
+
+class TrailEntry(BaseModel):
+    seq: int
+    block: int
+    tx_hash: str
+    kind: str
+    text: str
+    credits: dict[str, int]
+
+
+def loan_trail(records: Sequence[Record], books: AuditBooks, loan_id: int) -> list[TrailEntry]:
+    """Every record of one loan, in order, with what each credited to whom."""
+    credits: dict[int, dict[str, int]] = {}
+    for flow in books.flows:
+        if flow.loan_id == loan_id:
+            per = credits.setdefault(flow.seq, {})
+            key = f"{flow.account} {flow.component}"
+            per[key] = per.get(key, 0) + flow.amount
+    return [
+        TrailEntry(
+            seq=r.seq,
+            block=r.block_number,
+            tx_hash=r.tx_hash,
+            kind=r.kind,
+            text=describe(r),
+            credits=credits.get(r.seq, {}),
+        )
+        for r in sorted(records, key=lambda r: r.seq)
+        if r.loan_id == loan_id
+    ]
+
+
+class StatementLine(BaseModel):
+    seq: int
+    block: int
+    loan_id: int | None
+    component: str
+    amount: int
+    balance: int
+
+
+def lender_statement(books: AuditBooks, account: str) -> list[StatementLine]:
+    """Every unit that reached (or left) ``account``, from which loan and component, with a running total.
+
+    ``balance`` is the account's withdrawable + reserve: credits minus withdrawals. Reserve releases and
+    absorptions move units from reserve to withdrawable (no change); losses are listed but not
+    subtracted (a loss is principal that never came back, not units that left).
+    """
+    out: list[StatementLine] = []
+    balance = 0
+    for flow in books.flows:
+        if flow.account.lower() != account.lower():
+            continue
+        if flow.component not in INTERNAL_MOVES:
+            balance += flow.amount
+        out.append(
+            StatementLine(
+                seq=flow.seq,
+                block=flow.block,
+                loan_id=flow.loan_id,
+                component=flow.component,
+                amount=flow.amount,
+                balance=balance,
+            )
+        )
+    return out

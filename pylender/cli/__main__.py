@@ -1,0 +1,5 @@
+"""``python -m pylender.cli``."""
+
+from pylender.cli import main
+
+main()

@@ -1,0 +1,479 @@
+"""The client: one deployed CoLendingLedger (and its token) behind typed Python methods.
+
+The README flow (``tests/client/test_client_readme.py`` runs this block and checks what it prints)::
+
+    from pylender.models import LoanTerms, Tranche
+    from pylender.session import Pylender
+
+    with Pylender.local() as pl:                                    # embedded anvil, dev accounts
+        ledger = pl.deploy()                                         # test token + ledger
+        bank, platform, alice = pl.account(1), pl.account(2), pl.account(5)
+        ledger.register_institution(bank, "Bank", is_platform=False)
+        ledger.register_institution(platform, "Platform", is_platform=True)
+        for who in (bank, platform, alice):
+            ledger.mint(who, ledger.units(100_000))
+        terms = LoanTerms(borrower=alice.address, borrower_id="alice", principal=ledger.units(12_000),
+                          annual_rate_bps=1200, periods=12, period_seconds=30 * 86_400)
+        loan_id = ledger.originate(terms, [Tranche(lender=bank.address, share_bps=7000),
+                                           Tranche(lender=platform.address, share_bps=3000)])
+        ledger.fund_all(loan_id); ledger.disburse(loan_id); ledger.advance(30 * 86_400)
+        ledger.repay(loan_id, ledger.amount_due(loan_id).total_due, by=alice)
+        print(ledger.loan(loan_id).current_installment, ledger.account_of(bank).withdrawable)
+
+It prints ``2 745684017``: installment 2 is next, and the bank holds floor(70 %) of the first
+installment's interest (118,356,165) plus floor(70 %) of its principal (946,906,718).
+
+Every action takes ``by=`` (an account or an address whose key the client holds); the default
+is the deployer/admin. Reverts arrive as named exceptions (:mod:`pylender.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from pylender import contracts
+from pylender.contracts import ErrorDecoder
+from pylender.errors import SignerError, TransactionFailed, UnknownLoan
+from pylender.models import (
+    AccountBalance,
+    AmountDue,
+    AuditHead,
+    CreditRecord,
+    Deployment,
+    Installment,
+    Loan,
+    LoanStatus,
+    LoanTerms,
+    PolicyParams,
+    Position,
+    Tranche,
+    TrancheInfo,
+    borrower_id,
+    check_layout,
+    validate_tranches,
+)
+from pylender.tx import Call, Receipt, TxSender
+
+log = logging.getLogger(__name__)
+
+MAX_UINT256 = 2**256 - 1
+DEFAULT_FUNDING_WINDOW = 7 * 86_400
+ROLES = ("DEFAULT_ADMIN_ROLE", "ORIGINATOR_ROLE", "LENDER_ROLE", "SERVICER_ROLE", "PAUSER_ROLE")
+
+Signer = LocalAccount | str | None
+
+_STRUCT_MODELS = {
+    "getLoan": Loan,
+    "getTranches": TrancheInfo,
+    "scheduleOf": Installment,
+    "amountDue": AmountDue,
+    "positionOf": Position,
+    "accountOf": AccountBalance,
+    "creditRecord": CreditRecord,
+    "policy": PolicyParams,
+}
+
+
+def _event_topics(abi: list[dict[str, Any]]) -> dict[str, str]:
+    topics = {}
+    for item in abi:
+        if item.get("type") == "event":
+            types = ",".join(contracts._canonical_type(p) for p in item["inputs"])
+            topics[item["name"]] = "0x" + keccak(text=f"{item['name']}({types})").hex()
+    return topics
+
+
+def role_id(name: str) -> bytes:
+    """The AccessControl role id (``bytes32(0)`` for the admin role, else ``keccak256(name)``)."""
+    return b"\x00" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)
+
+
+class Ledger:
+    """Typed access to one deployed ledger and its settlement token."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        signer: LocalAccount,
+        *,
+        keyring: dict[str, LocalAccount] | None = None,
+        confirmations: int = 0,
+        gas_price: int | None = None,
+        local: bool = True,
+    ) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.address = deployment.ledger
+        self.local = local
+        ledger_art = contracts.load(contracts.LEDGER)
+        token_abi = _token_abi()
+        self.contract = w3.eth.contract(address=deployment.ledger, abi=ledger_art.abi)
+        self.token = w3.eth.contract(address=deployment.token, abi=token_abi)
+        self.decoder = ErrorDecoder(ledger_art.abi, token_abi)
+        self._check_layouts(ledger_art)
+        self._topics = _event_topics(ledger_art.abi)
+        self.default_signer = signer
+        self.keyring: dict[str, LocalAccount] = {signer.address: signer, **(keyring or {})}
+        self._senders: dict[str, TxSender] = {}
+        self._confirmations = confirmations
+        self._gas_price = gas_price
+        self._approved: set[str] = set()
+        self._decimals: int | None = deployment.token_decimals
+        self._views: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
+
+    def _check_layouts(self, art: contracts.Artifact) -> None:
+        for fn, model in _STRUCT_MODELS.items():
+            outputs = art.function(fn)["outputs"]
+            check_layout(model, outputs[0]["components"])
+
+    # -- signing ------------------------------------------------------------------------------------
+    def add_signer(self, *accounts: LocalAccount) -> None:
+        for account in accounts:
+            self.keyring[account.address] = account
+
+    def _account(self, by: Signer) -> LocalAccount:
+        if by is None:
+            return self.default_signer
+        if isinstance(by, str):
+            address = to_checksum_address(by)
+            if address not in self.keyring:
+                raise SignerError(f"no key for {address}: add it with Ledger.add_signer")
+            return self.keyring[address]
+        self.keyring.setdefault(by.address, by)
+        return by
+
+    def sender(self, by: Signer = None) -> TxSender:
+        account = self._account(by)
+        sender = self._senders.get(account.address)
+        if sender is None:
+            sender = TxSender(
+                self.w3,
+                account,
+                self.decoder,
+                chain_id=self.deployment.chain_id,
+                confirmations=self._confirmations,
+                gas_price=self._gas_price,
+            )
+            self._senders[account.address] = sender
+        return sender
+
+    def call(self, fn: str, *args: Any, target: str = "ledger") -> Call:
+        """An encoded call of a ledger (or token) function, for :meth:`send` / :meth:`send_many`."""
+        contract = self.contract if target == "ledger" else self.token
+        selector, ins, _ = self._meta(target, fn)
+        data = "0x" + (selector + abi_encode(ins, list(args))).hex()
+        return Call(to=contract.address, data=data, label=f"{target}.{fn}")
+
+    def _meta(self, target: str, fn: str) -> tuple[bytes, list[str], list[str]]:
+        """Selector, input and output types of a function (cached; no overloads in these ABIs)."""
+        meta = self._views.get((target, fn))
+        if meta is None:
+            contract = self.contract if target == "ledger" else self.token
+            item = next(i for i in contract.abi if i.get("type") == "function" and i.get("name") == fn)
+            ins = [contracts._canonical_type(p) for p in item["inputs"]]
+            outs = [contracts._canonical_type(p) for p in item["outputs"]]
+            selector = keccak(text=f"{fn}({','.join(ins)})")[:4]
+            meta = self._views[(target, fn)] = (selector, ins, outs)
+        return meta
+
+    def send(self, call: Call, by: Signer = None) -> Receipt:
+        return self.sender(by).send(call)
+
+    def send_many(
+        self,
+        calls: Sequence[Call],
+        by: Signer = None,
+        *,
+        window: int = 64,
+        on_receipt: Callable[[int, Receipt], None] | None = None,
+    ) -> list[Receipt]:
+        """Pipelined bulk send from one account (see :meth:`TxSender.send_many`)."""
+        return self.sender(by).send_many(calls, window=window, on_receipt=on_receipt)
+
+    def _view(self, fn: str, *args: Any, target: str = "ledger") -> Any:
+        """``eth_call`` a view, encoded and decoded with eth-abi directly (web3's contract layer costs ~2 ms)."""
+        contract = self.contract if target == "ledger" else self.token
+        selector, ins, outs = self._meta(target, fn)
+        data = "0x" + (selector + abi_encode(ins, list(args))).hex()
+        response = self.w3.provider.make_request("eth_call", [{"to": contract.address, "data": data}, "latest"])  # type: ignore[arg-type]
+        if "error" in response:
+            err = response["error"]
+            payload = err.get("data") if isinstance(err, dict) else None
+            if isinstance(payload, str) and payload.startswith("0x"):
+                raise self.decoder.decode(payload)
+            raise TransactionFailed(f"{fn} failed: {err.get('message', err) if isinstance(err, dict) else err}")
+        values = abi_decode(outs, bytes.fromhex(response["result"][2:]))
+        return values[0] if len(values) == 1 else values
+
+    def _logs(self, receipt: Receipt, event: str) -> list[dict[str, Any]]:
+        topic = self._topics[event]
+        return [
+            log_
+            for log_ in receipt.logs
+            if log_["topics"]
+            and log_["topics"][0].lower() == topic
+            and to_checksum_address(log_["address"]) == self.address
+        ]
+
+    # -- token ----------------------------------------------------------------------------------------
+    @property
+    def decimals(self) -> int:
+        if self._decimals is None:
+            self._decimals = int(self._view("decimals", target="token"))
+        return self._decimals
+
+    def units(self, amount: float | int | str) -> int:
+        """Whole tokens to base units (``units("1.5") == 1_500_000`` with 6 decimals)."""
+        from decimal import Decimal
+
+        return int(Decimal(str(amount)) * (10**self.decimals))
+
+    def balance_of(self, account: str | LocalAccount) -> int:
+        return int(self._view("balanceOf", _addr(account), target="token"))
+
+    def allowance(self, owner: str | LocalAccount) -> int:
+        return int(self._view("allowance", _addr(owner), self.address, target="token"))
+
+    def mint(self, to: str | LocalAccount, amount: int, by: Signer = None) -> Receipt:
+        """Mint test tokens (local test token only)."""
+        return self.send(self.call("mint", _addr(to), amount, target="token"), by)
+
+    def approve(self, by: Signer, amount: int = MAX_UINT256) -> Receipt:
+        """Let the ledger pull ``amount`` from ``by`` (unlimited by default)."""
+        account = self._account(by)
+        receipt = self.send(self.call("approve", self.address, amount, target="token"), account)
+        if amount == MAX_UINT256:
+            self._approved.add(account.address)
+        else:
+            self._approved.discard(account.address)
+        return receipt
+
+    def _ensure_allowance(self, by: Signer, amount: int) -> None:
+        account = self._account(by)
+        if account.address in self._approved:
+            return
+        if self.allowance(account.address) < amount:
+            self.approve(account)
+        elif self.allowance(account.address) == MAX_UINT256:
+            self._approved.add(account.address)
+
+    # -- admin ------------------------------------------------------------------------------------------
+    def register_institution(
+        self, account: str | LocalAccount, name: str, *, is_platform: bool = False, by: Signer = None
+    ) -> int:
+        """Register an institution (admin); returns its index (from 1)."""
+        if isinstance(account, LocalAccount):
+            self.add_signer(account)
+        receipt = self.send(self.call("registerInstitution", _addr(account), name, is_platform), by)
+        return int(self._logs(receipt, "InstitutionRegistered")[0]["topics"][1], 16)
+
+    def set_policy(self, policy: PolicyParams, by: Signer = None) -> Receipt:
+        return self.send(self.call("setPolicy", policy.to_abi()), by)
+
+    def grant_role(self, role: str, account: str | LocalAccount, by: Signer = None) -> Receipt:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        return self.send(self.call("grantRole", role_id(role), _addr(account)), by)
+
+    def has_role(self, role: str, account: str | LocalAccount) -> bool:
+        return bool(self._view("hasRole", role_id(role), _addr(account)))
+
+    def pause(self, by: Signer = None) -> Receipt:
+        return self.send(self.call("pause"), by)
+
+    def unpause(self, by: Signer = None) -> Receipt:
+        return self.send(self.call("unpause"), by)
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def prepare_origination(self, terms: LoanTerms, tranches: Sequence[Tranche]) -> LoanTerms:
+        """Validate tranches client-side and fill a zero funding deadline with now + 7 days."""
+        validate_tranches(list(tranches))
+        if terms.funding_deadline == 0:
+            terms = terms.model_copy(update={"funding_deadline": self.now() + DEFAULT_FUNDING_WINDOW})
+        return terms
+
+    def originate(self, terms: LoanTerms, tranches: Sequence[Tranche], by: Signer = None) -> int:
+        """Originate a loan (originator); returns the new loan id."""
+        terms = self.prepare_origination(terms, tranches)
+        receipt = self.send(self.call("originate", terms.to_abi(), [t.to_abi() for t in tranches]), by)
+        return self.loan_id_from(receipt)
+
+    def loan_id_from(self, receipt: Receipt) -> int:
+        logs = self._logs(receipt, "LoanOriginated")
+        if not logs:
+            raise TransactionFailed(f"no LoanOriginated event in tx {receipt.tx_hash}")
+        return int(logs[0]["topics"][1], 16)
+
+    def fund(self, loan_id: int, by: Signer, *, approve: bool = True) -> Receipt:
+        """Fund the caller's tranche (pulls exactly its amount)."""
+        account = self._account(by)
+        if approve:
+            amount = next((t.amount for t in self.tranches(loan_id) if t.lender == account.address), 0)
+            self._ensure_allowance(account, amount)
+        return self.send(self.call("fund", loan_id), account)
+
+    def fund_all(self, loan_id: int) -> list[Receipt]:
+        """Fund every unfunded tranche with its lender's key (each lender must be in the keyring)."""
+        return [self.fund(loan_id, t.lender) for t in self.tranches(loan_id) if not t.funded]
+
+    def cancel(self, loan_id: int, by: Signer = None) -> Receipt:
+        return self.send(self.call("cancel", loan_id), by)
+
+    def disburse(self, loan_id: int, by: Signer = None) -> Receipt:
+        return self.send(self.call("disburse", loan_id), by)
+
+    def repay(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+        """Repay ``amount`` from ``by`` (penalty, then installments oldest first)."""
+        if approve:
+            self._ensure_allowance(by, amount)
+        return self.send(self.call("repay", loan_id, amount), by)
+
+    def repay_batch(
+        self, loan_ids: Sequence[int], amounts: Sequence[int], by: Signer = None, *, approve: bool = True
+    ) -> Receipt:
+        """Repay several loans from the servicer with one transfer (all or nothing)."""
+        if approve:
+            self._ensure_allowance(by, sum(amounts))
+        return self.send(self.call("repayBatch", list(loan_ids), list(amounts)), by)
+
+    def prepay(self, loan_id: int, principal_amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+        """Prepay ``principal_amount`` of principal (pays :meth:`prepayment_quote` in full)."""
+        if approve:
+            self._ensure_allowance(by, self.prepayment_quote(loan_id, principal_amount))
+        return self.send(self.call("prepay", loan_id, principal_amount), by)
+
+    def withdraw(self, by: Signer) -> int:
+        """Withdraw ``by``'s whole withdrawable balance; returns the amount."""
+        account = self._account(by)
+        amount = self.account_of(account.address).withdrawable
+        self.send(self.call("withdraw"), account)
+        return amount
+
+    def mark_default(self, loan_id: int, by: Signer = None) -> Receipt:
+        return self.send(self.call("markDefault", loan_id), by)
+
+    def write_off(self, loan_id: int, by: Signer = None) -> Receipt:
+        return self.send(self.call("writeOff", loan_id), by)
+
+    def recover(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+        if approve:
+            self._ensure_allowance(by, amount)
+        return self.send(self.call("recover", loan_id, amount), by)
+
+    # -- views ----------------------------------------------------------------------------------------
+    def loan(self, loan_id: int) -> Loan:
+        """The loan's full state; :class:`UnknownLoan` if there is none with this id."""
+        loan = Loan.from_abi(self._view("getLoan", loan_id))
+        if loan.status == LoanStatus.NONE:
+            raise UnknownLoan(loan_id)
+        return loan
+
+    def tranches(self, loan_id: int) -> list[TrancheInfo]:
+        items = [TrancheInfo.from_abi(t) for t in self._view("getTranches", loan_id)]
+        if not items:
+            raise UnknownLoan(loan_id)
+        return items
+
+    def schedule(self, loan_id: int) -> list[Installment]:
+        self.loan(loan_id)
+        return [Installment.from_abi(i) for i in self._view("scheduleOf", loan_id)]
+
+    def amount_due(self, loan_id: int) -> AmountDue:
+        return AmountDue.from_abi(self._view("amountDue", loan_id))
+
+    def prepayment_quote(self, loan_id: int, principal_amount: int) -> int:
+        return int(self._view("prepaymentQuote", loan_id, principal_amount))
+
+    def position(self, loan_id: int, lender: str | LocalAccount) -> Position:
+        return Position.from_abi(self._view("positionOf", loan_id, _addr(lender)))
+
+    def account_of(self, account: str | LocalAccount) -> AccountBalance:
+        return AccountBalance.from_abi(self._view("accountOf", _addr(account)))
+
+    def credit_record(self, borrower: str | bytes) -> CreditRecord:
+        bid = borrower if isinstance(borrower, bytes) else borrower_id(borrower)
+        return CreditRecord.from_abi(self._view("creditRecord", bid))
+
+    def loans_of(self, borrower: str | bytes) -> list[int]:
+        bid = borrower if isinstance(borrower, bytes) else borrower_id(borrower)
+        return [int(i) for i in self._view("loansOf", bid)]
+
+    def policy(self) -> PolicyParams:
+        return PolicyParams.from_abi(self._view("policy"))
+
+    def loan_count(self) -> int:
+        return int(self._view("loanCount"))
+
+    def institutions(self) -> list[tuple[str, AccountBalance]]:
+        """Every registered institution with its account, by index."""
+        count = int(self._view("institutionCount"))
+        out = []
+        for index in range(1, count + 1):
+            address = to_checksum_address(self._view("institutionAt", index))
+            out.append((address, self.account_of(address)))
+        return out
+
+    def audit_head(self) -> AuditHead:
+        return AuditHead.from_word(bytes(self._view("auditHead")))
+
+    def token_balance_of_ledger(self) -> int:
+        return self.balance_of(self.address)
+
+    # -- time (anvil / dev chains) ------------------------------------------------------------------
+    def now(self) -> int:
+        """The latest block's timestamp."""
+        block = self.w3.provider.make_request("eth_getBlockByNumber", ["latest", False])  # type: ignore[arg-type]
+        return int(block["result"]["timestamp"], 16)
+
+    def advance(self, seconds: int) -> int:
+        """Move chain time forward by ``seconds`` and mine a block; returns the new timestamp."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        target = self.now() + seconds
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [hex(target)])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return self.now()
+
+    def advance_to(self, timestamp: int) -> int:
+        now = self.now()
+        return self.advance(timestamp - now) if timestamp > now else now
+
+
+def _addr(value: str | LocalAccount) -> str:
+    return to_checksum_address(value if isinstance(value, str) else value.address)
+
+
+def _token_abi() -> list[dict[str, Any]]:
+    try:
+        return contracts.token_artifact().abi
+    except Exception:
+        return ERC20_ABI
+
+
+def _erc20_fn(name: str, inputs: Iterable[tuple[str, str]], outputs: Iterable[str], mutable: bool) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": name,
+        "inputs": [{"name": n, "type": t} for n, t in inputs],
+        "outputs": [{"name": "", "type": t} for t in outputs],
+        "stateMutability": "nonpayable" if mutable else "view",
+    }
+
+
+ERC20_ABI: list[dict[str, Any]] = [
+    _erc20_fn("decimals", [], ["uint8"], False),
+    _erc20_fn("symbol", [], ["string"], False),
+    _erc20_fn("balanceOf", [("account", "address")], ["uint256"], False),
+    _erc20_fn("allowance", [("owner", "address"), ("spender", "address")], ["uint256"], False),
+    _erc20_fn("approve", [("spender", "address"), ("value", "uint256")], ["bool"], True),
+    _erc20_fn("transfer", [("to", "address"), ("value", "uint256")], ["bool"], True),
+]

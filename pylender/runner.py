@@ -1,0 +1,463 @@
+"""Run a :class:`~pylender.scenario.Scenario` on a chain and report the final state.
+
+The run is deterministic on a fresh embedded anvil: the genesis timestamp is fixed and every
+block advances the clock by exactly one second (``anvil_setBlockTimestampInterval``), so the
+same file gives the same numbers every time. Each state-changing action is recorded with its
+block timestamp (:attr:`RunResult.actions`), which is what a pure-Python replay needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pylender.client import Ledger
+from pylender.errors import ScenarioError
+from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
+from pylender.scenario import (
+    GENESIS_TIMESTAMP,
+    METHODS,
+    BatchStep,
+    LoanStep,
+    PrepayStep,
+    RecoverStep,
+    RepayStep,
+    Scenario,
+    Step,
+    WithdrawStep,
+)
+from pylender.schedule import DAY
+from pylender.session import Pylender
+from pylender.tx import Receipt
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+class Action(BaseModel):
+    """One state-changing call as executed: kind, loan key, base-unit arguments, block timestamp."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    timestamp: int
+    loan: str | None = None
+    args: dict[str, Any] = {}
+
+
+class LenderState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    name: str
+    is_platform: bool
+    withdrawable: int
+    reserve: int
+    loss: int
+    exposure: int
+    withdrawn: int
+    token_balance: int
+
+
+class LoanState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    status: str
+    outstanding: int
+    principal_paid: int
+    interest_paid: int
+    fee_paid: int
+    penalty_paid: int
+    prepayment_fee_paid: int
+    recovered: int
+    written_off: int
+    current_installment: int
+
+
+class RunResult(BaseModel):
+    """The final state of a scenario run (base units), plus the actions that produced it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: str
+    decimals: int
+    ledger: str
+    token: str
+    lenders: dict[str, LenderState]
+    loans: dict[str, LoanState]
+    audit_seq: int
+    audit_head: str
+    ledger_token_balance: int
+    actions: list[Action]
+
+    def summary(self) -> dict[str, Any]:
+        """The state without the action log (what ``pylender run --json`` prints)."""
+        return self.model_dump(exclude={"actions"})
+
+
+def _units(amount: Decimal, decimals: int) -> int:
+    value = amount * (Decimal(10) ** decimals)
+    if value != value.to_integral_value():
+        raise ScenarioError(f"amount {amount} has more than {decimals} decimals")
+    return int(value)
+
+
+def build_policy(scenario: Scenario) -> PolicyParams:
+    base = PolicyParams.defaults(scenario.decimals)
+    p = scenario.policy
+    update: dict[str, int] = {}
+    for name in ("min_platform_share_bps", "max_annual_rate_bps", "max_penalty_rate_bps", "min_reserve_bps"):
+        value = getattr(p, name)
+        if value is not None:
+            update[name] = value
+    if p.max_principal is not None:
+        update["max_principal"] = _units(p.max_principal, scenario.decimals)
+    if p.max_lender_exposure is not None:
+        update["max_lender_exposure"] = _units(p.max_lender_exposure, scenario.decimals)
+    if p.default_after_days is not None:
+        update["default_after"] = int(p.default_after_days * DAY)
+    if p.public_default_delay_days is not None:
+        update["public_default_delay"] = int(p.public_default_delay_days * DAY)
+    return PolicyParams(**{**base.model_dump(), **update})
+
+
+class ScenarioRunner:
+    """Executes one scenario against a session (a fresh chain for reproducible numbers)."""
+
+    def __init__(self, scenario: Scenario, session: Pylender, progress: Progress | None = None) -> None:
+        self.s = scenario
+        self.session = session
+        self.progress = progress or (lambda _msg: None)
+        self.actions: list[Action] = []
+        self.loan_ids: dict[str, int] = {}
+        self.withdrawn: dict[str, int] = {}
+        self.ledger: Ledger | None = None
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def units(self, amount: Decimal) -> int:
+        return _units(amount, self.s.decimals)
+
+    def _record(self, kind: str, receipt: Receipt, loan: str | None = None, **args: Any) -> None:
+        assert self.ledger is not None
+        block = self.ledger.w3.provider.make_request(  # type: ignore[arg-type]
+            "eth_getBlockByNumber", [hex(receipt.block_number), False]
+        )["result"]
+        self.actions.append(Action(kind=kind, timestamp=int(block["timestamp"], 16), loan=loan, args=args))
+
+    def _account(self, key: str | None, default: str) -> Any:
+        key = key or default
+        if key == "servicer":
+            assert self.s.servicer is not None
+            return self.session.account(self.s.servicer.account)
+        if key in self.s.borrowers:
+            return self.session.account(self.s.borrowers[key].account)
+        return self.session.account(self.s.institutions[key].account)
+
+    # -- phases ---------------------------------------------------------------------------------------
+    def setup(self) -> Ledger:
+        s = self.s
+        w3 = self.session.w3
+        w3.provider.make_request("anvil_setBlockTimestampInterval", [1])  # type: ignore[arg-type]
+        servicer = self.session.account(s.servicer.account).address if s.servicer else None
+        ledger = self.session.deploy(policy=build_policy(s), decimals=s.decimals, servicer=servicer)
+        self.ledger = ledger
+        if ledger.decimals != s.decimals:
+            raise ScenarioError(f"the scenario says decimals: {s.decimals}, the test token has {ledger.decimals}")
+        self.progress("deployed")
+        for key, inst in s.institutions.items():
+            account = self.session.account(inst.account)
+            ledger.register_institution(account, inst.name, is_platform=inst.platform)
+            if inst.balance:
+                ledger.mint(account, self.units(inst.balance))
+            self.withdrawn[key] = 0
+        for b in s.borrowers.values():
+            if b.balance:
+                ledger.mint(self.session.account(b.account), self.units(b.balance))
+        if s.servicer and s.servicer.balance:
+            ledger.mint(self.session.account(s.servicer.account), self.units(s.servicer.balance))
+        for key, spec in s.loans.items():
+            self._open_loan(key, spec)
+        return ledger
+
+    def _open_loan(self, key: str, spec: Any) -> None:
+        assert self.ledger is not None
+        s = self.s
+        borrower = s.borrowers[spec.borrower]
+        fee_recipient = (
+            self.session.account(s.institutions[spec.fee_recipient].account).address if spec.fee_recipient else None
+        )
+        terms = LoanTerms(
+            borrower=self.session.account(borrower.account).address,
+            borrower_id=borrower_id(borrower.id or spec.borrower),
+            principal=self.units(spec.principal),
+            annual_rate_bps=spec.rate_bps,
+            periods=spec.periods,
+            period_seconds=spec.period_seconds,
+            method=METHODS[spec.method],
+            grace_period=spec.grace_seconds,
+            penalty_rate_bps=spec.penalty_rate_bps,
+            prepayment_fee_bps=spec.prepayment_fee_bps,
+            service_fee_bps=spec.service_fee_bps,
+            **({"fee_recipient": fee_recipient} if fee_recipient else {}),
+            reserve_bps=spec.reserve_bps,
+        )
+        tranches = [
+            Tranche(lender=self.session.account(s.institutions[t.lender].account).address, share_bps=t.share_bps)
+            for t in spec.tranches
+        ]
+        terms = self.ledger.prepare_origination(terms, tranches)
+        receipt = self.ledger.send(self.ledger.call("originate", terms.to_abi(), [t.to_abi() for t in tranches]))
+        loan_id = self.ledger.loan_id_from(receipt)
+        self.loan_ids[key] = loan_id
+        self._record(
+            "originate",
+            receipt,
+            key,
+            terms=terms.model_dump(mode="json"),
+            shares=[t.share_bps for t in spec.tranches],
+            lenders=[t.lender for t in spec.tranches],
+            fee_recipient=spec.fee_recipient,
+        )
+        for t in spec.tranches:
+            receipt = self.ledger.fund(loan_id, self.session.account(s.institutions[t.lender].account))
+            self._record("fund", receipt, key, lender=t.lender)
+        receipt = self.ledger.disburse(loan_id)
+        self._record("disburse", receipt, key)
+        self.progress(f"loan {key} disbursed")
+
+    def _amount(self, loan: str, amount: Decimal | str) -> int:
+        assert self.ledger is not None
+        if isinstance(amount, str):
+            due = self.ledger.amount_due(self.loan_ids[loan])
+            return due.total_due if amount == "due" else due.max_payable
+        return self.units(amount)
+
+    def run_steps(self, steps: list[Step]) -> None:
+        for step in steps:
+            try:
+                self._step(step)
+            except ScenarioError:
+                raise
+            except Exception as exc:
+                exc.add_note(f"in scenario step {step.kind}" + (f" (line {step.line})" if step.line else ""))
+                raise
+
+    def _step(self, step: Step) -> None:
+        ledger = self.ledger
+        assert ledger is not None
+        a = step.args
+        if step.kind in ("advance_days", "advance_seconds"):
+            seconds = int(a * DAY) if step.kind == "advance_days" else int(a)
+            ledger.advance(seconds)
+            self.progress(f"advanced {seconds} s")
+        elif step.kind == "repeat":
+            times, inner = a
+            for _ in range(times):
+                self.run_steps(inner)
+        elif isinstance(a, RepayStep):
+            amount = self._amount(a.loan, a.amount)
+            if amount == 0:
+                log.info("nothing due on %s; repay skipped", a.loan)
+                return
+            payer = self._account(a.by, self.s.loans[a.loan].borrower)
+            receipt = ledger.repay(self.loan_ids[a.loan], amount, by=payer)
+            self._record("repay", receipt, a.loan, amount=amount)
+        elif isinstance(a, BatchStep):
+            items = [(k, self._amount(k, v)) for k, v in a.payments.items()]
+            items = [(k, v) for k, v in items if v > 0]
+            if not items:
+                return
+            servicer = self._account(a.by, "servicer")
+            receipt = ledger.repay_batch([self.loan_ids[k] for k, _ in items], [v for _, v in items], by=servicer)
+            self._record("repay_batch", receipt, None, loans=[k for k, _ in items], amounts=[v for _, v in items])
+        elif isinstance(a, PrepayStep):
+            loan_id = self.loan_ids[a.loan]
+            if a.principal == "all":
+                due = ledger.amount_due(loan_id)
+                principal = ledger.loan(loan_id).outstanding_principal - due.principal
+            else:
+                principal = self.units(a.principal)
+            payer = self._account(a.by, self.s.loans[a.loan].borrower)
+            receipt = ledger.prepay(loan_id, principal, by=payer)
+            self._record("prepay", receipt, a.loan, principal=principal)
+        elif isinstance(a, LoanStep) and step.kind == "mark_default":
+            receipt = ledger.mark_default(self.loan_ids[a.loan], by=self._servicer())
+            self._record("mark_default", receipt, a.loan)
+        elif isinstance(a, LoanStep) and step.kind == "write_off":
+            receipt = ledger.write_off(self.loan_ids[a.loan], by=self._servicer())
+            self._record("write_off", receipt, a.loan)
+        elif isinstance(a, RecoverStep):
+            amount = self.units(a.amount)
+            payer = self._account(a.by, self.s.loans[a.loan].borrower)
+            receipt = ledger.recover(self.loan_ids[a.loan], amount, by=payer)
+            self._record("recover", receipt, a.loan, amount=amount)
+        elif isinstance(a, WithdrawStep):
+            account = self._account(a.lender, a.lender)
+            before = ledger.balance_of(account)
+            ledger.withdraw(account)
+            self.withdrawn[a.lender] += ledger.balance_of(account) - before
+            self.actions.append(Action(kind="withdraw", timestamp=ledger.now(), args={"lender": a.lender}))
+        else:  # pragma: no cover - the schema admits nothing else
+            raise ScenarioError(f"unsupported step {step.kind}", line=step.line)
+
+    def _servicer(self) -> Any:
+        if self.s.servicer is not None:
+            return self.session.account(self.s.servicer.account)
+        return None
+
+    def result(self) -> RunResult:
+        ledger = self.ledger
+        assert ledger is not None
+        lenders = {}
+        for key, inst in self.s.institutions.items():
+            account = self.session.account(inst.account)
+            acc = ledger.account_of(account)
+            lenders[key] = LenderState(
+                address=account.address,
+                name=inst.name,
+                is_platform=inst.platform,
+                withdrawable=acc.withdrawable,
+                reserve=acc.reserve,
+                loss=acc.loss,
+                exposure=acc.exposure,
+                withdrawn=self.withdrawn[key],
+                token_balance=ledger.balance_of(account),
+            )
+        loans = {}
+        for key, loan_id in self.loan_ids.items():
+            loan = ledger.loan(loan_id)
+            loans[key] = LoanState(
+                id=loan_id,
+                status=LoanStatus(loan.status).label,
+                outstanding=loan.outstanding_principal,
+                principal_paid=loan.principal_paid,
+                interest_paid=loan.interest_paid,
+                fee_paid=loan.fee_paid,
+                penalty_paid=loan.penalty_paid,
+                prepayment_fee_paid=loan.prepayment_fee_paid,
+                recovered=loan.recovered,
+                written_off=loan.written_off,
+                current_installment=loan.current_installment,
+            )
+        head = ledger.audit_head()
+        return RunResult(
+            scenario=self.s.name,
+            decimals=self.s.decimals,
+            ledger=ledger.address,
+            token=ledger.deployment.token,
+            lenders=lenders,
+            loans=loans,
+            audit_seq=head.seq,
+            audit_head=head.head,
+            ledger_token_balance=ledger.token_balance_of_ledger(),
+            actions=self.actions,
+        )
+
+    def run(self) -> RunResult:
+        self.setup()
+        self.run_steps(self.s.timeline)
+        return self.result()
+
+
+def run_scenario(scenario: Scenario, session: Pylender | None = None, progress: Progress | None = None) -> RunResult:
+    """Run on ``session``, or on a fresh embedded anvil (deterministic genesis) stopped afterwards."""
+    if session is not None:
+        return ScenarioRunner(scenario, session, progress).run()
+    accounts = 1 + max(
+        [i.account for i in scenario.institutions.values()]
+        + [b.account for b in scenario.borrowers.values()]
+        + ([scenario.servicer.account] if scenario.servicer else [])
+    )
+    with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=max(accounts, 10)) as fresh:
+        return ScenarioRunner(scenario, fresh, progress).run()
+
+
+# -- the pure-Python reference, driven by the same actions ----------------------------------------------
+
+
+def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
+    """Replay ``result.actions`` on :class:`pylender.reference.ReferenceLedger` (same timestamps) and return
+    the state in the shape of :meth:`RunResult.summary`'s ``lenders`` and ``loans`` (without chain-only fields).
+    """
+    from pylender import reference as ref
+
+    policy = build_policy(scenario)
+    model = ref.ReferenceLedger(ref.PolicyParams(**policy.model_dump()))
+    address = {key: state.address for key, state in result.lenders.items()}
+    for key, inst in scenario.institutions.items():
+        model.register_institution(address[key], inst.name, inst.platform)
+    ids: dict[str, int] = {}
+    withdrawn = dict.fromkeys(address, 0)
+    for action in result.actions:
+        now = action.timestamp
+        loan_id = ids.get(action.loan or "", 0)
+        a = action.args
+        if action.kind == "originate":
+            t = a["terms"]
+            terms = ref.LoanTerms(**{**t, "borrower_id": bytes.fromhex(t["borrower_id"][2:])})
+            tranches = [ref.Tranche(address[k], s) for k, s in zip(a["lenders"], a["shares"], strict=True)]
+            ids[action.loan or ""] = model.originate(terms, tranches, now)
+        elif action.kind == "fund":
+            model.fund(loan_id, address[a["lender"]], now)
+        elif action.kind == "disburse":
+            model.disburse(loan_id, now)
+        elif action.kind == "repay":
+            model.repay(loan_id, a["amount"], now)
+        elif action.kind == "repay_batch":
+            model.repay_batch([ids[k] for k in a["loans"]], a["amounts"], now)
+        elif action.kind == "prepay":
+            model.prepay(loan_id, a["principal"], now)
+        elif action.kind == "mark_default":
+            model.mark_default(loan_id, now)
+        elif action.kind == "write_off":
+            model.write_off(loan_id)
+        elif action.kind == "recover":
+            model.recover(loan_id, a["amount"])
+        elif action.kind == "withdraw":
+            withdrawn[a["lender"]] += model.withdraw(address[a["lender"]])
+        else:  # pragma: no cover - every kind the runner records is handled above
+            raise ScenarioError(f"cannot replay action {action.kind}")
+    lenders = {}
+    for key, addr in address.items():
+        acc = model.books.accounts[addr]
+        lenders[key] = {
+            "withdrawable": acc.withdrawable,
+            "reserve": acc.reserve,
+            "loss": acc.loss,
+            "exposure": acc.exposure,
+            "withdrawn": withdrawn[key],
+        }
+    loans = {}
+    for key, loan_id in ids.items():
+        loan = model.loans[loan_id]
+        book = model.books.loans[loan_id]
+        loans[key] = {
+            "id": loan_id,
+            "status": LoanStatus(int(loan.status)).label,
+            "outstanding": loan.outstanding_principal,
+            "principal_paid": book.principal_paid,
+            "interest_paid": book.interest_paid,
+            "fee_paid": book.fee_paid,
+            "penalty_paid": book.penalty_paid,
+            "prepayment_fee_paid": book.prepayment_fee_paid,
+            "recovered": book.recovered,
+            "written_off": loan.written_off,
+            "current_installment": loan.current,
+        }
+    return {"lenders": lenders, "loans": loans, "ledger_token_balance": model.books.held}
+
+
+def chain_view(result: RunResult) -> dict[str, Any]:
+    """The part of a run result :func:`replay_reference` reproduces, for comparison."""
+    keys = ("withdrawable", "reserve", "loss", "exposure", "withdrawn")
+    return {
+        "lenders": {k: {f: getattr(s, f) for f in keys} for k, s in result.lenders.items()},
+        "loans": {k: s.model_dump() for k, s in result.loans.items()},
+        "ledger_token_balance": result.ledger_token_balance,
+    }

@@ -1,0 +1,281 @@
+"""Sending transactions fast: local nonces, local signing, raw sends, tight receipt polling.
+
+:class:`TxSender` owns one account's nonce. :meth:`TxSender.send` estimates gas (which also
+surfaces a revert *before* sending, decoded into a named exception), signs, sends raw and waits.
+:meth:`TxSender.send_many` pipelines: it signs and sends up to ``window`` transactions, then
+collects their receipts, with a cached per-function gas limit (estimated once, with margin).
+
+Fees: EIP-1559 when the latest block has a base fee, legacy ``gasPrice`` otherwise; a fixed
+``gas_price`` (0 is allowed, for permissioned networks) overrides both.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from pylender.contracts import ErrorDecoder
+from pylender.errors import ContractError, TransactionFailed
+
+log = logging.getLogger(__name__)
+
+GAS_MARGIN_NUM, GAS_MARGIN_DEN = 3, 2  # +50 % on estimates cached for the bulk path
+MIN_GAS = 100_000
+FEE_TTL = 30.0  # seconds a fee quote is reused (base fees move block by block on real networks)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One contract call to send: target, calldata and a label for gas caching and messages."""
+
+    to: str
+    data: str
+    label: str
+    value: int = 0
+
+
+@dataclass
+class Receipt:
+    """The parts of a receipt pylender uses."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    status: int
+    logs: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    contract_address: str | None = None
+
+
+def _hex_int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    return int(str(value), 16)
+
+
+class TxSender:
+    """Signs and sends transactions for one account with a locally managed nonce."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        decoder: ErrorDecoder,
+        *,
+        chain_id: int | None = None,
+        confirmations: int = 0,
+        gas_price: int | None = None,
+        poll_interval: float = 0.002,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.address: str = account.address
+        self.decoder = decoder
+        self.chain_id = chain_id if chain_id is not None else w3.eth.chain_id
+        self.confirmations = confirmations
+        self.gas_price = gas_price
+        self.poll_interval = poll_interval
+        self.receipt_timeout = receipt_timeout
+        self._nonce: int | None = None
+        self._gas_cache: dict[str, int] = {}
+        self._fees: dict[str, int] | None = None
+        self._fees_at = 0.0
+
+    # -- raw RPC ---------------------------------------------------------------------------------
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            err = response["error"]
+            data = err.get("data") if isinstance(err, dict) else None
+            if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+                raise self.decoder.decode(data)
+            message = err.get("message", err) if isinstance(err, dict) else err
+            raise TransactionFailed(f"{method} failed: {message}")
+        return response["result"]
+
+    # -- nonce and fees ------------------------------------------------------------------------
+    def next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = _hex_int(self._rpc("eth_getTransactionCount", [self.address, "pending"]))
+        nonce = self._nonce
+        self._nonce += 1
+        return nonce
+
+    def resync_nonce(self) -> None:
+        self._nonce = None
+
+    def fee_fields(self) -> dict[str, int]:
+        """EIP-1559 fields when the chain has a base fee, else a legacy gas price (cached for 30 s)."""
+        if self._fees is not None and time.monotonic() - self._fees_at < FEE_TTL:
+            return self._fees
+        block = self._rpc("eth_getBlockByNumber", ["latest", False])
+        base = block.get("baseFeePerGas")
+        if base is not None:
+            if self.gas_price is not None:
+                fees = {"maxFeePerGas": self.gas_price, "maxPriorityFeePerGas": self.gas_price}
+            else:
+                try:
+                    tip = _hex_int(self._rpc("eth_maxPriorityFeePerGas", []))
+                except (TransactionFailed, ValueError):
+                    tip = 10**9
+                fees = {"maxFeePerGas": 2 * _hex_int(base) + tip, "maxPriorityFeePerGas": tip}
+        else:
+            price = self.gas_price if self.gas_price is not None else _hex_int(self._rpc("eth_gasPrice", []))
+            fees = {"gasPrice": price}
+        self._fees = fees
+        self._fees_at = time.monotonic()
+        return fees
+
+    def refresh_fees(self) -> None:
+        self._fees = None
+
+    # -- gas -------------------------------------------------------------------------------------
+    def estimate(self, call: Call) -> int:
+        """``eth_estimateGas``; a revert is raised as its decoded named exception."""
+        params: dict[str, Any] = {"from": self.address, "to": call.to, "data": call.data}
+        if call.value:
+            params["value"] = hex(call.value)
+        gas = _hex_int(self._rpc("eth_estimateGas", [params]))
+        cached = self._gas_cache.get(call.label, 0)
+        margin = max(MIN_GAS, gas * GAS_MARGIN_NUM // GAS_MARGIN_DEN)
+        if margin > cached:
+            self._gas_cache[call.label] = margin
+        return gas
+
+    def gas_for(self, call: Call) -> int:
+        """The cached generous limit for this function (estimating it the first time)."""
+        if call.label not in self._gas_cache:
+            self.estimate(call)
+        return self._gas_cache[call.label]
+
+    # -- signing and sending ------------------------------------------------------------------
+    def _sign(self, call: Call, gas: int, nonce: int) -> bytes:
+        tx: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "to": call.to,
+            "data": call.data,
+            "value": call.value,
+            "gas": gas,
+            **self.fee_fields(),
+        }
+        if call.to == "":
+            del tx["to"]
+        signed = self.account.sign_transaction(tx)
+        return bytes(signed.raw_transaction)
+
+    def _send_raw(self, raw: bytes) -> str:
+        try:
+            return str(self._rpc("eth_sendRawTransaction", ["0x" + raw.hex()]))
+        except (TransactionFailed, ContractError):
+            self.resync_nonce()
+            raise
+
+    def send(self, call: Call, *, gas: int | None = None) -> Receipt:
+        """Estimate (raising a decoded revert), sign, send, wait; raise if the receipt fails."""
+        if gas is None:
+            gas = self.estimate(call)
+            gas = gas + gas // 5 + 20_000
+        tx_hash = self._send_raw(self._sign(call, gas, self.next_nonce()))
+        receipt = self.wait(tx_hash)
+        if receipt.status != 1:
+            raise self._explain_failure(call, receipt, gas)
+        return receipt
+
+    def deploy(self, bytecode: str, label: str) -> Receipt:
+        """Send a contract creation and return its receipt (``contract_address`` set)."""
+        call = Call(to="", data=bytecode, label=label)
+        params = {"from": self.address, "data": bytecode}
+        gas = _hex_int(self._rpc("eth_estimateGas", [params]))
+        tx_hash = self._send_raw(self._sign(call, gas + gas // 5, self.next_nonce()))
+        receipt = self.wait(tx_hash)
+        if receipt.status != 1 or not receipt.contract_address:
+            raise TransactionFailed(f"deployment of {label} failed in tx {tx_hash}")
+        return receipt
+
+    def send_many(
+        self,
+        calls: Sequence[Call],
+        *,
+        window: int = 64,
+        on_receipt: Callable[[int, Receipt], None] | None = None,
+    ) -> list[Receipt]:
+        """Pipeline: sign and send up to ``window`` transactions, then collect their receipts.
+
+        Gas comes from the per-function cache (estimated once, +50 %). If one fails, the
+        rest already sent still land; the first failure is raised after the window drains.
+        """
+        receipts: list[Receipt] = []
+        first_error: BaseException | None = None
+        for start in range(0, len(calls), window):
+            chunk = calls[start : start + window]
+            hashes: list[tuple[Call, str, int]] = []
+            for call in chunk:
+                gas = self.gas_for(call)
+                hashes.append((call, self._send_raw(self._sign(call, gas, self.next_nonce())), gas))
+            for i, (call, tx_hash, gas) in enumerate(hashes):
+                receipt = self.wait(tx_hash)
+                receipts.append(receipt)
+                if receipt.status != 1 and first_error is None:
+                    first_error = self._explain_failure(call, receipt, gas)
+                if on_receipt is not None:
+                    on_receipt(start + i, receipt)
+            if first_error is not None:
+                raise first_error
+        return receipts
+
+    # -- receipts --------------------------------------------------------------------------------
+    def wait(self, tx_hash: str) -> Receipt:
+        """Poll for the receipt (2 ms, backing off to 100 ms), then for ``confirmations`` blocks."""
+        deadline = time.monotonic() + self.receipt_timeout
+        delay = self.poll_interval
+        while True:
+            raw = self._rpc("eth_getTransactionReceipt", [tx_hash])
+            if raw is not None:
+                break
+            if time.monotonic() > deadline:
+                raise TransactionFailed(f"no receipt for {tx_hash} after {self.receipt_timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.1)
+        receipt = Receipt(
+            tx_hash=tx_hash,
+            block_number=_hex_int(raw["blockNumber"]),
+            gas_used=_hex_int(raw["gasUsed"]),
+            status=_hex_int(raw["status"]),
+            logs=raw.get("logs", []),
+            contract_address=raw.get("contractAddress"),
+        )
+        if self.confirmations > 0:
+            self._wait_confirmations(receipt)
+        return receipt
+
+    def _wait_confirmations(self, receipt: Receipt) -> None:
+        target = receipt.block_number + self.confirmations
+        deadline = time.monotonic() + self.receipt_timeout
+        while _hex_int(self._rpc("eth_blockNumber", [])) < target:
+            if time.monotonic() > deadline:
+                raise TransactionFailed(f"{receipt.tx_hash} not confirmed {self.confirmations} times in time")
+            time.sleep(0.2)
+        again = self._rpc("eth_getTransactionReceipt", [receipt.tx_hash])
+        if again is None or _hex_int(again["blockNumber"]) != receipt.block_number:
+            raise TransactionFailed(f"{receipt.tx_hash} was reorganised out of block {receipt.block_number}")
+
+    def _explain_failure(self, call: Call, receipt: Receipt, gas: int) -> BaseException:
+        """Why a mined transaction failed: replay it as a call on the parent block's state."""
+        self.resync_nonce()
+        if receipt.gas_used >= gas:
+            return TransactionFailed(f"{call.label} ran out of gas ({gas}) in tx {receipt.tx_hash}")
+        params = {"from": self.address, "to": call.to, "data": call.data, "gas": hex(gas)}
+        try:
+            self._rpc("eth_call", [params, hex(max(receipt.block_number - 1, 0))])
+        except ContractError as exc:
+            return exc
+        except TransactionFailed as exc:
+            return exc
+        return TransactionFailed(f"{call.label} reverted in tx {receipt.tx_hash}")

@@ -1,0 +1,254 @@
+"""End to end on anvil: a real ledger's trail verifies, reconciles, survives interruption, exports and tampering."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit_anvil import ANVIL, Chain, anvil, deploy, scenario
+from click.testing import CliRunner
+from web3 import HTTPProvider, Web3
+
+from pylender.audit.cli import audit
+from pylender.audit.export import write_export
+from pylender.audit.fetch import FetchConfig
+from pylender.audit.frames import lender_flows_frame
+from pylender.audit.index import AuditIndex
+from pylender.audit.records import build_chain, format_head
+from pylender.audit.verify import audit_ledger, verify_file, verify_ledger
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ANVIL.exists(), reason="anvil (npm) not installed")]
+
+RECORDS = 24  # 2 institutions, 1 policy, loan 1: 9, loan 2: 9 (pause/unpause included), loan 3: 3, 1 withdrawal
+LOSS = 500_000 - 591 - 123_457  # written off − absorbed by the bank's reserve − recovered
+
+
+class InterruptingProvider(HTTPProvider):
+    """An HTTP provider that dies (like Ctrl-C) on its n-th eth_getLogs and records every log query."""
+
+    def __init__(self, url: str, interrupt_at: int | None = None) -> None:
+        super().__init__(url)
+        self.interrupt_at = interrupt_at
+        self.queries: list[tuple[int, int]] = []
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        if method == "eth_getLogs":
+            self.queries.append((int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)))
+            if self.interrupt_at is not None and len(self.queries) == self.interrupt_at:
+                raise KeyboardInterrupt
+        return super().make_request(method, params)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[tuple[str, Chain]]:
+    with anvil() as (url, _proc):
+        c = deploy(url)
+        scenario(c)
+        yield url, c
+
+
+def test_the_trail_verifies_and_reconciles_with_every_view(chain: tuple[str, Chain]) -> None:
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    assert run.result.ok, [f.describe() for f in run.result.findings]
+    assert run.result.compared_views and run.result.replayed
+    assert (run.result.records, run.result.last_seq, run.result.loans_checked) == (RECORDS, RECORDS, 3)
+    assert (
+        run.result.computed_head
+        == run.result.onchain_head
+        == format_head(int.from_bytes(c.ledger.functions.auditHead().call(), "big"))
+    )
+    assert run.books.accounts[c.bank].loss == LOSS == c.ledger.functions.accountOf(c.bank).call()[4]
+    balance = c.token.functions.balanceOf(c.ledger.address).call()
+    assert run.books.expected_balance == run.books.conserved_balance == balance
+    flows = lender_flows_frame(run.books)
+    principal = flows[flows["loan_id"] == 1].groupby(["account", "component"])["amount"].sum()
+    assert (principal[(c.bank, "principal")], principal[(c.platform, "principal")]) == (700_002, 300_000)
+    assert run.books.books.position(1, c.bank)["principal_credited"] == 700_003  # the lead took the leftover unit
+    assert c.ledger.functions.positionOf(1, c.bank).call()[6] == 700_003
+
+
+def test_confirmations_verify_the_ledger_as_it_was_at_the_final_block(chain: tuple[str, Chain]) -> None:
+    _, c = chain
+    result = verify_ledger(c.w3, c.ledger.address, from_block=c.deploy_block, confirmations=2)
+    assert result.ok, [f.describe() for f in result.findings]
+    assert result.final_block == c.w3.eth.block_number - 2
+    assert result.records == RECORDS - 2  # the cancellation and the withdrawal are not final yet
+
+
+def test_an_interrupted_indexed_verify_resumes_and_a_rerun_reads_only_new_blocks(
+    chain: tuple[str, Chain], tmp_path: Path
+) -> None:
+    url, c = chain
+    path = tmp_path / "audit.sqlite"
+    config = FetchConfig(chunk_size=8, grow_after=1000)
+    broken = Web3(InterruptingProvider(url, interrupt_at=3))
+    with pytest.raises(KeyboardInterrupt):
+        verify_ledger(broken, c.ledger.address, from_block=c.deploy_block, index_path=path, fetch_config=config)
+    with AuditIndex(path, c.ledger.address, 31337) as index:
+        stored_through = index.fetched_block
+        assert stored_through == c.deploy_block + 15  # two chunks of 8 blocks committed
+    resumed = InterruptingProvider(url)
+    result = verify_ledger(
+        Web3(resumed), c.ledger.address, from_block=c.deploy_block, index_path=path, fetch_config=config
+    )
+    assert result.ok and result.records == RECORDS
+    assert resumed.queries[0][0] == stored_through + 1
+    final = result.final_block
+    assert final is not None
+    c.send(c.ledger.functions.withdraw(), c.bank)
+    again = InterruptingProvider(url)
+    result = verify_ledger(Web3(again), c.ledger.address, from_block=c.deploy_block, index_path=path)
+    assert result.ok and result.records == RECORDS + 1
+    assert again.queries == [(final + 1, c.w3.eth.block_number)]
+
+
+def test_an_export_checks_against_the_chain_and_tampering_is_named(chain: tuple[str, Chain], tmp_path: Path) -> None:
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    path = write_export(
+        run.records, tmp_path / "trail.json", "json", catalog=None, ledger=c.ledger.address, chain_id=31337
+    )
+    assert verify_file(path, w3=c.w3, ledger=c.ledger.address).ok
+    doc = json.loads(path.read_text())
+    repayment = next(r for r in doc["records"] if r["kind"] == "RepaymentApplied")
+    repayment["fields"]["breakdown"]["principalPaid"] -= 1
+    path.write_text(json.dumps(doc))
+    result = verify_file(path, w3=c.w3, ledger=c.ledger.address)
+    assert [(f.check, f.seq) for f in result.findings if f.check == "chain"] == [("chain", repayment["seq"])]
+    # a forger who rehashes an appended record still cannot reach the ledger's head
+    honest = write_export(run.records, tmp_path / "honest.json", "json", ledger=c.ledger.address)
+    from pylender.audit.events import EventCatalog
+    from pylender.audit.verify import load_ledger_abi
+
+    catalog = EventCatalog.from_abi(load_ledger_abi())
+    fields = {"account": c.platform, "amount": 1}
+    head = build_chain(catalog, [("Withdrawn", fields)], start_head=run.records[-1].head)[0]
+    doc = json.loads(honest.read_text())
+    doc["records"].append(
+        {
+            **doc["records"][-1],
+            "seq": len(run.records) + 1,
+            "kind": "Withdrawn",
+            "loan_id": None,
+            "fields": fields,
+            "head": format_head(head),
+        }
+    )
+    honest.write_text(json.dumps(doc))
+    result = verify_file(honest, w3=c.w3, ledger=c.ledger.address)
+    assert [(f.check, f.seq) for f in result.findings if f.check != "replay"] == [("head", len(run.records) + 1)]
+
+
+def test_the_cli_verifies_exports_traces_and_reports(chain: tuple[str, Chain], tmp_path: Path) -> None:
+    url, c = chain
+    runner = CliRunner()
+    base = [
+        "--rpc",
+        url,
+        "--ledger",
+        c.ledger.address,
+        "--from-block",
+        str(c.deploy_block),
+        "--deployment",
+        str(tmp_path / "none.json"),
+    ]
+    out = runner.invoke(audit, ["verify", *base, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["ok"] is True
+    export = tmp_path / "t.csv"
+    assert runner.invoke(audit, ["export", *base, "--format", "csv", "--out", str(export)]).exit_code == 0
+    offline = runner.invoke(audit, ["verify", "--file", str(export), "--deployment", str(tmp_path / "none.json")])
+    assert offline.exit_code == 0, offline.output
+    with export.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fields = json.loads(rows[4]["fields"])  # seq 5: the bank funds loan 1
+    fields["amount"] += 1
+    rows[4]["fields"] = json.dumps(fields)
+    with export.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    bad = runner.invoke(
+        audit,
+        [
+            "verify",
+            "--file",
+            str(export),
+            "--rpc",
+            url,
+            "--ledger",
+            c.ledger.address,
+            "--deployment",
+            str(tmp_path / "none.json"),
+        ],
+    )
+    assert bad.exit_code == 1 and "seq 5" in bad.output
+    trail = runner.invoke(audit, ["trail", "2", *base])
+    assert trail.exit_code == 0 and "written off" in trail.output and "LoanDefaulted" in trail.output
+    lender = runner.invoke(audit, ["lender", c.bank, *base, "--json"])
+    assert lender.exit_code == 0
+    assert sum(x["amount"] for x in json.loads(lender.output) if x["component"] == "recovery") == 123_457
+    html = tmp_path / "report.html"
+    rep = runner.invoke(audit, ["report", *base, "--html", str(html)])
+    assert rep.exit_code == 0, rep.output
+    assert "PASSED" in html.read_text() and html.read_text().count("<svg") == 3
+
+
+def test_mounted_under_the_main_cli_it_takes_the_root_rpc(chain: tuple[str, Chain], tmp_path: Path) -> None:
+    from pylender.cli import cli
+
+    url, c = chain
+    args = [
+        "--rpc",
+        url,
+        "--deployment",
+        str(tmp_path / "none.json"),
+        "audit",
+        "verify",
+        "--ledger",
+        c.ledger.address,
+        "--from-block",
+        str(c.deploy_block),
+        "--no-positions",
+        "--json",
+    ]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["records"] >= RECORDS
+
+
+class RangeLimitedProvider(HTTPProvider):
+    """anvil behind a provider that refuses eth_getLogs over more than ``limit`` blocks, as hosted RPCs do.
+
+    (test_fetch covers the 1,000-block limit over 5,000 blocks; mining that many anvil blocks takes ~25 s.)
+    """
+
+    def __init__(self, url: str, limit: int = 10) -> None:
+        super().__init__(url)
+        self.limit = limit
+        self.served: list[tuple[int, int]] = []
+        self.refused = 0
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        if method == "eth_getLogs":
+            start, end = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
+            if end - start + 1 > self.limit:
+                self.refused += 1
+                return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "block range too large"}}
+            self.served.append((start, end))
+        return super().make_request(method, params)
+
+
+def test_a_provider_refusing_wide_ranges_still_yields_a_complete_verification(chain: tuple[str, Chain]) -> None:
+    url, c = chain
+    provider = RangeLimitedProvider(url, limit=10)
+    result = verify_ledger(Web3(provider), c.ledger.address, fetch_config=FetchConfig(chunk_size=50_000))
+    assert result.ok, [f.describe() for f in result.findings]
+    assert result.records == int.from_bytes(c.ledger.functions.auditHead().call(), "big") & (2**64 - 1)
+    assert provider.refused >= 1 and all(b - a + 1 <= 10 for a, b in provider.served)
+    assert provider.served[0][0] == 0 and provider.served[-1][1] == c.w3.eth.block_number

@@ -1,0 +1,145 @@
+"""Institutions, policy and origination: every check of docs/ledger-spec.md "Institutions", "Policy", "Origination"."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from conftest import ZERO, terms_tuple
+from ledger_expect import ORIGINATED, policy_tuple, recompute_audit_chain
+
+
+def test_register_institution_assigns_indexes_grants_lender_role_and_records(ledger, admin, outsider, institutions):
+    count_before = ledger.institutionCount()
+    tx = ledger.registerInstitution(outsider, "Microlender", True, sender=admin)
+
+    assert ledger.institutionCount() == count_before + 1 == 4
+    assert ledger.institutionAt(4) == outsider.address
+    assert ledger.hasRole(ledger.LENDER_ROLE(), outsider)
+    account = ledger.accountOf(outsider)
+    assert (account.index, account.isPlatform, account.name) == (4, True, "Microlender")
+    assert (account.withdrawable, account.reserve, account.loss, account.exposure) == (0, 0, 0, 0)
+    [event] = tx.events.filter(ledger.InstitutionRegistered)
+    assert (event.index, event.account, event.name, event.isPlatform) == (4, outsider.address, "Microlender", True)
+    assert event.head == ledger.auditHead()
+    assert int.from_bytes(bytes(ledger.auditHead()), "big") & (2**64 - 1) == 4  # 4th audit record
+
+
+def test_register_institution_rejects_zero_duplicate_and_non_admin(ledger, admin, bank, outsider, institutions):
+    with ape.reverts(ledger.ZeroAddress):
+        ledger.registerInstitution(ZERO, "Nobody", False, sender=admin)
+    with ape.reverts(ledger.InstitutionExists, account=bank.address):
+        ledger.registerInstitution(bank, "Bank again", False, sender=admin)
+    with ape.reverts(ledger.AccessControlUnauthorizedAccount, account=outsider.address):
+        ledger.registerInstitution(outsider, "Self", False, sender=outsider)
+
+
+def test_set_policy_replaces_the_policy_and_records_it(ledger, admin, stranger, institutions):
+    params = policy_tuple(minPlatformShareBps=2000, maxAnnualRateBps=1800, minReserveBps=100)
+    tx = ledger.setPolicy(params, sender=admin)
+
+    assert tuple(ledger.policy()) == params
+    [event] = tx.events.filter(ledger.PolicyUpdated)
+    assert event.admin == admin.address and tuple(event.policy) == params
+    with ape.reverts(ledger.AccessControlUnauthorizedAccount):
+        ledger.setPolicy(params, sender=stranger)
+    recompute_audit_chain(ledger, ape.chain.provider.web3)
+
+
+def test_originate_stores_terms_tranches_and_records(ledger, originator, new_terms, bank, platform, third, conserve):
+    terms = new_terms(principal=1_000_001)
+    tx = ledger.originate(terms_tuple(terms), [(bank, 3334), (platform, 3333), (third, 3333)], sender=originator)
+
+    assert ledger.loanCount() == 1
+    loan = ledger.getLoan(1)
+    assert loan.status == ORIGINATED
+    assert (loan.principal, loan.periods, loan.annualRateBps, loan.borrowerId) == (
+        1_000_001,
+        12,
+        1200,
+        terms["borrowerId"],
+    )
+    tranches = ledger.getTranches(1)
+    # non-lead floor(1_000_001 * 3333 / 10_000) = 333_300 each, the lead takes the rest
+    assert [(t.lender, t.shareBps, t.amount, t.funded) for t in tranches] == [
+        (bank.address, 3334, 1_000_001 - 2 * 333_300, False),
+        (platform.address, 3333, 333_300, False),
+        (third.address, 3333, 333_300, False),
+    ]
+    assert list(ledger.loansOf(terms["borrowerId"])) == [1]
+    [event] = tx.events.filter(ledger.LoanOriginated)
+    assert event.loanId == 1 and event.borrower == terms["borrower"]
+    conserve()
+    recompute_audit_chain(ledger, ape.chain.provider.web3)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "args"),
+    [
+        ({"borrower": ZERO}, "ZeroAddress", {}),
+        ({"principal": 0}, "ZeroAmount", {}),
+        ({"periods": 0}, "InvalidTerms", {"reason": 1}),
+        ({"periods": 601}, "InvalidTerms", {"reason": 1}),
+        ({"periodSeconds": 0}, "InvalidTerms", {"reason": 2}),
+        ({"serviceFeeBps": 100}, "InvalidTerms", {"reason": 3}),
+        ({"serviceFeeBps": 10_001, "feeRecipient": "platform"}, "InvalidTerms", {"reason": 4}),
+        ({"prepaymentFeeBps": 10_001}, "InvalidTerms", {"reason": 5}),
+        ({"reserveBps": 10_001}, "InvalidTerms", {"reason": 6}),
+        ({"annualRateBps": 2401}, "RateAboveCap", {"rateBps": 2401, "capBps": 2400}),
+        ({"penaltyRateBps": 3601}, "PenaltyRateAboveCap", {"rateBps": 3601, "capBps": 3600}),
+        ({"principal": 200_000 * 10**6 + 1}, "PrincipalAboveCap", {"principal": 200_000 * 10**6 + 1}),
+    ],
+)
+def test_originate_rejects_invalid_terms(ledger, originator, new_terms, bank, platform, overrides, error, args):
+    if overrides.get("feeRecipient") == "platform":
+        overrides["feeRecipient"] = platform.address
+    terms = new_terms(**overrides)
+    with ape.reverts(getattr(ledger, error), **args):
+        ledger.originate(terms_tuple(terms), [(bank, 7000), (platform, 3000)], sender=originator)
+
+
+def test_originate_rejects_fee_recipient_without_fee_and_unknown_recipient(
+    ledger, originator, new_terms, bank, platform, outsider
+):
+    with ape.reverts(ledger.InvalidTerms, reason=3):
+        ledger.originate(terms_tuple(new_terms(feeRecipient=platform.address)), [(bank, 10_000)], sender=originator)
+    terms = new_terms(feeRecipient=outsider.address, serviceFeeBps=500)
+    with ape.reverts(ledger.UnknownInstitution, account=outsider.address):
+        ledger.originate(terms_tuple(terms), [(bank, 10_000)], sender=originator)
+
+
+def test_originate_rejects_a_deadline_not_in_the_future(ledger, originator, new_terms, bank, chain):
+    deadline = chain.pending_timestamp - 1
+    with ape.reverts(ledger.DeadlinePassed, loanId=1, deadline=deadline):
+        ledger.originate(terms_tuple(new_terms(fundingDeadline=deadline)), [(bank, 10_000)], sender=originator)
+
+
+@pytest.mark.parametrize(
+    ("tranches", "error", "args"),
+    [
+        ([], "InvalidTrancheCount", {"count": 0}),
+        ([("bank", 625)] * 16 + [("bank", 0)], "InvalidTrancheCount", {"count": 17}),
+        ([("bank", 7000), ("platform", 2999)], "SharesNotWhole", {"sum": 9999}),
+        ([("bank", 10_000), ("platform", 0)], "SharesNotWhole", {"sum": 10_000}),
+        ([("bank", 5000), ("bank", 5000)], "DuplicateLender", {}),
+        ([("bank", 5000), ("outsider", 5000)], "UnknownInstitution", {}),
+        ([("bank", 8000), ("platform", 2000)], "ShareBelowMinimum", {"loanId": 1, "platformShareBps": 2000}),
+    ],
+)
+def test_originate_rejects_invalid_tranches(
+    ledger, originator, new_terms, accounts, institutions, tranches, error, args
+):
+    named = {**institutions, "outsider": accounts[9]}
+    with ape.reverts(getattr(ledger, error), **args):
+        ledger.originate(terms_tuple(new_terms()), [(named[n], s) for n, s in tranches], sender=originator)
+
+
+def test_single_tranche_needs_no_platform_share_but_reserve_policy_applies(ledger, admin, originator, new_terms, bank):
+    ledger.originate(terms_tuple(new_terms()), [(bank, 10_000)], sender=originator)  # 助贷: bank alone
+    ledger.setPolicy(policy_tuple(minReserveBps=500), sender=admin)
+    with ape.reverts(ledger.ReserveBelowMinimum, reserveBps=499, minBps=500):
+        ledger.originate(terms_tuple(new_terms(reserveBps=499)), [(bank, 10_000)], sender=originator)
+
+
+def test_originate_needs_the_originator_role(ledger, stranger, new_terms, bank, institutions):
+    with ape.reverts(ledger.AccessControlUnauthorizedAccount, account=stranger.address):
+        ledger.originate(terms_tuple(new_terms()), [(bank, 10_000)], sender=stranger)
