@@ -116,7 +116,7 @@ def test_pipelined_bulk_send_keeps_nonces_in_order(ledger: Ledger, accounts: dic
 def test_bulk_failure_is_decoded(ledger: Ledger, accounts: dict[str, LocalAccount]) -> None:
     """A pipelined tx with a cached gas limit reverts on chain; the replay names the error."""
     loan_id = ledger.originate(co_lending_terms(accounts["borrower"].address), seventy_thirty(accounts))
-    ledger.sender()._gas_cache["ledger.disburse"] = 300_000  # skip the estimate, as the bulk path does
+    ledger.sender().set_gas_limit("ledger.disburse", 300_000)  # skip the estimate, as the bulk path does
     with pytest.raises(errors.LoanNotInStatus) as info:
         ledger.send_many([ledger.call("disburse", loan_id)])
     assert (info.value.loanId, info.value.status) == (loan_id, LoanStatus.ORIGINATED)
@@ -151,3 +151,23 @@ def test_eip1559_fees_on_a_london_chain(chain: object, ledger: Ledger) -> None:
     fees = ledger.sender().fee_fields()
     assert set(fees) == {"maxFeePerGas", "maxPriorityFeePerGas"}
     assert fees["maxFeePerGas"] >= fees["maxPriorityFeePerGas"]
+
+
+def test_bulk_gas_limit_covers_loans_costlier_first_repayments(
+    ledger: Ledger, accounts: dict[str, LocalAccount]
+) -> None:
+    """The bulk path estimates a function's gas once; later calls writing fresh slots must still fit."""
+    servicer = accounts["servicer"]
+    loans = [_active_loan(ledger, accounts, borrower_id=f"bulk-{i}") for i in range(6)]
+    ledger.advance(30 * DAY)
+    for loan_id in loans[:3]:
+        ledger.repay(loan_id, ledger.amount_due(loan_id).total_due, by=servicer)
+    ledger.advance(30 * DAY)
+    dues = [ledger.amount_due(i).total_due for i in loans]
+    # The first batch (loans already repaid once: steady state) sets the limit, reused for the second
+    # batch of the same size, whose loans all take their first, two-installment repayment.
+    calls = [ledger.call("repayBatch", loans[:3], dues[:3]), ledger.call("repayBatch", loans[3:], dues[3:])]
+    receipts = ledger.send_many(calls, by=servicer)
+    assert [r.status for r in receipts] == [1, 1]
+    assert receipts[1].gas_used > receipts[0].gas_used
+    assert [ledger.loan(i).current_installment for i in loans] == [3] * 6
