@@ -36,7 +36,7 @@ $(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node pylender/toolchain/solc.py pylen
 	@touch $@
 
 $(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
-	$(BIN)/ape compile
+	$(BIN)/ape compile --force  # the ledger embeds LedgerExtension; ape's incremental build misses it
 	@touch $@
 
 compile: $(STAMPS)/compile

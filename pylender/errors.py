@@ -229,6 +229,7 @@ _KNOWN: dict[str, tuple[type[ContractError], tuple[str, ...]]] = {
     "AccessControlBadConfirmation": (AccessDenied, ()),
     "NotATrancheLender": (AccessDenied, ("loanId", "caller")),
     "CancelNotAllowed": (AccessDenied, ("loanId", "caller")),
+    "NotSelfCall": (AccessDenied, ("caller",)),
     # OpenZeppelin ERC20 / SafeERC20
     "ERC20InsufficientBalance": (InsufficientFunds, ("sender", "balance", "needed")),
     "ERC20InsufficientAllowance": (InsufficientFunds, ("spender", "allowance", "needed")),
@@ -238,6 +239,8 @@ _KNOWN: dict[str, tuple[type[ContractError], tuple[str, ...]]] = {
     "ERC20InvalidSpender": (InsufficientFunds, ("spender",)),
     "SafeERC20FailedOperation": (InsufficientFunds, ("token",)),
     "SafeERC20FailedDecreaseAllowance": (InsufficientFunds, ("spender", "currentAllowance", "requestedDecrease")),
+    # the ledger refuses tokens that deliver less than was sent (fee-on-transfer)
+    "UnexpectedTransferAmount": (InsufficientFunds, ("expected", "received")),
     # Solidity builtins
     "Panic": (ContractPanic, ("code",)),
     "Error": (ContractRevert, ("message",)),
