@@ -162,7 +162,10 @@ class BenchChain:
         )
 
     def tranches(self, count: int) -> list[Tranche]:
-        return [Tranche(lender=lender.address, share_bps=bps) for lender, bps in zip(self.lenders, shares_for(count))]
+        return [
+            Tranche(lender=lender.address, share_bps=bps)
+            for lender, bps in zip(self.lenders, shares_for(count), strict=False)
+        ]
 
     def originate_calls(self, count: int, lenders: int, plan: LoanPlan) -> list[Call]:
         tranches = [t.to_abi() for t in self.tranches(lenders)]

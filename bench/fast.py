@@ -70,7 +70,7 @@ class FastSender:
         gas = gas or self.gas
         senders = sorted({sender for sender, _ in calls})
         counts = self.rpc_batch([("eth_getTransactionCount", [a, "pending"]) for a in senders])
-        nonces = {a: int(n, 16) for a, n in zip(senders, counts)}
+        nonces = {a: int(n, 16) for a, n in zip(senders, counts, strict=True)}
         fees = {"maxFeePerGas": hex(MAX_FEE), "maxPriorityFeePerGas": hex(TIP)}
         hashes: list[str] = []
         self.rpc_batch([("evm_setAutomine", [False])])
@@ -88,7 +88,9 @@ class FastSender:
         receipts: list[dict[str, Any]] = []
         for start in range(0, len(hashes), BATCH):
             got = self.rpc_batch([("eth_getTransactionReceipt", [h]) for h in hashes[start : start + BATCH]])
-            for (sender, call), h, receipt in zip(calls[start : start + BATCH], hashes[start : start + BATCH], got):
+            for (sender, call), h, receipt in zip(
+                calls[start : start + BATCH], hashes[start : start + BATCH], got, strict=True
+            ):
                 if receipt is None or int(receipt["status"], 16) != 1:
                     raise TransactionFailed(f"setup transaction {call.label} from {sender} failed: {h}")
                 receipts.append(receipt)

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
-from bench.chain import PAYER, RECIPIENT, SERVICER, BenchChain, LoanPlan, shares_for
-from bench.chain import MONTH, GRACE
+from bench.chain import GRACE, MONTH, PAYER, RECIPIENT, SERVICER, BenchChain, LoanPlan, shares_for
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +148,11 @@ def _push_split(chain: BenchChain, push: str, k: int) -> int:
     payer = chain.account(PAYER)
     lenders = [a.address for a in chain.lenders[:k]]
     setup = _raw_call(
-        lg, push, "setShares(uint256,address[],uint16[])", ["uint256", "address[]", "uint16[]"], [k, lenders, shares_for(k)]
+        lg,
+        push,
+        "setShares(uint256,address[],uint16[])",
+        ["uint256", "address[]", "uint16[]"],
+        [k, lenders, shares_for(k)],
     )
     lg.send(setup, payer)
     repay = _raw_call(lg, push, "repay(uint256,uint256)", ["uint256", "uint256"], [k, 1_056_618_803])

@@ -1,0 +1,165 @@
+"""The goals from the issues, judged on one run's measurements (each against its same-run reference)."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+
+from bench.audit_speed import AuditResults
+from bench.gas import GasResults
+from bench.stats import Goal, Sample
+from bench.throughput import ThroughputResults
+
+REPAY_VS_FLOOR = 1.8
+EXTRA_LENDER_GAS = 5_500
+LOANS_SPREAD = 0.005  # "independent": repay gas varies by at most 0.5 % between 1 and 10,000 loans
+BATCH_VS_FLOOR = 0.4
+WITHDRAW_VS_TRANSFER = 1.4
+BULK_VS_RAW = 0.8
+SINGLE_VS_BARE = 0.8
+VERIFY_VS_LOGS = 0.5
+GOAL_LENDERS = 2
+
+
+def paired_ratio(subject: Sample, reference: Sample) -> float:
+    """Median over rounds of subject/reference measured in the same round."""
+    return statistics.median(s / r for s, r in zip(subject.runs, reference.runs, strict=False))
+
+
+def gas_goals(gas: GasResults) -> list[Goal]:
+    ops = gas.operations
+    floor = gas.floor_repay
+    goals: list[Goal] = []
+    if GOAL_LENDERS in ops["repay"]:
+        repay = ops["repay"][GOAL_LENDERS]
+        goals.append(
+            Goal(
+                goal=f"repay, {GOAL_LENDERS} lenders ≤ {REPAY_VS_FLOOR} × floor",
+                measured=f"{repay:,} gas vs floor {floor:,}",
+                ratio=repay / floor,
+                target=f"≤ {REPAY_VS_FLOOR}",
+                passed=repay <= REPAY_VS_FLOOR * floor,
+                section="gas",
+            )
+        )
+    counts = sorted(ops["repay"])
+    steps = [((ops["repay"][b] - ops["repay"][a]) / (b - a), a, b) for a, b in itertools.pairwise(counts)]
+    if steps:
+        worst, a, b = max(steps)
+        goals.append(
+            Goal(
+                goal=f"each extra lender ≤ {EXTRA_LENDER_GAS:,} gas (repay)",
+                measured=f"{worst:,.0f} gas per lender (worst step, {a}→{b} lenders)",
+                ratio=worst / EXTRA_LENDER_GAS,
+                target="≤ 1.0 (of 5,500 gas)",
+                passed=worst <= EXTRA_LENDER_GAS,
+                section="gas",
+                detail="; ".join(f"{x}→{y}: {s:,.0f}" for s, x, y in steps),
+            )
+        )
+    by_loans = gas.repay_by_loans
+    if by_loans:
+        low, high = min(by_loans.values()), max(by_loans.values())
+        goals.append(
+            Goal(
+                goal="repay gas independent of the number of loans",
+                measured=", ".join(f"{n:,} loans: {g:,}" for n, g in sorted(by_loans.items())),
+                ratio=high / low,
+                target=f"max/min ≤ {1 + LOANS_SPREAD}",
+                passed=high <= low * (1 + LOANS_SPREAD),
+                section="gas",
+            )
+        )
+    if GOAL_LENDERS in ops["batch repay 100 (per loan)"]:
+        per_loan = ops["batch repay 100 (per loan)"][GOAL_LENDERS]
+        goals.append(
+            Goal(
+                goal=f"batch repay of 100 loans ≤ {BATCH_VS_FLOOR} × floor per loan ({GOAL_LENDERS} lenders)",
+                measured=f"{per_loan:,} gas per loan vs floor {floor:,}",
+                ratio=per_loan / floor,
+                target=f"≤ {BATCH_VS_FLOOR}",
+                passed=per_loan <= BATCH_VS_FLOOR * floor,
+                section="gas",
+            )
+        )
+    if ops["withdraw"]:
+        worst = max(ops["withdraw"].values())
+        goals.append(
+            Goal(
+                goal=f"withdraw ≤ {WITHDRAW_VS_TRANSFER} × a plain ERC-20 transfer",
+                measured=f"{worst:,} gas (highest over lender counts) vs transfer {gas.erc20_transfer:,}",
+                ratio=worst / gas.erc20_transfer,
+                target=f"≤ {WITHDRAW_VS_TRANSFER}",
+                passed=worst <= WITHDRAW_VS_TRANSFER * gas.erc20_transfer,
+                section="gas",
+            )
+        )
+    return goals
+
+
+def throughput_goals(tp: ThroughputResults) -> list[Goal]:
+    bulk = paired_ratio(tp.pipelined, tp.raw_transfers)
+    single = paired_ratio(tp.single, tp.bare_loop)
+    return [
+        Goal(
+            goal=f"client bulk path (pipelined, one tx per repayment) ≥ {BULK_VS_RAW} × presigned raw transfers/s",
+            measured=f"{tp.pipelined.median:,.0f} vs {tp.raw_transfers.median:,.0f} tx/s (medians)",
+            ratio=bulk,
+            target=f"≥ {BULK_VS_RAW}",
+            passed=bulk >= BULK_VS_RAW,
+            section="throughput",
+            detail="ratio = median of the per-round ratios",
+        ),
+        Goal(
+            goal=f"client one-at-a-time path ≥ {SINGLE_VS_BARE} × bare web3.py sign-send-receipt loop",
+            measured=f"{tp.single.median:,.1f} vs {tp.bare_loop.median:,.1f} tx/s (medians)",
+            ratio=single,
+            target=f"≥ {SINGLE_VS_BARE}",
+            passed=single >= SINGLE_VS_BARE,
+            section="throughput",
+            detail="ratio = median of the per-round ratios",
+        ),
+    ]
+
+
+def audit_goals(audit: AuditResults) -> list[Goal]:
+    goals: list[Goal] = []
+    for point in audit.points:
+        size = f"{point.records:,} records"
+        vs_logs = paired_ratio(point.verify, point.raw_get_logs)
+        goals.append(
+            Goal(
+                goal=f"audit ({size}): verified + replayed records/s ≥ {VERIFY_VS_LOGS} × raw eth_getLogs records/s",
+                measured=f"{point.verify.median:,.0f} vs {point.raw_get_logs.median:,.0f} records/s (medians)",
+                ratio=vs_logs,
+                target=f"≥ {VERIFY_VS_LOGS}",
+                passed=vs_logs >= VERIFY_VS_LOGS and point.verified_ok,
+                section="audit",
+                detail="" if point.verified_ok else "verify_ledger reported findings",
+            )
+        )
+        if point.ape_query is None:
+            goals.append(
+                Goal(
+                    goal=f"audit ({size}): faster than ape ContractEvent.query",
+                    measured="ape not measured",
+                    ratio=None,
+                    target="> 1.0",
+                    passed=False,
+                    section="audit",
+                    detail=point.ape_skipped,
+                )
+            )
+            continue
+        vs_ape = paired_ratio(point.verify, point.ape_query)
+        goals.append(
+            Goal(
+                goal=f"audit ({size}): faster than ape ContractEvent.query",
+                measured=f"{point.verify.median:,.0f} vs {point.ape_query.median:,.0f} records/s (medians)",
+                ratio=vs_ape,
+                target="> 1.0",
+                passed=vs_ape > 1.0 and point.verified_ok,
+                section="audit",
+            )
+        )
+    return goals
