@@ -26,9 +26,12 @@ $(STAMPS)/python: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(STAMPS)/node: package-lock.json
+# `npm install` with the committed lock installs exactly the locked versions. Not `npm ci`: it
+# refuses a lock that lacks anvil's other-platform optional packages (darwin, win32, arm64),
+# and registries that serve only this platform's (as here) cannot produce such a lock.
+$(STAMPS)/node: package-lock.json package.json
 	@mkdir -p $(STAMPS)
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node pylender/toolchain/solc.py pylender/toolchain/solc-bridge.js
