@@ -23,7 +23,9 @@ def test_registered_solc_answers_its_version_like_native_solc():
 
 def test_bridge_standard_json_output_is_not_truncated_past_64_kib():
     # An input whose output is far beyond a pipe buffer: the bridge must let stdout drain.
-    body = "\n".join(f"function f{i}(uint256 x) external pure returns (uint256) {{ return x * {i}; }}" for i in range(300))
+    body = "\n".join(
+        f"function f{i}(uint256 x) external pure returns (uint256) {{ return x * {i}; }}" for i in range(300)
+    )
     source = f"// SPDX-License-Identifier: MIT\npragma solidity {SOLC_VERSION};\ncontract Big {{\n{body}\n}}\n"
     request = {
         "language": "Solidity",
@@ -39,7 +41,9 @@ def test_bridge_standard_json_output_is_not_truncated_past_64_kib():
 
 def test_bridge_combined_json_mode_for_slither(tmp_path):
     src = tmp_path / "A.sol"
-    src.write_text(f"// SPDX-License-Identifier: MIT\npragma solidity {SOLC_VERSION};\ncontract A {{ uint256 public x; }}\n")
+    src.write_text(
+        f"// SPDX-License-Identifier: MIT\npragma solidity {SOLC_VERSION};\ncontract A {{ uint256 public x; }}\n"
+    )
     done = _bridge(str(src), "--combined-json", "abi,bin,bin-runtime,srcmap", "--allow-paths", str(tmp_path))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)

@@ -5,9 +5,10 @@
     >>> result.ok, result.first_bad_seq, [f.describe() for f in result.findings]
 
 Modules, one job each: ``events`` (audit events from the ABI), ``fetch`` (eth_getLogs with adaptive
-ranges, retries, confirmations), ``records`` (eth-abi decoding, the hash chain), ``chain`` (seq and
-chain checks), ``replay`` (rebuild loans and accounts with :class:`pylender.reference.Books`),
-``views`` (compare with the contract), ``verify`` (the whole check), ``export``, ``index`` (SQLite,
+ranges, retries, confirmations), ``layout`` (per-event decoders and chain pre-images compiled from the
+ABI), ``records`` (records from raw logs, the hash chain rule), ``chain`` (seq and chain checks),
+``replay`` (rebuild loans and accounts with :class:`pylender.reference.Books`), ``views`` (batched
+view calls, compare with the contract), ``verify`` (the whole check), ``export``, ``index`` (SQLite,
 incremental), ``frames`` (pandas), ``trail`` (timelines), ``report`` + ``svg`` (HTML), ``cli``
 (the click group mounted as ``pylender audit``).
 """

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
 from pylender.audit.findings import Finding
-from pylender.audit.records import Record, chain_head, format_head, seq_of
+from pylender.audit.layout import keccak256
+from pylender.audit.records import HASH_MASK, SEQ_MASK, Record, chain_head, format_head, seq_of
 
 
 class ChainChecker:
@@ -27,10 +28,23 @@ class ChainChecker:
     def seq(self) -> int:
         return seq_of(self.head)
 
-    def feed(self, record: Record) -> bool:
-        """Check one record; True when it extends the chain cleanly."""
+    def feed(self, record: Record, body: bytes | None = None) -> bool:
+        """Check one record; True when it extends the chain cleanly.
+
+        ``body`` is the record's chain pre-image after the previous head, taken from the raw log
+        (:meth:`pylender.audit.records.LogDecoder.decode_chained`); without it the fields are
+        re-encoded with eth-abi.
+        """
         self.count += 1
-        expected_seq = self.seq + 1
+        head = self.head
+        expected_seq = (head & SEQ_MASK) + 1
+        if body is not None and record.seq == expected_seq and record.head & SEQ_MASK == expected_seq:
+            digest = int.from_bytes(keccak256(head.to_bytes(32, "big") + body), "big")
+            computed = (digest & HASH_MASK) | expected_seq
+            if computed == record.head:
+                self.head = computed
+                return True
+            return self._mismatch(record, computed)
         if record.seq != seq_of(record.head):
             self.findings.append(
                 Finding(
@@ -84,25 +98,32 @@ class ChainChecker:
             self.head = record.head
             return False
         if computed != record.head:
-            self.findings.append(
-                Finding(
-                    check="chain",
-                    seq=record.seq,
-                    subject=record.kind,
-                    field="head",
-                    expected=format_head(computed),
-                    found=format_head(record.head),
-                    detail="the record's contents do not hash to its head (altered, reordered or forged)",
-                )
-            )
-            self.head = record.head
-            return False
+            return self._mismatch(record, computed)
         self.head = computed
         return True
 
-    def feed_all(self, records: Iterable[Record]) -> None:
-        for record in records:
-            self.feed(record)
+    def _mismatch(self, record: Record, computed: int) -> bool:
+        self.findings.append(
+            Finding(
+                check="chain",
+                seq=record.seq,
+                subject=record.kind,
+                field="head",
+                expected=format_head(computed),
+                found=format_head(record.head),
+                detail="the record's contents do not hash to its head (altered, reordered or forged)",
+            )
+        )
+        self.head = record.head
+        return False
+
+    def feed_all(self, records: Iterable[Record], bodies: Sequence[bytes | None] | None = None) -> None:
+        if bodies is None:
+            for record in records:
+                self.feed(record)
+        else:
+            for record, body in zip(records, bodies, strict=True):
+                self.feed(record, body)
 
     def check_final(self, trusted_head: int, source: str = "ledger") -> None:
         """Compare the chain's end with a trusted head (the ledger's ``auditHead`` or a known value)."""

@@ -1,24 +1,26 @@
 """Decode audit logs into :class:`Record` values and recompute the hash chain.
 
-Decoding goes straight through eth-abi (data) and by hand (topics): web3's per-event processing
-is an order of magnitude slower on 100k logs. The chain rule (docs/ledger-spec.md, "Audit trail"):
-``head_n = (keccak256(abi.encode(head_{n-1}, topic0, args...)) & ~(2**64 - 1)) | n``.
+Decoding is compiled per event type from the ABI (:mod:`pylender.audit.layout`): static words are
+read with ``int.from_bytes``, no eth-abi and no web3 formatting on the hot path. The chain rule
+(docs/ledger-spec.md, "Audit trail"): ``head_n = (keccak256(abi.encode(head_{n-1}, topic0, args...))
+& ~(2**64 - 1)) | n``. For events whose arguments are all static with the indexed ones first, that
+pre-image is the raw log itself (``prev ‖ topic0 ‖ topic1..n ‖ data`` minus the trailing head word),
+so the decoder hands the checker those bytes and nothing is re-encoded; other events go through eth-abi.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
-from pydantic import BaseModel, ConfigDict
 
 from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog, EventSpec
+from pylender.audit.layout import EventLayout, keccak256, layout_of
 
 _checksum = lru_cache(maxsize=1 << 16)(to_checksum_address)  # addresses repeat; keccak per call is costly
 
@@ -27,14 +29,13 @@ SEQ_MASK = (1 << SEQ_BITS) - 1
 HASH_MASK = ((1 << 256) - 1) ^ SEQ_MASK
 
 
-class Record(BaseModel):
+class Record(NamedTuple):
     """One audit record: a decoded audit event and where it sits on chain.
 
     ``fields`` holds every event argument except ``head``, in declaration order, as JSON values
     (addresses checksummed, bytes as ``0x`` hex, tuples as objects keyed by component name).
+    An immutable tuple: 100k of them are built per verification, so no per-record validation.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     seq: int
     kind: str
@@ -48,6 +49,10 @@ class Record(BaseModel):
     @property
     def head_hex(self) -> str:
         return format_head(self.head)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Record:
+        """A copy with ``update`` applied (the pydantic-style spelling the tools and tests use)."""
+        return self._replace(**(update or {}))
 
 
 def format_head(head: int) -> str:
@@ -132,7 +137,7 @@ def chain_head(prev_head: int, seq: int, spec: EventSpec, fields: Mapping[str, A
         values = [prev_head, spec.topic0, *(from_json(p.abi, fields[p.name]) for p in spec.args)]
     except KeyError as exc:
         raise AuditError(f"{spec.name} record lacks field {exc.args[0]!r}") from None
-    digest = int.from_bytes(keccak(abi_encode(types, values)), "big")
+    digest = int.from_bytes(keccak256(abi_encode(types, values)), "big")
     return (digest & HASH_MASK) | (seq & SEQ_MASK)
 
 
@@ -152,6 +157,8 @@ def build_chain(
 
 
 def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     return bytes(HexBytes(value))
@@ -163,78 +170,82 @@ def _as_int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-def _decode_topic(typ: str, topic: bytes) -> Any:
-    """One indexed static argument from its topic word, by hand for the common types."""
-    if typ.startswith("uint"):
-        return int.from_bytes(topic, "big")
-    if typ == "address":
-        return "0x" + topic[12:].hex()
-    if typ == "bytes32":
-        return topic
-    if typ == "bool":
-        return topic[-1] != 0
-    return abi_decode([typ], topic)[0]
+def _as_hash(value: Any) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 class LogDecoder:
-    """Decodes raw ``eth_getLogs`` entries (hex JSON or web3 AttributeDicts) of one catalogue."""
+    """Decodes raw ``eth_getLogs`` entries (hex JSON or web3 AttributeDicts) of one catalogue.
+
+    Each event type's layout is compiled once (:func:`pylender.audit.layout.layout_of`); a record
+    costs a few slices and ``int.from_bytes`` calls. ``decode_chained`` also returns each record's
+    chain body (see :mod:`pylender.audit.layout`) so the checker hashes the log's own bytes.
+    """
 
     def __init__(self, catalog: EventCatalog) -> None:
         self.catalog = catalog
-        self._plans: dict[bytes, tuple[EventSpec, list[str]]] = {}
+        self._layouts: dict[bytes, EventLayout] = {}
         for topic in catalog.topics:
             spec = catalog.by_topic(topic)
             assert spec is not None
-            self._plans[topic] = (spec, [p.type for p in spec.unindexed])
+            self._layouts[topic] = layout_of(spec)
+        self._by_hex = {"0x" + t.hex(): layout for t, layout in self._layouts.items()}
+
+    def decode_chained(self, log: Mapping[str, Any]) -> tuple[Record, bytes | None] | None:
+        """The record of one log and its chain body (None for events on the eth-abi path);
+        None when the log is not an audit event of the catalogue."""
+        raw_topics = log["topics"]
+        if not raw_topics:
+            return None
+        data = log["data"]
+        topic0 = raw_topics[0]
+        if isinstance(topic0, str) and isinstance(data, str):  # raw JSON: one hex decode for the whole log
+            layout = self._by_hex.get(topic0) or self._by_hex.get(topic0.lower())
+            if layout is None:
+                return None
+            buf = bytes.fromhex("".join([t[2:] for t in raw_topics]) + data[2:])
+            fields, head, body = layout.read_joined(buf, len(raw_topics))
+        else:
+            topics = [_as_bytes(t) for t in raw_topics]
+            found = self._layouts.get(topics[0])
+            if found is None:
+                return None
+            layout = found
+            fields, head, body = layout.read(topics, _as_bytes(data))
+        loan_id = fields.get("loanId")
+        record = Record(
+            head & SEQ_MASK,
+            layout.spec.name,
+            loan_id if loan_id is None or isinstance(loan_id, int) else int(loan_id),
+            fields,
+            head,
+            _as_int(log["blockNumber"]),
+            _as_hash(log["transactionHash"]),
+            _as_int(log["logIndex"]),
+        )
+        return record, body
 
     def decode(self, log: Mapping[str, Any]) -> Record | None:
         """The record of one log, or None when the log is not an audit event of the catalogue."""
-        topics = [_as_bytes(t) for t in log["topics"]]
-        if not topics:
-            return None
-        plan = self._plans.get(topics[0])
-        if plan is None:
-            return None
-        spec, data_types = plan
-        data_values = list(abi_decode(data_types, _as_bytes(log["data"]))) if data_types else []
-        fields: dict[str, Any] = {}
-        head = 0
-        topic_i = 1
-        data_i = 0
-        for param in spec.inputs:
-            if param.indexed:
-                if param.type in ("string", "bytes") or param.type.endswith("]") or param.type.startswith("("):
-                    raise AuditError(f"{spec.name}.{param.name}: an indexed dynamic type cannot be replayed")
-                raw = _decode_topic(param.type, topics[topic_i])
-                topic_i += 1
-            else:
-                raw = data_values[data_i]
-                data_i += 1
-            if param is spec.inputs[-1]:
-                head = int.from_bytes(raw, "big") if isinstance(raw, bytes) else int(raw)
-            else:
-                fields[param.name] = to_json(param.abi, raw)
-        loan_id = fields.get("loanId")
-        return Record(
-            seq=seq_of(head),
-            kind=spec.name,
-            loan_id=int(loan_id) if loan_id is not None else None,
-            fields=fields,
-            head=head,
-            block_number=_as_int(log["blockNumber"]),
-            tx_hash="0x" + _as_bytes(log["transactionHash"]).hex(),
-            log_index=_as_int(log["logIndex"]),
-        )
+        out = self.decode_chained(log)
+        return None if out is None else out[0]
 
-    def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[Record]:
-        out: list[Record] = []
+    def decode_all_chained(self, logs: Iterable[Mapping[str, Any]]) -> tuple[list[Record], list[bytes | None]]:
+        """Records and their chain bodies, skipping removed logs and other events."""
+        records: list[Record] = []
+        bodies: list[bytes | None] = []
+        decode = self.decode_chained
         for log in logs:
             if log.get("removed"):
                 continue
-            rec = self.decode(log)
-            if rec is not None:
-                out.append(rec)
-        return out
+            out = decode(log)
+            if out is not None:
+                records.append(out[0])
+                bodies.append(out[1])
+        return records, bodies
+
+    def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[Record]:
+        return self.decode_all_chained(logs)[0]
 
 
 def encode_log(catalog: EventCatalog, record: Record, address: str) -> dict[str, Any]:

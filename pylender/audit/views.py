@@ -1,15 +1,31 @@
-"""Read the ledger's views at one block and compare them with the replayed books."""
+"""Read the ledger's views at one block and compare them with the replayed books.
+
+The comparison needs a few calls per loan and per institution. They go out as JSON-RPC batches of
+raw ``eth_call`` requests (:meth:`LedgerViews.call_many`): calldata built by hand from the
+function selector, results read with the compiled readers of :mod:`pylender.audit.layout`. The
+number of round trips depends on the number of loans and institutions (in batches of
+``batch_size``), never on the number of records; a provider without batch support gets one
+request per call.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from web3 import Web3
+from eth_abi import encode as abi_encode
+from web3 import HTTPProvider, Web3
 
+from pylender.audit.errors import AuditError
+from pylender.audit.events import canonical_type
 from pylender.audit.findings import Finding
+from pylender.audit.layout import Reader, compile_reader, head_size, keccak256
 from pylender.audit.records import from_json, to_json
 from pylender.audit.replay import AuditBooks, LoanState, Status
+
+log = logging.getLogger(__name__)
 
 ERC20_BALANCE_ABI = [
     {
@@ -20,6 +36,7 @@ ERC20_BALANCE_ABI = [
         "outputs": [{"name": "", "type": "uint256"}],
     }
 ]
+BATCH_SIZE = 500
 
 LOAN_FIELDS = {  # LoanView field -> LoanState attribute (``book.`` ones come from reference.LoanBook)
     "outstandingPrincipal": "outstanding",
@@ -43,21 +60,171 @@ POSITION_FIELDS = {  # PositionView field -> reference.Books.position key
 ACCOUNT_FIELDS = ("withdrawable", "reserve", "loss", "exposure")
 
 
+def _encode_arg(param: Mapping[str, Any], value: Any) -> bytes:
+    typ = str(param["type"])
+    if typ.startswith("uint") and not typ.endswith("]"):
+        return int(value).to_bytes(32, "big")
+    if typ == "address":
+        return bytes.fromhex(str(value)[2:]).rjust(32, b"\0")
+    if typ == "bytes32":
+        raw = bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+        return raw.ljust(32, b"\0")
+    return abi_encode([canonical_type(param)], [from_json(param, value)])
+
+
+class ViewFunction:
+    """One view: its selector, how to encode its arguments and how to read its result."""
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        self.name = str(entry["name"])
+        self.inputs = list(entry["inputs"])
+        self.outputs = list(entry["outputs"])
+        signature = f"{self.name}({','.join(canonical_type(i) for i in self.inputs)})"
+        self.selector = keccak256(signature.encode())[:4]
+        self._static_args = all(
+            not str(i["type"]).endswith("]") and str(i["type"]) != "tuple" and str(i["type"]) not in ("string", "bytes")
+            for i in self.inputs
+        )
+        self._readers: list[tuple[Reader, int]] = []
+        offset = 0
+        for out in self.outputs:
+            self._readers.append((compile_reader(out), offset))
+            offset += head_size(out)
+
+    def calldata(self, args: Sequence[Any]) -> str:
+        if len(args) != len(self.inputs):
+            raise AuditError(f"{self.name} takes {len(self.inputs)} arguments, got {len(args)}")
+        if self._static_args:
+            body = b"".join(_encode_arg(p, v) for p, v in zip(self.inputs, args, strict=True))
+        else:
+            types = [canonical_type(p) for p in self.inputs]
+            body = abi_encode(types, [from_json(p, v) for p, v in zip(self.inputs, args, strict=True)])
+        return "0x" + (self.selector + body).hex()
+
+    def result(self, data: bytes) -> Any:
+        """A single output as its JSON value (structs as dicts); several outputs as a tuple of them."""
+        values = [read(data, off, 0) for read, off in self._readers]
+        return values[0] if len(values) == 1 else tuple(values)
+
+
 class LedgerViews:
     """The ledger's view functions, called at one fixed block, results keyed by the ABI's names."""
 
-    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]], block: int | str = "latest") -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        abi: list[dict[str, Any]],
+        block: int | str = "latest",
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
         self.contract = w3.eth.contract(address=self.address, abi=abi)
         self.block = block
+        self.batch_size = max(1, batch_size)
         self._outputs = {e["name"]: e["outputs"] for e in abi if e.get("type") == "function"}
+        self._functions = {
+            str(e["name"]): e
+            for e in abi
+            if e.get("type") == "function" and e.get("stateMutability") in ("view", "pure")
+        }
+        self._compiled: dict[str, ViewFunction] = {}
+        self._balance_of = ViewFunction(ERC20_BALANCE_ABI[0])
+        self.requests = 0  # HTTP round trips made by call_many
 
     def call(self, name: str, *args: Any) -> Any:
         """Call a view; a single struct output comes back as a dict keyed by component name."""
         value = getattr(self.contract.functions, name)(*args).call(block_identifier=self.block)
         outputs = self._outputs[name]
         return to_json(outputs[0], value) if len(outputs) == 1 else value
+
+    def function(self, name: str) -> ViewFunction:
+        fn = self._compiled.get(name)
+        if fn is None:
+            if name not in self._functions:
+                raise AuditError(f"the ledger ABI has no view {name!r}")
+            fn = self._compiled[name] = ViewFunction(self._functions[name])
+        return fn
+
+    def _block_param(self) -> str:
+        return hex(self.block) if isinstance(self.block, int) else str(self.block)
+
+    def call_many(self, calls: Sequence[tuple[str, Sequence[Any]]], *, to: str | None = None) -> list[Any]:
+        """Call many views (``(name, args)``) at ``self.block`` in JSON-RPC batches; results in order.
+
+        ``to`` sends them to another contract (the name ``balanceOf`` then means ERC-20 ``balanceOf``).
+        Values are as :meth:`call` returns for single-output views (structs as dicts, JSON values).
+        """
+        target = to or self.address
+        fns = [self._balance_of if to is not None and name == "balanceOf" else self.function(name) for name, _ in calls]
+        block = self._block_param()
+        requests = [
+            ("eth_call", [{"to": target, "data": fn.calldata(args)}, block])
+            for fn, (_, args) in zip(fns, calls, strict=True)
+        ]
+        raw: list[Any] = []
+        for i in range(0, len(requests), self.batch_size):
+            raw.extend(self._send(requests[i : i + self.batch_size]))
+        out: list[Any] = []
+        for fn, (name, args), response in zip(fns, calls, raw, strict=True):
+            if not isinstance(response, Mapping) or response.get("error") is not None or "result" not in response:
+                error = response.get("error") if isinstance(response, Mapping) else response
+                raise AuditError(f"view {name}{tuple(args)} failed at block {block}: {error}")
+            result = response["result"]
+            data = bytes.fromhex(result[2:]) if isinstance(result, str) else bytes(result)
+            try:
+                out.append(fn.result(data))
+            except (AuditError, ValueError, IndexError) as exc:
+                raise AuditError(f"view {name}{tuple(args)}: unreadable result {result!r}: {exc}") from exc
+        return out
+
+    def _post_raw(self, requests: list[tuple[str, list[Any]]]) -> list[Any] | None:
+        """One batch over an HTTP provider's transport, JSON built and parsed here (no per-call web3
+        encoding); None when the provider is not HTTP or the answer is not a full batch."""
+        provider = self.w3.provider
+        post = getattr(provider, "_make_request", None)
+        if not isinstance(provider, HTTPProvider) or post is None:
+            return None
+        body = json.dumps(
+            [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(requests)],
+            separators=(",", ":"),
+        ).encode()
+        self.requests += 1
+        try:
+            answer = json.loads(post("eth_call", body))
+        except ValueError:
+            return None
+        if not isinstance(answer, list):
+            return None
+        by_id = {r.get("id"): r for r in answer if isinstance(r, dict)}
+        if len(by_id) != len(requests) or any(i not in by_id for i in range(len(requests))):
+            return None
+        return [by_id[i] for i in range(len(requests))]
+
+    def _send(self, requests: list[tuple[str, list[Any]]]) -> list[Any]:
+        provider = self.w3.provider
+        if len(requests) > 1:
+            raw = self._post_raw(requests)
+            if raw is not None:
+                return raw
+        batch = getattr(provider, "make_batch_request", None)
+        if batch is not None and len(requests) > 1:
+            self.requests += 1
+            try:
+                responses = batch(requests)
+            except NotImplementedError:
+                responses = None
+            if isinstance(responses, list) and len(responses) == len(requests):
+                return responses
+            log.info(
+                "no usable batch answer (%s); calling the %d views one by one", str(responses)[:200], len(requests)
+            )
+        out = []
+        for method, params in requests:
+            self.requests += 1
+            out.append(provider.make_request(method, params))  # type: ignore[arg-type]
+        return out
 
     def audit_head(self) -> int:
         raw = self.contract.functions.auditHead().call(block_identifier=self.block)
@@ -80,10 +247,14 @@ def _attr(loan: LoanState, path: str) -> int:
     return int(value)
 
 
-def _compare_loan(views: LedgerViews, books: AuditBooks, loan: LoanState, positions: bool) -> list[Finding]:
+def _compare_loan(
+    books: AuditBooks,
+    loan: LoanState,
+    view: Mapping[str, Any],
+    positions: Sequence[Mapping[str, Any]] | None,
+) -> list[Finding]:
     out: list[Finding] = []
     subject = f"loan {loan.loan_id}"
-    view: Mapping[str, Any] = views.call("getLoan", loan.loan_id)
     if Status(int(view["status"])) != loan.status:
         out.append(_finding(subject, "status", loan.status.name, Status(int(view["status"])).name))
     for key, attr in LOAN_FIELDS.items():
@@ -91,9 +262,8 @@ def _compare_loan(views: LedgerViews, books: AuditBooks, loan: LoanState, positi
             out.append(_finding(subject, key, _attr(loan, attr), view[key]))
     if int(view["fundedCount"]) != loan.funded:
         out.append(_finding(subject, "fundedCount", loan.funded, view["fundedCount"]))
-    if positions:
-        for lender in loan.lenders:
-            pos: Mapping[str, Any] = views.call("positionOf", loan.loan_id, lender)
+    if positions is not None:
+        for lender, pos in zip(loan.lenders, positions, strict=True):
             expected = books.books.position(loan.loan_id, lender)
             for key, ref_key in POSITION_FIELDS.items():
                 if int(pos[key]) != expected[ref_key]:
@@ -135,33 +305,117 @@ def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:
     return out
 
 
-def compare_views(views: LedgerViews, books: AuditBooks, *, positions: bool = True) -> list[Finding]:
-    """Every difference between the replayed books and the ledger's views and token balance."""
+ViewKey = tuple[str, tuple[Any, ...]]
+
+
+def _answers(views: LedgerViews, calls: Sequence[ViewKey], cache: Mapping[ViewKey, Any] | None) -> list[Any]:
+    """The values of ``calls``: from ``cache`` where present, the rest in batches."""
+    if not cache:
+        return views.call_many(calls)
+    missing = [c for c in calls if c not in cache]
+    fetched = dict(zip(missing, views.call_many(missing), strict=True)) if missing else {}
+    return [cache[c] if c in cache else fetched[c] for c in calls]
+
+
+def _round_one(views: LedgerViews, cache: Mapping[ViewKey, Any] | None) -> tuple[int, int, str]:
+    loan_count, count, token = _answers(views, [("loanCount", ()), ("institutionCount", ()), ("token", ())], cache)
+    return int(loan_count), int(count), str(token)
+
+
+def _round_two_calls(
+    loans: Sequence[tuple[int, Sequence[str]]],
+    institutions: int,
+    accounts: Sequence[str],
+    borrowers: Sequence[str],
+    positions: bool,
+) -> list[ViewKey]:
+    calls: list[ViewKey] = [("getLoan", (loan_id,)) for loan_id, _ in loans]
+    if positions:
+        calls += [("positionOf", (loan_id, lender)) for loan_id, lenders in loans for lender in lenders]
+    calls += [("institutionAt", (i,)) for i in range(1, institutions + 1)]
+    calls += [("accountOf", (address,)) for address in accounts]
+    calls += [("creditRecord", (borrower_id,)) for borrower_id in borrowers]
+    return calls
+
+
+def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: bool = True) -> dict[ViewKey, Any]:
+    """Every view :func:`compare_views` will read, for the loans, lenders, institutions and borrowers the
+    records name (run it in a thread while the records replay; anything it misses is fetched later)."""
+    cache: dict[ViewKey, Any] = {}
+    loan_count, count, token = _round_one(views, None)
+    cache.update({("loanCount", ()): loan_count, ("institutionCount", ()): count, ("token", ()): token})
+    loans: list[tuple[int, list[str]]] = []
+    accounts: list[str] = []
+    borrowers: dict[str, None] = {}
+    for r in records:
+        f = r.fields
+        if r.kind == "LoanOriginated":
+            try:
+                loans.append((int(f["loanId"]), [str(t["lender"]) for t in f["tranches"]]))
+                borrowers[str(f["terms"]["borrowerId"])] = None
+            except (KeyError, TypeError, ValueError):
+                continue
+        elif r.kind == "InstitutionRegistered" and isinstance(f.get("account"), str):
+            accounts.append(f["account"])
+    calls = _round_two_calls(loans, count, sorted(set(accounts)), list(borrowers), positions)
+    calls.append(("balanceOf", (views.address,)))
+    values = views.call_many(calls[:-1])
+    cache.update(zip(calls[:-1], values, strict=True))
+    (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
+    return cache
+
+
+def compare_views(
+    views: LedgerViews,
+    books: AuditBooks,
+    *,
+    positions: bool = True,
+    cache: Mapping[ViewKey, Any] | None = None,
+) -> list[Finding]:
+    """Every difference between the replayed books and the ledger's views and token balance.
+
+    The calls go out in batches (counts and the token; every loan, position, institution, account and
+    credit record; then accounts only the chain knows), or come from ``cache`` (:func:`prefetch_views`).
+    """
     out: list[Finding] = []
-    loan_count = int(views.call("loanCount"))
+    loan_count, count, token = _round_one(views, cache)
     if loan_count != len(books.loans):
         out.append(_finding("ledger", "loanCount", len(books.loans), loan_count))
-    for loan in books.loans.values():
-        out.extend(_compare_loan(views, books, loan, positions))
-    count = int(views.call("institutionCount"))
-    onchain = {Web3.to_checksum_address(views.call("institutionAt", i)) for i in range(1, count + 1)}
+    loans = list(books.loans.values())
+    credit = expected_credit_records(books)
+    known = sorted(books.accounts)
+    calls = _round_two_calls([(loan.loan_id, loan.lenders) for loan in loans], count, known, list(credit), positions)
+    answers = iter(_answers(views, calls, cache))
+    loan_views = [next(answers) for _ in loans]
+    position_views = [[next(answers) for _ in loan.lenders] for loan in loans] if positions else None
+    onchain = {Web3.to_checksum_address(next(answers)) for _ in range(count)}
+    account_views = {address: next(answers) for address in known}
+    credit_views = {borrower_id: next(answers) for borrower_id in credit}
+    for i, (loan, view) in enumerate(zip(loans, loan_views, strict=True)):
+        out.extend(_compare_loan(books, loan, view, position_views[i] if position_views is not None else None))
     replayed = {a for a, acct in books.accounts.items() if acct.index}
     if onchain != replayed:
         out.append(_finding("ledger", "institutions", sorted(replayed), sorted(onchain)))
+    extra = sorted(onchain - set(account_views))
+    account_views.update(zip(extra, _answers(views, [("accountOf", (a,)) for a in extra], cache), strict=True))
     for address in sorted(onchain | set(books.accounts)):
         acct = books.accounts.get(address)
-        view = views.call("accountOf", from_json({"type": "address"}, address))
+        view = account_views[address]
         for key in ACCOUNT_FIELDS:
             expected = getattr(acct, key) if acct else 0
             if int(view[key]) != expected:
                 out.append(_finding(f"account {address}", key, expected, view[key]))
-    for borrower_id, expected in expected_credit_records(books).items():
-        view = views.call("creditRecord", from_json({"type": "bytes32"}, borrower_id))
-        for key, value in expected.items():
+    for borrower_id, expected_record in credit.items():
+        view = credit_views[borrower_id]
+        for key, value in expected_record.items():
             if int(view[key]) != value:
                 out.append(_finding(f"borrower {borrower_id}", f"creditRecord.{key}", value, view[key]))
-    balance = views.token_balance()
-    if balance != books.expected_balance:
+    balance_key: ViewKey = ("balanceOf", (views.address,))
+    if cache is not None and balance_key in cache:
+        balance = cache[balance_key]
+    else:
+        (balance,) = views.call_many([balance_key], to=token)
+    if int(balance) != books.expected_balance:
         out.append(
             Finding(
                 check="balance",

@@ -49,7 +49,9 @@ def _resolve(importer: str, target: str) -> str:
 def gather_sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str, str]]:
     """Every project source and, transitively, every file it imports, keyed by unit name."""
     pending = [
-        p.resolve().relative_to(REPO_ROOT).as_posix() for p in sorted(contracts_dir.rglob("*.sol")) if ".cache" not in p.parts
+        p.resolve().relative_to(REPO_ROOT).as_posix()
+        for p in sorted(contracts_dir.rglob("*.sol"))
+        if ".cache" not in p.parts
     ]
     sources: dict[str, dict[str, str]] = {}
     while pending:

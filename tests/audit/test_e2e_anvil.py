@@ -252,3 +252,81 @@ def test_a_provider_refusing_wide_ranges_still_yields_a_complete_verification(ch
     assert result.records == int.from_bytes(c.ledger.functions.auditHead().call(), "big") & (2**64 - 1)
     assert provider.refused >= 1 and all(b - a + 1 <= 10 for a, b in provider.served)
     assert provider.served[0][0] == 0 and provider.served[-1][1] == c.w3.eth.block_number
+
+
+def test_fast_chain_equals_eth_abi_chain_on_the_real_trail(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.chain import ChainChecker
+    from pylender.audit.events import EventCatalog
+    from pylender.audit.fetch import LogFetcher
+    from pylender.audit.layout import layout_of
+    from pylender.audit.records import LogDecoder
+    from pylender.audit.verify import load_ledger_abi
+
+    _, c = chain
+    catalog = EventCatalog.from_abi(load_ledger_abi())
+    fetcher = LogFetcher(c.w3, c.ledger.address, catalog.topics)
+    logs = fetcher.fetch(c.deploy_block, fetcher.latest_block())
+    records, bodies = LogDecoder(catalog).decode_all_chained(logs)
+    assert len(records) >= RECORDS and all(b is not None for b in bodies)
+    kinds = {r.kind for r in records}
+    assert {"InstitutionRegistered", "LoanOriginated", "RepaymentApplied", "LoanWrittenOff"} <= kinds
+    assert all(layout_of(catalog.by_name(k)).fast_chain for k in kinds)
+    fast, slow = ChainChecker(catalog), ChainChecker(catalog)
+    for record, body in zip(records, bodies, strict=True):
+        assert fast.feed(record, body) and slow.feed(record), record.kind
+        assert fast.head == slow.head == record.head
+
+
+def test_batched_views_equal_web3_calls(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LedgerViews
+
+    _, c = chain
+    views = LedgerViews(c.w3, c.ledger.address, load_ledger_abi(), batch_size=3)
+    calls = [
+        ("getLoan", (1,)),
+        ("getLoan", (3,)),
+        ("positionOf", (1, c.bank)),
+        ("accountOf", (c.bank,)),
+        ("institutionAt", (2,)),
+        ("loanCount", ()),
+        ("token", ()),
+    ]
+    before = views.requests
+    batched = views.call_many(calls)
+    assert views.requests - before == 3  # 7 calls in batches of 3
+    assert batched == [views.call(name, *args) for name, args in calls]
+
+
+def test_batched_views_through_a_provider_without_http_transport(chain: tuple[str, Chain]) -> None:
+    from web3.providers.base import BaseProvider
+
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LedgerViews
+
+    url, c = chain
+
+    class OneByOne(BaseProvider):  # neither raw HTTP nor batch support: one request per call
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = HTTPProvider(url)
+
+        def make_request(self, method: Any, params: Any) -> Any:
+            return self.inner.make_request(method, params)
+
+    views = LedgerViews(Web3(OneByOne()), c.ledger.address, load_ledger_abi())
+    calls = [("getLoan", (2,)), ("creditRecord", (c.ledger.functions.getLoan(2).call()[3],)), ("institutionCount", ())]
+    reference = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
+    assert views.call_many(calls) == reference.call_many(calls)
+
+
+def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.views import compare_views, prefetch_views
+
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    cache = prefetch_views(run.views, run.records)
+    assert compare_views(run.views, run.books, cache=cache) == compare_views(run.views, run.books) == []
+    forged = {**cache, ("accountOf", (c.bank,)): {**cache[("accountOf", (c.bank,))], "loss": 1}}
+    [finding] = compare_views(run.views, run.books, cache=forged)
+    assert (finding.subject, finding.field, finding.found) == (f"account {c.bank}", "loss", "1")
