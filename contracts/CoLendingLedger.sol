@@ -185,84 +185,9 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     // -------------------------------------------------------------- origination
 
     /// @inheritdoc ICoLendingLedger
-    function originate(LoanTerms calldata terms, Tranche[] calldata tranches)
-        external
-        onlyRole(ORIGINATOR_ROLE)
-        whenNotPaused
-        returns (uint256 loanId)
-    {
-        // One memory copy: cheaper code than reading and re-encoding calldata at every use.
-        LoanTerms memory t = terms;
-        Tranche[] memory tr = tranches;
-        loanId = ++_loanCount;
-        _checkTerms(loanId, t);
-        Loan storage l = _loans[loanId];
-        _storeTranches(loanId, l, tr);
-        l.status = LoanStatus.Originated;
-        l.method = t.method;
-        l.periods = t.periods;
-        l.periodSeconds = t.periodSeconds;
-        l.annualRateBps = t.annualRateBps;
-        l.penaltyRateBps = t.penaltyRateBps;
-        l.serviceFeeBps = t.serviceFeeBps;
-        l.reserveBps = t.reserveBps;
-        l.prepaymentFeeBps = t.prepaymentFeeBps;
-        l.gracePeriod = t.gracePeriod;
-        l.borrower = t.borrower;
-        l.fundingDeadline = t.fundingDeadline;
-        l.feeRecipient = _indexOf[t.feeRecipient];
-        l.borrowerId = t.borrowerId;
-        l.principal = t.principal;
-        _borrowerLoans[t.borrowerId].push(loanId);
-        bytes32 head = _nextHead(
-            keccak256(abi.encode(_head(), LoanOriginated.selector, loanId, t.borrower, t.borrowerId, t, tr))
-        );
-        emit LoanOriginated(loanId, t.borrower, t.borrowerId, t, tr, head);
-    }
-
-    /// @dev Validates the terms (docs/ledger-spec.md, "Origination") and the policy's term checks.
-    function _checkTerms(uint256 loanId, LoanTerms memory terms) private view {
-        if (terms.borrower == address(0)) revert ZeroAddress();
-        if (terms.principal == 0) revert ZeroAmount();
-        if (terms.periods == 0 || terms.periods > MAX_PERIODS) revert InvalidTerms(1);
-        if (terms.periodSeconds == 0) revert InvalidTerms(2);
-        if ((terms.feeRecipient != address(0)) != (terms.serviceFeeBps > 0)) revert InvalidTerms(3);
-        if (terms.serviceFeeBps > BPS) revert InvalidTerms(4);
-        if (terms.prepaymentFeeBps > BPS) revert InvalidTerms(5);
-        if (terms.reserveBps > BPS) revert InvalidTerms(6);
-        if (terms.fundingDeadline <= block.timestamp) revert DeadlinePassed(loanId, terms.fundingDeadline);
-        if (terms.feeRecipient != address(0) && _indexOf[terms.feeRecipient] == 0) {
-            revert UnknownInstitution(terms.feeRecipient);
-        }
-        _checkTermsPolicy(terms);
-    }
-
-    /// @dev Validates and packs the tranches (lead first), then applies the policy's platform-share check.
-    function _storeTranches(uint256 loanId, Loan storage l, Tranche[] memory tranches) private {
-        uint256 n = tranches.length;
-        if (n == 0 || n > MAX_TRANCHES) revert InvalidTrancheCount(n);
-        uint256 sum = 0;
-        uint256 platformShare = 0;
-        bool zeroShare = false;
-        uint256[2] memory words = [uint256(0), 0];
-        for (uint256 t; t < n; ++t) {
-            address lender = tranches[t].lender;
-            uint16 share = tranches[t].shareBps;
-            uint16 idx = _indexOf[lender];
-            if (idx == 0) revert UnknownInstitution(lender);
-            for (uint256 u; u < t; ++u) {
-                if (tranches[u].lender == lender) revert DuplicateLender(lender);
-            }
-            if (share == 0) zeroShare = true;
-            sum += share;
-            if (_institutions[idx].isPlatform) platformShare += share;
-            words[t / SplitMath.PER_WORD] |= SplitMath.pack(idx, share) << ((t % SplitMath.PER_WORD) * SplitMath.ENTRY_BITS);
-        }
-        if (zeroShare || sum != BPS) revert SharesNotWhole(sum);
-        _checkPlatformShare(loanId, n, platformShare);
-        l.trancheCount = uint8(n);
-        l.tranches[0] = words[0];
-        if (n > SplitMath.PER_WORD) l.tranches[1] = words[1];
+    /// @dev Runs in LedgerExtension (code size).
+    function originate(LoanTerms calldata, Tranche[] calldata) external returns (uint256) {
+        _callExtension();
     }
 
     // --------------------------------------------------- funding, cancel, disburse
@@ -329,9 +254,9 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         l.status = LoanStatus.Active;
         l.disbursedAt = uint40(block.timestamp);
         l.current = 1;
-        l.outstanding = uint128(principal);
-        l.installmentAmount = a.toUint128();
-        l.penaltyCheckpoint = uint40(block.timestamp);
+        l.outstanding = uint96(principal); // < 2^96, checked at origination
+        l.installmentAmount = a.toUint96();
+        l.penaltyCheckpoint = uint32(block.timestamp);
         address borrower = l.borrower;
         bytes32 head =
             _nextHead(keccak256(abi.encode(_head(), LoanDisbursed.selector, loanId, borrower, principal, a)));
@@ -343,11 +268,15 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
 
     /// @inheritdoc ICoLendingLedger
     function repay(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
-        _repay(loanId, amount);
+        Credits memory writeThrough; // no cache: a single payment writes each credit once anyway
+        _setHead(_repay(loanId, amount, writeThrough, _head()));
         _pull(msg.sender, amount);
     }
 
     /// @inheritdoc ICoLendingLedger
+    /// @dev One pull (and one fee-on-transfer check) for the batch; lender credits accumulate in memory and are
+    /// written once per institution; the audit head stays in memory and is stored once. Every loan still gets its
+    /// own record, chained exactly as if written one by one.
     function repayBatch(uint256[] calldata loanIds, uint256[] calldata amounts)
         external
         onlyRole(SERVICER_ROLE)
@@ -357,24 +286,42 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         uint256 n = loanIds.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
         if (n == 0) revert ZeroAmount();
+        Credits memory cr = _newCredits();
+        bytes32 head = _head();
         uint256 total = 0;
         for (uint256 i; i < n; ++i) {
-            _repay(loanIds[i], amounts[i]);
-            total += amounts[i];
+            uint256 amount = amounts[i];
+            head = _repay(loanIds[i], amount, cr, head);
+            total += amount;
         }
+        _flush(cr);
+        _setHead(head);
         _pull(msg.sender, total); // one transfer for the whole batch; any failure above reverts it all
     }
 
     /// @dev Applies one repayment from msg.sender (tokens pulled by the caller): penalty, then installments.
-    function _repay(uint256 loanId, uint256 amount) private {
+    /// Writes its audit record after `prev` and returns the new head (the caller stores it).
+    function _repay(uint256 loanId, uint256 amount, Credits memory cr, bytes32 prev) private returns (bytes32 head) {
         if (amount == 0) revert ZeroAmount();
         Loan storage l = _loanIn(loanId, LoanStatus.Active);
         Cursor memory c = _load(l);
         uint256 left = _payInstallments(l, c, _payPenalty(c, amount), false);
         if (left != 0) revert Overpayment(loanId, amount, amount - left);
-        RepaymentBreakdown memory r = _settle(l, c, amount, 0);
-        bytes32 head = _nextHead(keccak256(abi.encode(_head(), RepaymentApplied.selector, loanId, msg.sender, r)));
-        emit RepaymentApplied(loanId, msg.sender, r, head);
+        RepaymentBreakdown memory r = _settle(l, c, cr, amount, 0);
+        // Encode once: the record hashes abi.encode(prev, topic0, loanId, payer, r) (17 words) and the event's data
+        // is abi.encode(r, head), i.e. words 4..17 of the same buffer once the head is written into word 17.
+        bytes memory rec = abi.encode(prev, RepaymentApplied.selector, loanId, msg.sender, r, bytes32(0));
+        bytes32 digest;
+        assembly ("memory-safe") {
+            digest := keccak256(add(rec, 32), 544)
+        }
+        head = _chain(prev, digest);
+        bytes32 topic0 = RepaymentApplied.selector;
+        assembly ("memory-safe") {
+            let data := add(rec, 160) // skip the length word and prev, topic0, loanId, payer
+            mstore(add(data, 416), head)
+            log3(data, 448, topic0, loanId, caller()) // = emit RepaymentApplied(loanId, msg.sender, r, head)
+        }
     }
 
     /// @inheritdoc ICoLendingLedger
@@ -382,9 +329,15 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         uint16 idx = _indexOf[msg.sender];
         if (idx == 0) revert UnknownInstitution(msg.sender);
         Account storage acc = _accounts[idx];
-        uint256 amount = acc.withdrawable;
+        uint256 packed;
+        assembly ("memory-safe") {
+            packed := sload(acc.slot)
+        }
+        uint256 amount = uint128(packed); // withdrawable: the low 128 bits
         if (amount == 0) revert ZeroAmount();
-        acc.withdrawable = 0;
+        assembly ("memory-safe") {
+            sstore(acc.slot, shl(128, shr(128, packed))) // withdrawable = 0, reserve kept: one write
+        }
         bytes32 head = _nextHead(keccak256(abi.encode(_head(), Withdrawn.selector, msg.sender, amount)));
         emit Withdrawn(msg.sender, amount, head);
         _push(msg.sender, amount);

@@ -209,12 +209,7 @@ contract LedgerExtension is LedgerAccounting {
         uint256 held = SplitMath.bpsOf(v.incomeCredited, l.reserveBps);
         LoanStatus status = l.status;
         if (status == LoanStatus.Active || status == LoanStatus.Defaulted) v.reserveHeld = held;
-        if (status == LoanStatus.WrittenOff) {
-            uint256 loss = l.writtenOff;
-            uint256 lossShare = SplitMath.bpsOf(loss, share);
-            if (t == 0) lossShare = loss - _othersOf(l, loss);
-            v.reserveHeld = held - Math.min(held, lossShare);
-        }
+        // Closed or WrittenOff: the loan's reserve was released (or absorbed) when it ended; reserveHeld stays 0.
         if (t == 0 && (status == LoanStatus.Closed || status == LoanStatus.WrittenOff)) {
             v.incomeCredited = tot.income - _othersOf(l, tot.income);
             v.principalCredited = tot.principal - _othersOf(l, tot.principal);
@@ -268,6 +263,91 @@ contract LedgerExtension is LedgerAccounting {
         }
     }
 
+    // -------------------------------------------------------------- origination
+
+    /// @notice See ICoLendingLedger.
+    function originate(LoanTerms calldata terms, Tranche[] calldata tranches)
+        external
+        onlyRole(ORIGINATOR_ROLE)
+        whenNotPaused
+        returns (uint256 loanId)
+    {
+        // One memory copy: cheaper code than reading and re-encoding calldata at every use.
+        LoanTerms memory t = terms;
+        Tranche[] memory tr = tranches;
+        loanId = ++_loanCount;
+        _checkTerms(loanId, t);
+        Loan storage l = _loans[loanId];
+        _storeTranches(loanId, l, tr);
+        l.status = LoanStatus.Originated;
+        l.method = t.method;
+        l.periods = t.periods;
+        l.periodSeconds = t.periodSeconds;
+        l.annualRateBps = t.annualRateBps;
+        l.penaltyRateBps = t.penaltyRateBps;
+        l.serviceFeeBps = t.serviceFeeBps;
+        l.reserveBps = t.reserveBps;
+        l.prepaymentFeeBps = t.prepaymentFeeBps;
+        l.gracePeriod = t.gracePeriod;
+        l.borrower = t.borrower;
+        l.fundingDeadline = t.fundingDeadline;
+        l.feeRecipient = _indexOf[t.feeRecipient];
+        l.borrowerId = t.borrowerId;
+        l.principal = t.principal;
+        _borrowerLoans[t.borrowerId].push(loanId);
+        bytes32 head = _nextHead(
+            keccak256(abi.encode(_head(), LoanOriginated.selector, loanId, t.borrower, t.borrowerId, t, tr))
+        );
+        emit LoanOriginated(loanId, t.borrower, t.borrowerId, t, tr, head);
+    }
+
+    /// @dev Validates the terms (docs/ledger-spec.md, "Origination") and the policy's term checks.
+    function _checkTerms(uint256 loanId, LoanTerms memory terms) private view {
+        if (terms.borrower == address(0)) revert ZeroAddress();
+        if (terms.principal == 0) revert ZeroAmount();
+        // The loan's hot slot packs principal-bounded amounts in 96 bits (7.9e28 base units).
+        if (terms.principal > type(uint96).max) revert PrincipalAboveCap(terms.principal, type(uint96).max);
+        if (terms.periods == 0 || terms.periods > MAX_PERIODS) revert InvalidTerms(1);
+        if (terms.periodSeconds == 0) revert InvalidTerms(2);
+        if ((terms.feeRecipient != address(0)) != (terms.serviceFeeBps > 0)) revert InvalidTerms(3);
+        if (terms.serviceFeeBps > BPS) revert InvalidTerms(4);
+        if (terms.prepaymentFeeBps > BPS) revert InvalidTerms(5);
+        if (terms.reserveBps > BPS) revert InvalidTerms(6);
+        if (terms.fundingDeadline <= block.timestamp) revert DeadlinePassed(loanId, terms.fundingDeadline);
+        if (terms.feeRecipient != address(0) && _indexOf[terms.feeRecipient] == 0) {
+            revert UnknownInstitution(terms.feeRecipient);
+        }
+        _checkTermsPolicy(terms);
+    }
+
+    /// @dev Validates and packs the tranches (lead first), then applies the policy's platform-share check.
+    function _storeTranches(uint256 loanId, Loan storage l, Tranche[] memory tranches) private {
+        uint256 n = tranches.length;
+        if (n == 0 || n > MAX_TRANCHES) revert InvalidTrancheCount(n);
+        uint256 sum = 0;
+        uint256 platformShare = 0;
+        bool zeroShare = false;
+        uint256[2] memory words = [uint256(0), 0];
+        for (uint256 t; t < n; ++t) {
+            address lender = tranches[t].lender;
+            uint16 share = tranches[t].shareBps;
+            uint16 idx = _indexOf[lender];
+            if (idx == 0) revert UnknownInstitution(lender);
+            for (uint256 u; u < t; ++u) {
+                if (tranches[u].lender == lender) revert DuplicateLender(lender);
+            }
+            if (share == 0) zeroShare = true;
+            sum += share;
+            if (_institutions[idx].isPlatform) platformShare += share;
+            words[t / SplitMath.PER_WORD] |= SplitMath.pack(idx, share) << ((t % SplitMath.PER_WORD) * SplitMath.ENTRY_BITS);
+        }
+        if (zeroShare || sum != BPS) revert SharesNotWhole(sum);
+        _checkPlatformShare(loanId, n, platformShare);
+        l.trancheCount = uint8(n);
+        l.tranches[0] = words[0];
+        if (n > SplitMath.PER_WORD) l.tranches[1] = words[1];
+    }
+
     // --------------------------------------------------------------- prepayment
 
     /// @notice See ICoLendingLedger.
@@ -275,8 +355,9 @@ contract LedgerExtension is LedgerAccounting {
         if (principalAmount == 0) revert ZeroAmount();
         Loan storage l = _loanIn(loanId, LoanStatus.Active);
         (Cursor memory c, uint256 fee, uint256 newA, uint256 total) = _prepaySim(loanId, l, principalAmount);
-        if (newA != l.installmentAmount) l.installmentAmount = newA.toUint128();
-        RepaymentBreakdown memory r = _settle(l, c, total, fee);
+        if (newA != l.installmentAmount) l.installmentAmount = newA.toUint96();
+        Credits memory writeThrough;
+        RepaymentBreakdown memory r = _settle(l, c, writeThrough, total, fee);
         bytes32 head = _nextHead(
             keccak256(
                 abi.encode(_head(), PrepaymentApplied.selector, loanId, msg.sender, r, principalAmount, fee, newA)
@@ -304,8 +385,9 @@ contract LedgerExtension is LedgerAccounting {
         uint256 unpaidInterest = c.interestApplied;
         uint256 owed = principal + unpaidInterest + penalty;
         l.penaltyAccrued = penalty.toUint128();
-        l.penaltyCheckpoint = uint40(block.timestamp);
-        l.outstanding = principal.toUint128(); // from now on: the outstanding principal itself
+        if (penalty != 0) l.flags |= F_PENALTY;
+        l.penaltyCheckpoint = uint32(block.timestamp);
+        l.outstanding = uint96(principal); // <= O_k: fits; from now on the outstanding principal itself
         l.owedAtDefault = owed.toUint128();
         l.status = LoanStatus.Defaulted;
         bytes32 head = _nextHead(
@@ -345,7 +427,7 @@ contract LedgerExtension is LedgerAccounting {
         uint256 outstanding = l.outstanding;
         if (status == LoanStatus.Defaulted && outstanding != 0) {
             outstanding -= Math.min(amount, outstanding);
-            l.outstanding = uint128(outstanding);
+            l.outstanding = uint96(outstanding); // decreased: fits
         }
         _distribute(l, before, _totals(l), status == LoanStatus.WrittenOff);
         if (recovered == owed) {

@@ -17,9 +17,12 @@ import {SplitMath} from "./libraries/SplitMath.sol";
 /// @title LedgerStorage
 /// @notice Storage layout, audit chain and the internal accounting of the co-lending ledger: schedule cursor,
 /// penalty accrual, cumulative-floor splits and loan settlement (docs/ledger-spec.md).
-/// @dev A loan's hot state sits in few slots: terms (slot 0, read only), O_k + A (1), the current installment's
-/// partial payments (2), cumulative interest + principal (3), penalty checkpoint + k + credit counters (5). Lender credits are derived from cumulative totals,
-/// so a repayment writes one account slot per lender and nothing per lender per loan.
+/// @dev A loan's hot state sits in few slots. A common repayment (nothing overdue, no partial installment pending)
+/// reads slot 0 (terms + flags), slot 1 (schedule cursor: O_k, A, k, penalty checkpoint, on-time counter; written)
+/// and slot 3 (cumulative interest + principal; written) and the tranche word; the `flags` of slot 0 say when the
+/// partial-payment slot (2), the penalty/prepayment-fee totals (4) or the accrued penalty (5) must be read too.
+/// Lender credits are derived from cumulative totals, so a repayment writes one account slot per lender and
+/// nothing per lender per loan.
 abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -38,6 +41,14 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
     uint256 internal constant MAX_PERIODS = 600;
     uint256 internal constant MAX_TRANCHES = 16;
     uint256 private constant SEQ_MASK = type(uint64).max;
+    /// @dev Loan flag: interestPaidCur or principalPaidCur is non-zero.
+    uint8 internal constant F_PARTIAL = 1;
+    /// @dev Loan flag: penaltyAccrued is non-zero.
+    uint8 internal constant F_PENALTY = 2;
+    /// @dev Loan flag: penaltyPaid or prepaymentFeePaid is non-zero (they only grow).
+    uint8 internal constant F_EXTRA = 4;
+    /// @dev Capacity of the in-memory credit cache of a batch.
+    uint256 internal constant CREDIT_CACHE = 16;
 
     /// @dev The settlement token, fixed at construction.
     IERC20 internal immutable TOKEN;
@@ -57,23 +68,26 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
         uint16 reserveBps;
         uint16 prepaymentFeeBps;
         uint32 gracePeriod;
-        // slot 1: O_k (after default: the outstanding principal) and A
-        uint128 outstanding;
-        uint128 installmentAmount;
-        // slot 2: partial payments of installment k
+        uint8 flags; // F_PARTIAL | F_PENALTY | F_EXTRA: which cold slots hold non-zero values (232 bits)
+        // slot 1: the schedule cursor, written on every payment (256 bits) as one word by `_commit`, which
+        // relies on this exact layout (as `_addPaid` does on slot 3's). Principal < 2^96 (checked at
+        // origination) bounds O_k; A is SafeCast. uint32 timestamps last until 2106.
+        uint96 outstanding; // O_k (after default: the outstanding principal)
+        uint96 installmentAmount; // A
+        uint16 current; // current installment k, 1-based; periods + 1 once repaid
+        uint32 penaltyCheckpoint;
+        uint16 onTime;
+        // slot 2: partial payments of installment k (read only with F_PARTIAL)
         uint128 interestPaidCur;
         uint128 principalPaidCur;
         // slot 3: cumulative gross interest and principal
         uint128 interestPaid;
         uint128 principalPaid;
-        // slot 4
+        // slot 4 (read on payments only with F_EXTRA)
         uint128 penaltyPaid;
         uint128 prepaymentFeePaid;
-        // slot 5: written on every payment: penalty accrual, schedule position, credit-record counters (256 bits)
+        // slot 5: accrued unpaid penalty (read on payments only with F_PENALTY) and the late counters
         uint128 penaltyAccrued;
-        uint40 penaltyCheckpoint;
-        uint16 current; // current installment k, 1-based; periods + 1 once repaid
-        uint16 onTime;
         uint16 late;
         uint16 maxDaysLate;
         uint24 totalDaysLate;
@@ -126,6 +140,15 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
         uint256 maxDaysLate;
     }
 
+    /// @dev Lender credits of a batch, accumulated in memory and written once (`_flush`). Zero capacity: every
+    /// credit is written through at once.
+    struct Credits {
+        uint256 count;
+        uint256[] idx;
+        uint256[] withdrawable;
+        uint256[] reserve;
+    }
+
     /// @dev Cumulative split components of a loan.
     struct Totals {
         uint256 income; // interestPaid - feePaid + penaltyPaid + prepaymentFeePaid
@@ -156,8 +179,21 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
     /// @dev Advances the audit chain: the new head keeps the high 192 bits of `digest` and the next seq.
     /// `digest` is keccak256(abi.encode(auditHead, topic0, <event args but the head>)), built by the caller.
     function _nextHead(bytes32 digest) internal returns (bytes32 head) {
-        uint256 seq = (uint256(_auditHead) & SEQ_MASK) + 1;
-        head = bytes32((uint256(digest) & ~SEQ_MASK) | seq);
+        head = _chain(_auditHead, digest);
+        _auditHead = head;
+    }
+
+    /// @dev The head following `prev` for a record hashing to `digest` (a batch keeps the head in memory and
+    /// stores it once with `_setHead`).
+    function _chain(bytes32 prev, bytes32 digest) internal pure returns (bytes32) {
+        unchecked {
+            // seq < 2^64 - 1 for any conceivable number of records: no carry into the hash bits
+            return bytes32((uint256(digest) & ~SEQ_MASK) | ((uint256(prev) & SEQ_MASK) + 1));
+        }
+    }
+
+    /// @dev Stores the head of the last record written.
+    function _setHead(bytes32 head) internal {
         _auditHead = head;
     }
 
@@ -225,12 +261,15 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
 
     /// @dev Penalty accrued since the checkpoint and not yet in `penaltyAccrued`: for each overdue unpaid
     /// installment j, ceil(unpaid_j * penaltyRate * (now - max(checkpoint, due_j)) / (BPS * YEAR)).
-    function _pendingPenalty(Loan storage l) internal view returns (uint256 acc) {
+    /// `paidCur`: what is already paid towards installment k (interest + principal).
+    function _pendingPenalty(Loan storage l, uint256 k, uint256 outstanding, uint256 paidCur)
+        internal
+        view
+        returns (uint256 acc)
+    {
         uint256 rate = l.penaltyRateBps;
         if (rate == 0 || l.status != LoanStatus.Active) return 0;
         uint256 n = l.periods;
-        uint256 k = l.current;
-        uint256 outstanding = l.outstanding;
         uint256 grace = l.gracePeriod;
         uint256 checkpoint = l.penaltyCheckpoint;
         for (uint256 j = k; j <= n; ++j) {
@@ -238,7 +277,7 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
             if (block.timestamp <= due + grace) break;
             (uint256 i, uint256 p) = _dues(l, j, outstanding);
             uint256 unpaid = i + p;
-            if (j == k) unpaid -= uint256(l.interestPaidCur) + l.principalPaidCur;
+            if (j == k) unpaid -= paidCur;
             uint256 from = checkpoint > due ? checkpoint : due;
             if (block.timestamp > from) acc += ScheduleMath.penalty(unpaid, rate, block.timestamp - from);
             outstanding -= p;
@@ -246,12 +285,17 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
     }
 
     /// @dev Loads the cursor with the penalty accrued up to now.
+    /// The flags spare the cold slots when they hold zeros.
     function _load(Loan storage l) internal view returns (Cursor memory c) {
         c.k = l.current;
         c.outstanding = l.outstanding;
-        c.ic = l.interestPaidCur;
-        c.pc = l.principalPaidCur;
-        c.penalty = uint256(l.penaltyAccrued) + _pendingPenalty(l);
+        uint256 flags = l.flags;
+        if (flags & F_PARTIAL != 0) {
+            c.ic = l.interestPaidCur;
+            c.pc = l.principalPaidCur;
+        }
+        c.penalty = _pendingPenalty(l, c.k, c.outstanding, c.ic + c.pc);
+        if (flags & F_PENALTY != 0) c.penalty += l.penaltyAccrued;
     }
 
     /// @dev Applies up to `budget` to the accrued penalty.
@@ -271,7 +315,12 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
     {
         uint256 n = l.periods;
         uint256 kStart = c.k;
+        // With a non-zero rate every installment owes interest (O_k > 0 while Active), so an exhausted budget
+        // completes nothing more: stop before computing the next installment's dues. (At rate 0 an installment
+        // may owe nothing and completes even with no budget left, so the loop must look at it.)
+        bool stopWhenSpent = l.annualRateBps != 0;
         while (c.k <= n) {
+            if (budget == 0 && stopWhenSpent) break;
             if (onlyDue) {
                 if (_dueDate(l, c.k) > block.timestamp) break;
             } else if (c.k != kStart && _dueDate(l, c.k - 1) > block.timestamp) {
@@ -311,23 +360,70 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
 
     /// @dev Writes the cursor back: schedule position, partial payments, cumulative totals, penalty checkpoint and
     /// credit counters. Only changed slots are written.
-    function _commit(Loan storage l, Cursor memory c) internal {
-        if (c.k != l.current) {
-            l.current = uint16(c.k);
-            l.outstanding = uint128(c.outstanding); // <= principal, fits
+    /// `extra`: penaltyPaid or prepaymentFeePaid grows outside the cursor (a prepayment fee). Slots holding zero
+    /// before and after (flag clear) are not touched.
+    function _commit(Loan storage l, Cursor memory c, bool extra) internal {
+        uint256 flags = l.flags;
+        uint256 newFlags = flags;
+        // Slot 1 as one word (layout: outstanding bits 0-95, installmentAmount 96-191, current 192-207,
+        // penaltyCheckpoint 208-239, onTime 240-255). c.outstanding <= the O_k loaded from this slot (< 2^96);
+        // c.k <= periods + 1 <= 601; the checkpoint is uint32 seconds (valid until 2106); onTime counts
+        // installments (<= 600): no field can spill into the next.
+        uint256 checkpoint = uint32(block.timestamp);
+        uint256 k = c.k;
+        uint256 outstanding = c.outstanding;
+        uint256 onTime = c.onTime;
+        assembly ("memory-safe") {
+            let slot := add(l.slot, 1)
+            let v := sload(slot)
+            let a := and(shr(96, v), 0xffffffffffffffffffffffff)
+            let t := add(shr(240, v), onTime)
+            sstore(slot, or(or(outstanding, shl(96, a)), or(or(shl(192, k), shl(208, checkpoint)), shl(240, t))))
         }
-        l.interestPaidCur = uint128(c.ic);
-        l.principalPaidCur = uint128(c.pc);
-        l.interestPaid += c.interestApplied.toUint128();
-        l.principalPaid += c.principalApplied.toUint128();
-        if (c.penaltyApplied != 0) l.penaltyPaid += c.penaltyApplied.toUint128();
-        l.penaltyAccrued = c.penalty.toUint128();
-        l.penaltyCheckpoint = uint40(block.timestamp);
-        if (c.onTime != 0) l.onTime += uint16(c.onTime);
+        if (c.ic != 0 || c.pc != 0) {
+            l.interestPaidCur = uint128(c.ic); // <= one installment's dues, < 2^128
+            l.principalPaidCur = uint128(c.pc);
+            newFlags |= F_PARTIAL;
+        } else if (flags & F_PARTIAL != 0) {
+            l.interestPaidCur = 0;
+            l.principalPaidCur = 0;
+            newFlags &= ~uint256(F_PARTIAL);
+        }
+        _addPaid(l, c.interestApplied, c.principalApplied);
+        if (c.penaltyApplied != 0) {
+            l.penaltyPaid += c.penaltyApplied.toUint128();
+            extra = true;
+        }
+        if (extra) newFlags |= F_EXTRA;
+        if (c.penalty != 0) {
+            l.penaltyAccrued = c.penalty.toUint128();
+            newFlags |= F_PENALTY;
+        } else if (flags & F_PENALTY != 0) {
+            l.penaltyAccrued = 0;
+            newFlags &= ~uint256(F_PENALTY);
+        }
         if (c.late != 0) {
             l.late += uint16(c.late);
             l.totalDaysLate += c.daysLate.toUint24();
             if (c.maxDaysLate > l.maxDaysLate) l.maxDaysLate = c.maxDaysLate.toUint16();
+        }
+        if (newFlags != flags) l.flags = uint8(newFlags);
+    }
+
+    /// @dev interestPaid += `interest`, principalPaid += `principal` with one read and one write of slot 3
+    /// (interestPaid low 128 bits, principalPaid high 128 bits); reverts like SafeCast past 128 bits.
+    function _addPaid(Loan storage l, uint256 interest, uint256 principal) internal {
+        uint256 ip;
+        uint256 pp;
+        assembly ("memory-safe") {
+            let v := sload(add(l.slot, 3))
+            ip := add(and(v, 0xffffffffffffffffffffffffffffffff), interest)
+            pp := add(shr(128, v), principal)
+        }
+        // interest, principal < 2^130 (one payment), so the sums cannot wrap 256 bits
+        uint256 packed = uint256(ip.toUint128()) | (uint256(pp.toUint128()) << 128);
+        assembly ("memory-safe") {
+            sstore(add(l.slot, 3), packed)
         }
     }
 }

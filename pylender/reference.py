@@ -438,9 +438,11 @@ class Books:
     def write_off(self, loan_id: int, loss: int) -> int:
         """Write ``loss`` (the outstanding principal) off. Returns the part absorbed by the lenders' reserves.
 
-        Reading: each lender's share L_i (floor, the lead takes the rest) is absorbed by that lender's reserve for
-        THIS loan, floor(c_i × reserveBps / BPS), moved reserve → withdrawable; L_i minus it is recorded as loss.
-        A reserve larger than L_i keeps its excess in ``reserve`` (as the contract does).
+        Rule: each lender's share L_i (floor, the lead takes the rest) is absorbed by its reserve balance (this
+        loan's provision first, then its general reserve): absorbed_i = min(L_i, reserve_i), recorded loss
+        L_i − absorbed_i. The loan has ended, so its provision R_i = floor(c_i × reserveBps / BPS) (capped at the
+        reserve balance) is released too: reserve_i −= max(absorbed_i, min(R_i, reserve_i)), withdrawable_i += the
+        same. Returns Σ absorbed_i.
         """
         book = self.loan(loan_id)
         if book.status != LoanStatus.DEFAULTED:
@@ -581,20 +583,22 @@ class Books:
         for t, lender in enumerate(book.lenders):
             account = self.account(lender)
             account.exposure -= book.amounts[t]
-            held = book.reserve_held(t)
-            if loss:
-                release = min(loss_shares[t], held)
-                absorbed_total += release
-                account.loss += loss_shares[t] - release
-                component = Component.ABSORBED
-            else:
-                release, component = held, Component.RESERVE_RELEASE
-            if release:
-                account.reserve -= release
-                account.withdrawable += release
-                self._log(Credit(book.loan_id, lender, component, withdrawable=release, reserve=-release))
-            if loss and loss_shares[t] > release:
-                self._log(Credit(book.loan_id, lender, Component.LOSS, loss=loss_shares[t] - release))
+            # The loan's provision, capped at the balance: an earlier write-off may have drawn on it.
+            held = min(book.reserve_held(t), account.reserve)
+            absorbed = min(loss_shares[t], account.reserve) if loss else 0
+            absorbed_total += absorbed
+            excess = max(held - absorbed, 0)  # provision no longer needed: released to withdrawable
+            if absorbed:
+                account.reserve -= absorbed
+                account.withdrawable += absorbed
+                self._log(Credit(book.loan_id, lender, Component.ABSORBED, withdrawable=absorbed, reserve=-absorbed))
+            if excess:
+                account.reserve -= excess
+                account.withdrawable += excess
+                self._log(Credit(book.loan_id, lender, Component.RESERVE_RELEASE, withdrawable=excess, reserve=-excess))
+            if loss_shares[t] > absorbed:
+                account.loss += loss_shares[t] - absorbed
+                self._log(Credit(book.loan_id, lender, Component.LOSS, loss=loss_shares[t] - absorbed))
         final = [Component.INCOME, Component.PRINCIPAL]
         if book.status == LoanStatus.CLOSED or book.recovered == book.owed_at_default:
             final.append(Component.RECOVERY)

@@ -255,7 +255,9 @@ interface ILedgerTypes {
     );
 
     /// @notice A defaulted loan was written off: `loss` (outstanding principal) split by share, `absorbed` of it
-    /// paid back from the lenders' reserves for this loan, the rest recorded as loss.
+    /// paid back from the lenders' reserves (Σ min(L_i, reserve_i): this loan's provision first, then the general
+    /// reserve), the rest recorded as loss. Provisions for this loan beyond what they absorbed are released to
+    /// withdrawable as well.
     event LoanWrittenOff(uint256 indexed loanId, address indexed by, uint256 loss, uint256 absorbed, bytes32 head);
 
     /// @notice A recovery on a defaulted or written-off loan was split among the lenders.

@@ -215,6 +215,83 @@ def test_write_off_splits_the_loss_70_30_after_reserves(
     conserve()
 
 
+def test_write_off_releases_a_reserve_larger_than_the_loss(
+    ledger, make_loan, borrower, servicer, stranger, bank, platform, chain, conserve
+):
+    """Rule (docs/ledger-spec.md, write-off): the loan's reserve beyond the absorbed loss share is released to
+    withdrawable, not left stranded in `reserve`."""
+    loan_id, rows, k, _, _ = _default(ledger, make_loan, borrower, servicer, chain)
+    interest = sum(r.interest for r in rows[:k])
+    principal = sum(r.principal for r in rows[:k])
+    held = {
+        bank: floor_share(floor_share(interest, 7000), 1000),
+        platform: floor_share(floor_share(interest, 3000), 1000),
+    }
+    outstanding = 1_000_000 - principal
+    ledger.recover(loan_id, outstanding - 10, sender=stranger)  # while Defaulted: principal down to 10
+    conserve()
+    withdrawable_before = {x: ledger.accountOf(x).withdrawable for x in (bank, platform)}
+    tx = ledger.writeOff(loan_id, sender=servicer)
+    loss = 10
+    platform_loss = floor_share(loss, 3000)  # 3
+    bank_loss = loss - platform_loss  # 7: the lead takes the remainder
+    assert held[bank] > bank_loss and held[platform] > platform_loss
+    [event] = tx.events.filter(ledger.LoanWrittenOff)
+    assert (event.loss, event.absorbed) == (loss, loss)
+    leftover = (interest - floor_share(interest, 7000) - floor_share(interest, 3000)) + (
+        principal - floor_share(principal, 7000) - floor_share(principal, 3000)
+    )
+    b, p = ledger.accountOf(bank), ledger.accountOf(platform)
+    assert (b.reserve, b.loss, p.reserve, p.loss) == (0, 0, 0, 0)
+    # the whole provision moves to withdrawable: the absorbed loss share and the released excess
+    assert b.withdrawable == withdrawable_before[bank] + held[bank] + leftover
+    assert p.withdrawable == withdrawable_before[platform] + held[platform]
+    assert ledger.positionOf(loan_id, bank).reserveHeld == 0
+    conserve()
+
+
+def test_write_off_draws_on_the_general_reserve_and_a_later_closure_releases_what_is_left(
+    ledger, make_loan, borrower, servicer, bank, platform, chain, conserve
+):
+    """absorbed_i = min(L_i, reserve_i): another loan's provision absorbs too; that loan's closure later releases
+    its provision only up to the reserve balance left."""
+    other, other_rows = _loan(ledger, make_loan, reserveBps=1000)
+    loan_id, rows = _loan(ledger, make_loan, reserveBps=1000)
+    for i in range(3):
+        for lid, row in sorted([(other, other_rows[i]), (loan_id, rows[i])], key=lambda x: x[1].due):
+            chain.pending_timestamp = max(row.due, chain.pending_timestamp)
+            ledger.repay(lid, row.payment, sender=borrower)
+    reserve = {x: ledger.accountOf(x).reserve for x in (bank, platform)}
+    interest = sum(r.interest for r in rows[:3])
+    held = {
+        bank: floor_share(floor_share(interest, 7000), 1000),
+        platform: floor_share(floor_share(interest, 3000), 1000),
+    }
+    assert all(reserve[x] > held[x] > 0 for x in (bank, platform))  # the other loan's provision is there too
+    chain.pending_timestamp = rows[3].due + GRACE + 90 * DAY
+    ledger.markDefault(loan_id, sender=servicer)
+    tx = ledger.writeOff(loan_id, sender=servicer)
+    loss = 1_000_000 - sum(r.principal for r in rows[:3])
+    platform_loss = floor_share(loss, 3000)
+    bank_loss = loss - platform_loss
+    [event] = tx.events.filter(ledger.LoanWrittenOff)
+    assert (event.loss, event.absorbed) == (loss, reserve[bank] + reserve[platform])
+    b, p = ledger.accountOf(bank), ledger.accountOf(platform)
+    assert (b.reserve, b.loss) == (0, bank_loss - reserve[bank])
+    assert (p.reserve, p.loss) == (0, platform_loss - reserve[platform])
+    conserve()
+    # the other loan prepays everything: its provision was consumed, the closure releases only what is left (0)
+    ledger.repay(other, ledger.amountDue(other).totalDue, sender=borrower)  # overdue installments and penalty
+    left = ledger.getLoan(other).outstandingPrincipal
+    withdrawable_before = {x: ledger.accountOf(x).withdrawable for x in (bank, platform)}
+    ledger.prepay(other, left, sender=borrower)
+    assert ledger.getLoan(other).status == CLOSED
+    b, p = ledger.accountOf(bank), ledger.accountOf(platform)
+    assert b.reserve == p.reserve == 0
+    assert b.withdrawable > withdrawable_before[bank] and p.withdrawable > withdrawable_before[platform]
+    conserve()
+
+
 def test_recovery_after_write_off_is_split_and_reduces_recorded_losses(
     ledger, token, make_loan, borrower, servicer, stranger, bank, platform, chain, conserve
 ):

@@ -537,6 +537,8 @@ def test_default_write_off_and_recoveries_conserve_and_book_the_loss(setup, data
     loss = loan.written_off
     assert sum(a.loss for a in ledger.books.accounts.values()) == loss - absorbed
     assert sum(a.exposure for a in ledger.books.accounts.values()) == 0
+    # the only loan has ended: its provisions were absorbed or released, nothing stays stranded in reserve
+    assert all(a.reserve == 0 for a in ledger.books.accounts.values())
     # income and principal are final: the lead took their remainders; recoveries may still grow
     pending = 0 if book.recovered == owed else book.remainder(ref.Component.RECOVERY)
     assert book.undistributed() == pending < len(book.shares)
