@@ -268,6 +268,7 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
 
     /// @inheritdoc ICoLendingLedger
     function repay(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
+        // slither-disable-next-line uninitialized-local (the empty cache means: write each credit through)
         Credits memory writeThrough; // no cache: a single payment writes each credit once anyway
         _setHead(_repay(loanId, amount, writeThrough, _head()));
         _pull(msg.sender, amount);

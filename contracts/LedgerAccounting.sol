@@ -80,6 +80,9 @@ abstract contract LedgerAccounting is LedgerStorage {
     /// @dev Credits every lender of a payment the increase of its cumulative floor credit on income (between
     /// `incB` and `incA`; the reserve part to `reserve`) and on principal (between `prB` and `prA`): into the
     /// batch cache `cr` if it has capacity, else straight to the account slots.
+    // The reserve is a floor of the lender's floored income credit by design (docs/ledger-spec.md, Splitting):
+    // dividing before multiplying is the rule, not a precision loss.
+    // slither-disable-start divide-before-multiply
     function _distributePayment(Loan storage l, Credits memory cr, uint256 incB, uint256 incA, uint256 prB, uint256 prA)
         internal
     {
@@ -126,6 +129,7 @@ abstract contract LedgerAccounting is LedgerStorage {
         }
         if (overflow != 0) revert SafeCast.SafeCastOverflowedUintDowncast(128, overflow << 128);
     }
+    // slither-disable-end divide-before-multiply
 
     /// @dev `_distributePayment` into the batch cache.
     function _distributeCached(Loan storage l, Credits memory cr, uint256 incB, uint256 incA, uint256 prB, uint256 prA)
@@ -138,7 +142,7 @@ abstract contract LedgerAccounting is LedgerStorage {
             if (t == SplitMath.PER_WORD) word = l.tranches[1];
             (uint16 idx, uint16 share) = SplitMath.unpack(word, t % SplitMath.PER_WORD);
             uint256 wDelta;
-            uint256 resDelta;
+            uint256 resDelta = 0;
             unchecked {
                 // Same arithmetic as `_credits` (see there why it cannot overflow or underflow).
                 uint256 iB = incB * share / BPS;

@@ -356,6 +356,7 @@ contract LedgerExtension is LedgerAccounting {
         Loan storage l = _loanIn(loanId, LoanStatus.Active);
         (Cursor memory c, uint256 fee, uint256 newA, uint256 total) = _prepaySim(loanId, l, principalAmount);
         if (newA != l.installmentAmount) l.installmentAmount = newA.toUint96();
+        // slither-disable-next-line uninitialized-local (the empty cache means: write each credit through)
         Credits memory writeThrough;
         RepaymentBreakdown memory r = _settle(l, c, writeThrough, total, fee);
         bytes32 head = _nextHead(

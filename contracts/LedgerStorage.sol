@@ -23,6 +23,10 @@ import {SplitMath} from "./libraries/SplitMath.sol";
 /// partial-payment slot (2), the penalty/prepayment-fee totals (4) or the accrued penalty (5) must be read too.
 /// Lender credits are derived from cumulative totals, so a repayment writes one account slot per lender and
 /// nothing per lender per loan.
+/// Block time: due dates, grace, penalty accrual, default thresholds and funding deadlines compare against
+/// `block.timestamp` by nature (Slither's low `timestamp` findings). A proposer can move it by seconds; every
+/// period, grace and threshold here is days long, and penalty accrues per second, so a skew moves a penalty by
+/// at most a few seconds' interest.
 abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -157,6 +161,9 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
     }
 
     bytes32 private _auditHead;
+    // Written by `originate`, which runs in LedgerExtension through delegatecall: Slither, reading this unit
+    // alone, sees no write.
+    // slither-disable-next-line uninitialized-state
     uint256 internal _loanCount;
     uint16 internal _institutionCount;
     mapping(uint256 loanId => Loan) internal _loans;

@@ -368,11 +368,12 @@ class KeepAliveHTTPProvider(HTTPProvider):
                 if resp.status >= 400 and not body.startswith(b"{"):
                     raise OSError(f"HTTP {resp.status} from {self.endpoint_uri}")
                 return body
-            except (http.client.HTTPException, ConnectionError, OSError):
+            except (http.client.HTTPException, ConnectionError, OSError) as exc:
                 conn.close()
                 self._local.conn = None
                 if attempt == 2:
-                    raise
+                    # A named PylenderError (also a ConnectionError) rather than the socket's own.
+                    raise NodeUnreachable(str(self.endpoint_uri), str(exc) or type(exc).__name__) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from web3 import Web3
 
 from pylender.contracts import ErrorDecoder
@@ -154,11 +155,15 @@ class TxSender:
             params["value"] = hex(call.value)
         gas = _hex_int(self._rpc("eth_estimateGas", [params]))
         key = _gas_key(call)
-        pad = FIRST_WRITE_PAD_PER_64_BYTES * max(1, (len(call.data) - 2) // 128)  # hex chars: 2 per byte
-        margin = max(MIN_GAS, gas * GAS_MARGIN_NUM // GAS_MARGIN_DEN + pad)
+        margin = self._margin(gas, call)
         if margin > self._gas_cache.get(key, 0):
             self._gas_cache[key] = margin
         return gas
+
+    @staticmethod
+    def _margin(gas: int, call: Call) -> int:
+        pad = FIRST_WRITE_PAD_PER_64_BYTES * max(1, (len(call.data) - 2) // 128)  # hex chars: 2 per byte
+        return max(MIN_GAS, gas * GAS_MARGIN_NUM // GAS_MARGIN_DEN + pad)
 
     def gas_for(self, call: Call) -> int:
         """The cached generous limit for this function (estimating it the first time)."""
@@ -191,11 +196,27 @@ class TxSender:
         return bytes(signed.raw_transaction)
 
     def _send_raw(self, raw: bytes) -> str:
+        tx_hash = "0x" + keccak(raw).hex()
         try:
             return str(self._rpc("eth_sendRawTransaction", ["0x" + raw.hex()]))
         except (TransactionFailed, ContractError):
+            # A lost reply makes the transport send again, and the node refuses the copy ("nonce too low",
+            # "already known"): the transaction itself is in. Reporting it as failed would make the caller
+            # post the payment twice.
+            if self._known(tx_hash):
+                return tx_hash
             self.resync_nonce()
             raise
+        except OSError:  # NodeUnreachable and other transport errors: the nonce may or may not be used
+            self.resync_nonce()
+            raise
+
+    def _known(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction (mined or pending)."""
+        try:
+            return self._rpc("eth_getTransactionByHash", [tx_hash]) is not None
+        except (TransactionFailed, ContractError, OSError):
+            return False
 
     def send(self, call: Call, *, gas: int | None = None) -> Receipt:
         """Estimate (raising a decoded revert), sign, send, wait; raise if the receipt fails."""
@@ -228,19 +249,31 @@ class TxSender:
     ) -> list[Receipt]:
         """Pipeline: sign and send up to ``window`` transactions, then collect their receipts.
 
-        Gas comes from the per-function cache (estimated once, +50 %). If one fails, the
-        rest already sent still land; the first failure is raised after the window drains.
+        Gas comes from the per-function cache (estimated once, +50 % and a pad), estimated for a
+        whole window before any of it is sent, so a reverting estimate leaves nothing unreported.
+        A call that still runs out of gas (it did more work than the one estimated: more overdue
+        installments, say) reverted and changed nothing; it is estimated afresh and sent again.
+        If one fails otherwise, the rest already sent still land; the first failure is raised
+        after the window drains.
         """
         receipts: list[Receipt] = []
         first_error: BaseException | None = None
         for start in range(0, len(calls), window):
             chunk = calls[start : start + window]
+            limits = [self.gas_for(call) for call in chunk]
             hashes: list[tuple[Call, str, int]] = []
-            for call in chunk:
-                gas = self.gas_for(call)
+            for call, gas in zip(chunk, limits, strict=True):
                 hashes.append((call, self._send_raw(self._sign(call, gas, self.next_nonce())), gas))
             for i, (call, tx_hash, gas) in enumerate(hashes):
                 receipt = self.wait(tx_hash)
+                if receipt.status != 1 and receipt.gas_used >= gas and first_error is None:
+                    log.info(
+                        "%s ran out of its cached %d gas in %s; estimating and sending again", call.label, gas, tx_hash
+                    )
+                    try:
+                        receipt = self.send(call, gas=self._margin(self.estimate(call), call))
+                    except Exception as exc:  # decoded revert or transport error: report after the window
+                        first_error = exc
                 receipts.append(receipt)
                 if receipt.status != 1 and first_error is None:
                     first_error = self._explain_failure(call, receipt, gas)

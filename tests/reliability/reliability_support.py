@@ -67,6 +67,8 @@ def summary_lines() -> list[str]:
     outcome_keys = sorted(k for k in STATS if k.startswith("outcome:"))
     if outcome_keys:
         lines.append("  outcomes: " + ", ".join(f"{k[8:]}={STATS[k]}" for k in outcome_keys))
+    if STATS["machine_audits_verified"]:
+        lines.append(f"  pylender.audit verify_ledger clean after {STATS['machine_audits_verified']} examples")
     other = sorted(k for k in STATS if not k.startswith(("machine_", "outcome:")))
     for key in other:
         lines.append(f"{key}: {STATS[key]}")
@@ -109,9 +111,12 @@ def build_world(session: Pylender) -> World:
         pauser=accounts["pauser"].address,
     )
     ledger.add_signer(*accounts.values())
+    # Every block one second after the previous one unless a test sets the next timestamp: pipelined transactions
+    # (one block each) then land at known times.
+    session.w3.provider.make_request("anvil_setBlockTimestampInterval", [1])  # type: ignore[arg-type]
     for name, is_platform in INSTITUTIONS:
         ledger.register_institution(accounts[name], name, is_platform=is_platform)
-    for name in ("bank", "platform", "third", "borrower", "servicer", "outsider", "spare"):
+    for name in PARTIES:
         ledger.mint(accounts[name], FUNDS)
         ledger.approve(accounts[name])
     p = ledger.policy()

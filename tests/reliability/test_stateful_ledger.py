@@ -35,15 +35,19 @@ from reliability_support import (
 )
 
 from pylender import reference as ref
+from pylender.audit import verify_ledger
 from pylender.errors import ContractError
 from pylender.tx import Call
 
 EXAMPLES = int(os.environ.get("PYLENDER_MACHINE_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PYLENDER_MACHINE_STEPS", "30"))
+PIPELINE_GAS = 5_000_000
+AUDIT_EVERY = 10  # every tenth example is also verified end to end by pylender.audit
 
 LENDERS = ("bank", "platform", "third")
 ENDED = (ref.LoanStatus.CLOSED, ref.LoanStatus.WRITTEN_OFF)
 PRE_DISBURSEMENT = (ref.LoanStatus.ORIGINATED, ref.LoanStatus.FUNDED)
+BORROWER_ID = b"\x11" * 32  # terms_tuple's default: every loan of the machine has the same borrower
 
 # strategies -----------------------------------------------------------------------------------------------
 
@@ -131,7 +135,14 @@ class LedgerMachine(RuleBasedStateMachine):
         STATS["machine_examples"] += 1
 
     def teardown(self) -> None:
-        self.world.rpc("evm_revert", [self.snapshot])
+        try:
+            if STATS["machine_examples"] % AUDIT_EVERY == 0 and self.audit.records:
+                # pylender.audit on the same history: complete, untampered, replayed balances equal the views
+                result = verify_ledger(self.ledger.w3, self.ledger.address)
+                assert result.ok, [f.describe() for f in result.findings]
+                STATS["machine_audits_verified"] += 1
+        finally:
+            self.world.rpc("evm_revert", [self.snapshot])
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 
@@ -291,6 +302,57 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self.touched.add(loan_id)
 
+    @rule(picks=st.lists(pick_st, min_size=1, max_size=4), frac=st.floats(0, 1), zero_at=st.integers(0, 8))
+    def repay_pipelined(self, picks, frac, zero_at):
+        """Several repayments from the borrower through the pipelined bulk path (``send_many``): one block each,
+        one second apart. Amounts the model accepts, and possibly one zero amount that must fail on its own
+        (the rest still land) with ZeroAmount raised once the window has drained."""
+        start = self.now
+        calls, outcomes = [], []
+        for i, pick in enumerate(picks):
+            loan_id = self._pick(pick, (ref.LoanStatus.ACTIVE,))
+            when = start + 1 + len(calls)  # the block this call will land in, one second apart
+            amount = 0
+            if i != zero_at:
+                loan = self.model.loans.get(loan_id)
+                if loan is None or loan.status != ref.LoanStatus.ACTIVE:
+                    continue
+                top = self.model.amount_due(loan_id, when).max_payable
+                amount = max(1, int(top * frac)) if top else 0
+            try:
+                self.model.repay(loan_id, amount, when)
+                outcomes.append(None)
+            except ref.LedgerRevert as exc:
+                if amount != 0:
+                    continue  # only time-independent failures go down the pipeline: see _explain_failure
+                outcomes.append(error_signature(exc))
+            calls.append(self.ledger.call("repay", loan_id, amount))
+            self.touched.add(loan_id)
+        if not calls:
+            return
+        self.world.rpc("evm_setNextBlockTimestamp", [hex(start + 1)])  # then one second per block (interval 1)
+        borrower = self.world.accounts["borrower"]
+        # A generous gas limit for every repayment: the bulk path's own limit (one estimate + 50 %, cached per
+        # function) is too small for repayments that cover many overdue installments - a client bug with its own
+        # test (test_faults.py::test_bulk_gas_limit_fits_costlier_calls_of_the_same_function).
+        self.ledger.sender(borrower)._gas_cache["ledger.repay"] = PIPELINE_GAS
+        receipts = []
+        raised = None
+        try:
+            self.ledger.send_many(calls, borrower, on_receipt=lambda i, r: receipts.append(r))
+        except ContractError as exc:
+            raised = error_signature(exc)
+        assert raised == next((o for o in outcomes if o is not None), None)
+        assert [r.status == 1 for r in receipts] == [o is None for o in outcomes]
+        for r in receipts:
+            if r.status == 1:
+                assert len(self.audit.feed(r)) == 1
+        self.now = start + len(calls)
+        assert self.ledger.now() == self.now, "one block per pipelined transaction, one second apart"
+        STATS["machine_txs"] += len(calls)
+        STATS["outcome:repay(pipelined):ok"] += sum(o is None for o in outcomes)
+        STATS["outcome:repay(pipelined):ZeroAmount"] += sum(o is not None for o in outcomes)
+
     @rule(picks=st.lists(pick_st, min_size=1, max_size=3), mode=amount_mode_st, frac=st.floats(0, 1))
     def repay_batch(self, picks, mode, frac):
         ids = [self._pick(p, (ref.LoanStatus.ACTIVE,)) for p in picks]
@@ -364,6 +426,15 @@ class LedgerMachine(RuleBasedStateMachine):
             by,
         )
         self.touched.add(loan_id)
+
+    @rule(pick=pick_st, write_off=st.booleans(), frac=st.floats(0, 1))
+    def default_then_write_off_and_recover(self, pick, write_off, frac):
+        """The bad path in one rule: jump to defaultable, mark defaulted, maybe write off, recover a part."""
+        self.advance_to_defaultable(pick, public=False, early=False)
+        self.mark_default(pick, "servicer")
+        if write_off:
+            self.write_off(pick)
+        self.recover(pick, "part", frac)
 
     @rule(pick=pick_st)
     def write_off(self, pick):
@@ -501,7 +572,43 @@ class LedgerMachine(RuleBasedStateMachine):
             # split sums: Σ credited ≤ received, == at closure (leftovers to the lead)
             if v["status"] not in PRE_DISBURSEMENT:
                 self._check_split_sums(loan_id, v, tranches)
+            # what the loan owes now (the view runs at the latest block's timestamp, self.now)
+            due = view_struct(self.ledger, "amountDue", loan_id)
+            md = self.model.amount_due(loan_id, self.now)
+            assert (due["penalty"], due["interest"], due["principal"], due["totalDue"], due["maxPayable"]) == (
+                md.penalty,
+                md.interest,
+                md.principal,
+                md.total_due,
+                md.max_payable,
+            ), f"amountDue of loan {loan_id}"
         self.touched.clear()
+
+    @invariant()
+    def credit_record_agrees(self):
+        chain = view_struct(self.ledger, "creditRecord", BORROWER_ID)
+        m = self.model.credit_record(BORROWER_ID)
+        assert (
+            chain["loansTaken"],
+            chain["active"],
+            chain["closed"],
+            chain["defaulted"],
+            chain["onTimeInstallments"],
+            chain["lateInstallments"],
+            chain["maxDaysLate"],
+            chain["totalDaysLate"],
+            chain["amountWrittenOff"],
+        ) == (
+            m.loans_taken,
+            m.active,
+            m.closed,
+            m.defaulted,
+            m.on_time_installments,
+            m.late_installments,
+            m.max_days_late,
+            m.total_days_late,
+            m.amount_written_off,
+        )
 
     def _check_split_sums(self, loan_id: int, v: dict[str, Any], tranches: list[dict[str, Any]]) -> None:
         income = v["interestPaid"] - v["feePaid"] + v["penaltyPaid"] + v["prepaymentFeePaid"]
