@@ -50,10 +50,13 @@ artifacts: $(STAMPS)/solc
 demo: setup $(STAMPS)/compile
 	$(BIN)/pylender demo
 
+# Every test, then the contract suite again on the second EVM: ape's local:test is py-evm in
+# process, local:foundry is anvil (ape-foundry starts and stops it).
 test: setup $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
 
-# The contract suite again on the second EVM (anvil, through ape-foundry).
+# The contract suite on anvil alone.
 test-foundry: setup $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
 

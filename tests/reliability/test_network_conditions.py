@@ -1,9 +1,8 @@
 """Real network conditions, CI-sized: a shipped scenario and the audit verification on anvil with interval mining
 (``--block-time 1``) and confirmations > 0, and the same on a second JSON-RPC node implementation (Hardhat's node)
-when one is installed.
+(an npm devDependency, so `make test` installs it).
 
-Hardhat is not a project dependency. To run that test: ``npm install --prefix <dir> hardhat@2.26`` and point
-``PYLENDER_HARDHAT`` at ``<dir>/node_modules/.bin/hardhat`` (the test skips with the reason otherwise).
+``PYLENDER_HARDHAT`` may point at another Hardhat binary; with none found the test skips with the reason.
 """
 
 from __future__ import annotations
