@@ -1,0 +1,383 @@
+"""The reference simulator :class:`ReferenceLedger`: policy, origination checks, funding, the schedule cursor,
+penalty accrual, the payment waterfall, prepayment, default, write-off, recovery, credit records. It decides what
+each payment pays and hands that to its :class:`~pylender.reference.books.Books`."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from pylender.reference.books import Books
+from pylender.reference.checks import check_terms, check_tranches
+from pylender.reference.errors import (
+    AccessControlUnauthorizedAccount,
+    AlreadyFunded,
+    CancelNotAllowed,
+    DeadlinePassed,
+    EnforcedPause,
+    ExpectedPause,
+    ExposureAboveCap,
+    InstitutionExists,
+    LedgerRevert,
+    LengthMismatch,
+    LoanNotInStatus,
+    NotATrancheLender,
+    NotOverdueLongEnough,
+    Overpayment,
+    PrepaymentLeavesNoPeriod,
+    UnknownInstitution,
+    ZeroAddress,
+    ZeroAmount,
+)
+from pylender.reference.values import (
+    ZERO_ADDRESS,
+    CreditRecord,
+    Due,
+    LoanStatus,
+    LoanTerms,
+    PolicyParams,
+    RepaymentBreakdown,
+    Tranche,
+    is_zero,
+)
+from pylender.reference.waterfall import Cursor, Loan, complete, load, pay_installments, pay_penalty
+from pylender.schedule import BPS, installment_amount
+
+
+class ReferenceLedger:
+    """The whole ledger in exact integers: the oracle the contract tests and the audit compare against."""
+
+    def __init__(self, policy: PolicyParams | None = None) -> None:
+        self.policy = policy or PolicyParams()
+        self.books = Books()
+        self.loans: dict[int, Loan] = {}
+        self.loans_of: dict[Any, list[int]] = {}
+        self.paused = False
+
+    # -- admin
+
+    def register_institution(self, account: str, name: str = "", is_platform: bool = False) -> int:
+        self._not_paused()
+        if is_zero(account):
+            raise ZeroAddress()
+        if account in self.books.accounts:
+            raise InstitutionExists(account)
+        return self.books.register(account, name, is_platform)
+
+    def set_policy(self, policy: PolicyParams) -> None:
+        self._not_paused()
+        self.policy = policy
+
+    def pause(self) -> None:
+        if self.paused:
+            raise EnforcedPause()
+        self.paused = True
+
+    def unpause(self) -> None:
+        if not self.paused:
+            raise ExpectedPause()
+        self.paused = False
+
+    # -- origination, funding, cancellation, disbursement
+
+    def originate(self, terms: LoanTerms, tranches: Sequence[Tranche], now: int) -> int:
+        """Validate (in the contract's order) and record a loan; returns its id (from 1)."""
+        self._not_paused()
+        loan_id = len(self.loans) + 1
+        check_terms(loan_id, terms, now, self.policy, self.books.accounts)
+        check_tranches(loan_id, tranches, self.policy, self.books.accounts)
+        self.loans[loan_id] = Loan(loan_id, terms, list(tranches))
+        self.loans_of.setdefault(terms.borrower_id, []).append(loan_id)
+        self.books.open_loan(
+            loan_id, terms.principal, tranches, terms.service_fee_bps, terms.fee_recipient, terms.reserve_bps
+        )
+        return loan_id
+
+    def fund(self, loan_id: int, lender: str, now: int) -> int:
+        """The lender funds its tranche; returns the amount pulled."""
+        if lender not in self.books.accounts:
+            raise AccessControlUnauthorizedAccount(lender, "LENDER_ROLE")
+        self._not_paused()
+        loan = self._loan_in(loan_id, LoanStatus.ORIGINATED)
+        if now > loan.terms.funding_deadline:
+            raise DeadlinePassed(loan_id, loan.terms.funding_deadline)
+        book = self.books.loan(loan_id)
+        if lender not in book.lenders:
+            raise NotATrancheLender(loan_id, lender)
+        t = book.lenders.index(lender)
+        if book.funded[t]:
+            raise AlreadyFunded(loan_id, lender)
+        exposure = self.books.accounts[lender].exposure + book.amounts[t]
+        if exposure > self.policy.max_lender_exposure:
+            raise ExposureAboveCap(lender, exposure, self.policy.max_lender_exposure)
+        amount = self.books.fund(loan_id, lender)
+        if book.status == LoanStatus.FUNDED:
+            loan.status = LoanStatus.FUNDED
+        return amount
+
+    def cancel(self, loan_id: int, now: int, *, by_originator: bool = True, caller: str = ZERO_ADDRESS) -> int:
+        """Cancel before disbursement; returns the amount refunded to lenders' withdrawable balances."""
+        self._not_paused()
+        loan = self._loan(loan_id)
+        if loan.status not in (LoanStatus.ORIGINATED, LoanStatus.FUNDED):
+            raise LoanNotInStatus(loan_id, loan.status)
+        expired = loan.status == LoanStatus.ORIGINATED and now > loan.terms.funding_deadline
+        if not expired and not by_originator:
+            raise CancelNotAllowed(loan_id, caller)
+        loan.status = LoanStatus.CANCELLED
+        return self.books.cancel(loan_id)
+
+    def disburse(self, loan_id: int, now: int) -> int:
+        """Send the principal to the borrower; fixes A. Returns A."""
+        self._not_paused()
+        loan = self._loan_in(loan_id, LoanStatus.FUNDED)
+        t = loan.terms
+        loan.installment_amount = installment_amount(
+            t.method, t.principal, t.annual_rate_bps, t.period_seconds, t.periods
+        )
+        loan.status = LoanStatus.ACTIVE
+        loan.disbursed_at = now
+        loan.current = 1
+        loan.outstanding = t.principal
+        loan.penalty_checkpoint = now
+        self.books.disburse(loan_id)
+        return loan.installment_amount
+
+    # -- repayment
+
+    def repay(self, loan_id: int, amount: int, now: int) -> RepaymentBreakdown:
+        """Penalty first, then installments oldest first (interest, then principal): every installment due and the
+        next one not yet due, no more (``Overpayment``)."""
+        self._not_paused()
+        return self._repay(loan_id, amount, now)
+
+    def repay_batch(self, loan_ids: Sequence[int], amounts: Sequence[int], now: int) -> list[RepaymentBreakdown]:
+        """Several repayments, all or nothing."""
+        self._not_paused()
+        if len(loan_ids) != len(amounts):
+            raise LengthMismatch(len(loan_ids), len(amounts))
+        if not loan_ids:
+            raise ZeroAmount()
+        saved = copy.deepcopy((self.books, self.loans))
+        try:
+            return [self._repay(i, a, now) for i, a in zip(loan_ids, amounts, strict=True)]
+        except LedgerRevert:
+            self.books, self.loans = saved
+            raise
+
+    def _repay(self, loan_id: int, amount: int, now: int) -> RepaymentBreakdown:
+        if amount == 0:
+            raise ZeroAmount()
+        loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
+        c = load(loan, now)
+        left = pay_installments(loan, c, pay_penalty(c, amount), only_due=False, now=now)
+        if left:
+            raise Overpayment(loan_id, amount, amount - left)
+        return self._settle(loan, c, amount, now)
+
+    def amount_due(self, loan_id: int, now: int) -> Due:
+        """What the loan owes at ``now``: penalty, dues of installments already due, and the most ``repay`` takes."""
+        loan = self._loan(loan_id)
+        if loan.status != LoanStatus.ACTIVE:
+            return Due(0, 0, 0, 0, 0, 0, 0)
+        c = load(loan, now)
+        pen = c.penalty
+        pay_installments(loan, c, pen + 2**256, only_due=True, now=now)
+        total_due = pen + c.interest_applied + c.principal_applied
+        full = load(loan, now)
+        pay_installments(loan, full, 2**256, only_due=False, now=now)
+        overdue = sum(
+            1 for k in range(loan.current, loan.terms.periods + 1) if now > loan.due_date(k) + loan.terms.grace_period
+        )
+        return Due(
+            penalty=pen,
+            interest=c.interest_applied,
+            principal=c.principal_applied,
+            total_due=total_due,
+            max_payable=pen + full.interest_applied + full.principal_applied,
+            overdue_installments=overdue,
+            next_due_date=loan.due_date(loan.current) if loan.current <= loan.terms.periods else 0,
+        )
+
+    # -- prepayment
+
+    def prepayment_quote(self, loan_id: int, principal_amount: int, now: int) -> int:
+        """What ``prepay(loan_id, principal_amount)`` pulls at ``now``."""
+        loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
+        return self._prepay_sim(loan, principal_amount, now)[1]
+
+    def prepay(self, loan_id: int, principal_amount: int, now: int) -> RepaymentBreakdown:
+        """Pay the penalty, everything due, the current installment's interest in full, ``principal_amount`` of
+        principal and the prepayment fee; re-amortize what remains over the remaining periods."""
+        self._not_paused()
+        if principal_amount == 0:
+            raise ZeroAmount()
+        loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
+        c, total, fee, new_a = self._prepay_sim(loan, principal_amount, now)
+        loan.installment_amount = new_a
+        return self._settle(loan, c, total, now, prepayment_fee=fee)
+
+    def _prepay_sim(self, loan: Loan, principal_amount: int, now: int) -> tuple[Cursor, int, int, int]:
+        t = loan.terms
+        c = load(loan, now)
+        pay_penalty(c, c.penalty)
+        pay_installments(loan, c, 2**256, only_due=True, now=now)
+        available = c.outstanding - c.pc if c.k <= t.periods else 0
+        if principal_amount > available:
+            raise Overpayment(loan.loan_id, principal_amount, available)
+        interest_k, _ = loan.dues(c.k, c.outstanding)
+        c.interest_applied += interest_k - c.ic  # 当期利息照收: the current installment's interest in full
+        c.ic = interest_k
+        c.pc += principal_amount
+        c.principal_applied += principal_amount
+        complete(loan, c, c.pc, now)  # the current installment is complete, its principal being what was paid
+        new_a = loan.installment_amount
+        if c.outstanding:
+            remaining = t.periods - (c.k - 1)
+            if remaining == 0:
+                raise PrepaymentLeavesNoPeriod(loan.loan_id)
+            new_a = installment_amount(t.method, c.outstanding, t.annual_rate_bps, t.period_seconds, remaining)
+        fee = -(-principal_amount * t.prepayment_fee_bps // BPS)
+        total = c.penalty_applied + c.interest_applied + c.principal_applied + fee
+        return c, total, fee, new_a
+
+    # -- default, write-off, recovery
+
+    def mark_default(self, loan_id: int, now: int, *, by_servicer: bool = True) -> int:
+        """Mark an overdue loan defaulted; returns owedAtDefault (principal + unpaid due interest + penalty)."""
+        self._not_paused()
+        loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
+        overdue_since = loan.due_date(loan.current) + loan.terms.grace_period
+        defaultable_at = overdue_since + self.policy.default_after
+        if not by_servicer:
+            defaultable_at += self.policy.public_default_delay
+        if now <= overdue_since or now < defaultable_at:
+            raise NotOverdueLongEnough(loan_id, overdue_since, defaultable_at)
+        c = load(loan, now)
+        pen = c.penalty
+        principal = c.outstanding - c.pc
+        pay_installments(loan, c, 2**256, only_due=True, now=now)  # a dry run: the unpaid due interest
+        loan.penalty_accrued = pen
+        loan.penalty_checkpoint = now
+        loan.outstanding = principal
+        loan.owed_at_default = principal + c.interest_applied + pen
+        loan.status = LoanStatus.DEFAULTED
+        self.books.mark_default(loan_id, loan.owed_at_default)
+        return loan.owed_at_default
+
+    def write_off(self, loan_id: int) -> int:
+        """Write a defaulted loan off; returns the loss absorbed by reserves."""
+        self._not_paused()
+        loan = self._loan_in(loan_id, LoanStatus.DEFAULTED)
+        loss = loan.outstanding
+        loan.status = LoanStatus.WRITTEN_OFF
+        loan.written_off = loss
+        loan.outstanding = 0
+        return self.books.write_off(loan_id, loss)
+
+    def recover(self, loan_id: int, amount: int) -> int:
+        """A recovery on a defaulted or written-off loan; returns cumulative ``recovered``."""
+        self._not_paused()
+        if amount == 0:
+            raise ZeroAmount()
+        loan = self._loan(loan_id)
+        if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF):
+            raise LoanNotInStatus(loan_id, loan.status)
+        book = self.books.loan(loan_id)
+        if book.recovered + amount > loan.owed_at_default:
+            raise Overpayment(loan_id, amount, loan.owed_at_default - book.recovered)
+        if loan.status == LoanStatus.DEFAULTED:
+            loan.outstanding -= min(amount, loan.outstanding)
+        self.books.recover(loan_id, amount)
+        return book.recovered
+
+    # -- institutions' money
+
+    def withdraw(self, account: str) -> int:
+        self._not_paused()
+        if account not in self.books.accounts:
+            raise UnknownInstitution(account)
+        if self.books.accounts[account].withdrawable == 0:
+            raise ZeroAmount()
+        return self.books.withdraw(account)
+
+    # -- views
+
+    def credit_record(self, borrower_id: Any) -> CreditRecord:
+        loans = [self.loans[i] for i in self.loans_of.get(borrower_id, [])]
+        taken = [x for x in loans if x.status in _DISBURSED]
+        return CreditRecord(
+            loans_taken=len(taken),
+            active=sum(x.status == LoanStatus.ACTIVE for x in loans),
+            closed=sum(x.status == LoanStatus.CLOSED for x in loans),
+            defaulted=sum(x.status in (LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF) for x in loans),
+            on_time_installments=sum(x.on_time for x in loans),
+            late_installments=sum(x.late for x in loans),
+            max_days_late=max((x.max_days_late for x in loans), default=0),
+            total_days_late=sum(x.total_days_late for x in loans),
+            amount_written_off=sum(x.written_off for x in loans),
+        )
+
+    def check_conservation(self, token_balance: int | None = None) -> None:
+        self.books.check_conservation(token_balance)
+
+    # -- internals
+
+    def _not_paused(self) -> None:
+        if self.paused:
+            raise EnforcedPause()
+
+    def _loan(self, loan_id: int) -> Loan:
+        loan = self.loans.get(loan_id)
+        if loan is None:
+            raise LoanNotInStatus(loan_id, LoanStatus.NONE)
+        return loan
+
+    def _loan_in(self, loan_id: int, status: LoanStatus) -> Loan:
+        loan = self._loan(loan_id)
+        if loan.status != status:
+            raise LoanNotInStatus(loan_id, loan.status)
+        return loan
+
+    def _settle(self, loan: Loan, c: Cursor, amount: int, now: int, prepayment_fee: int = 0) -> RepaymentBreakdown:
+        loan.current = c.k
+        loan.outstanding = c.outstanding
+        loan.interest_paid_cur = c.ic
+        loan.principal_paid_cur = c.pc
+        loan.penalty_accrued = c.penalty
+        loan.penalty_checkpoint = now
+        loan.on_time += c.on_time
+        loan.late += c.late
+        loan.total_days_late += c.days_late
+        loan.max_days_late = max(loan.max_days_late, c.max_days_late)
+        closed = c.k > loan.terms.periods
+        fee = self.books.apply_payment(
+            loan.loan_id,
+            penalty=c.penalty_applied,
+            interest=c.interest_applied,
+            principal=c.principal_applied,
+            prepayment_fee=prepayment_fee,
+            close=closed,
+        )
+        if closed:
+            loan.status = LoanStatus.CLOSED
+        return RepaymentBreakdown(
+            amount=amount,
+            penalty_paid=c.penalty_applied,
+            interest_paid=c.interest_applied,
+            fee_paid=fee,
+            principal_paid=c.principal_applied,
+            installment=c.k,
+            outstanding=c.outstanding - c.pc,
+            status=loan.status,
+            on_time_completed=c.on_time,
+            late_completed=c.late,
+            days_late=c.days_late,
+            max_days_late=c.max_days_late,
+            penalty_accrued=c.penalty,
+            prepayment_fee=prepayment_fee,
+        )
+
+
+_DISBURSED = (LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF)

@@ -1,0 +1,185 @@
+"""The records of the bookkeeping layer: credit names (:class:`Component`), the :class:`Credit` a balance move is
+logged as and the :class:`Journal` of them, an institution's :class:`Account`, a loan's :class:`LoanBook`."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, overload
+
+from pylender.reference.values import LoanStatus
+from pylender.schedule import BPS, split_cumulative
+
+_new = tuple.__new__  # builds a Credit from a sequence without the keyword-handling constructor frame
+_WIDTH = 6  # fields of a Credit
+
+
+class Component:
+    """Names of the credits :class:`Books` reports (``Credit.component``)."""
+
+    FEE = "fee"
+    INCOME = "income"  # lender income (net interest, penalty, prepayment fee) to withdrawable
+    RESERVE = "reserve"  # the reserve part of an income credit (withdrawable 0, reserve > 0)
+    PRINCIPAL = "principal"
+    RECOVERY = "recovery"
+    LEFTOVER = "leftover"  # a component's undistributed remainder, to the lead once the component is final
+    RESERVE_RELEASE = "reserve-release"  # reserve → withdrawable at closure
+    ABSORBED = "absorbed"  # reserve → withdrawable at write-off (the provision pays the lender back)
+    LOSS = "loss"  # recorded unrecovered write-off loss (loss > 0); a recovery after write-off reduces it (loss < 0)
+    REFUND = "refund"  # a cancelled loan's funded tranche
+    WITHDRAWAL = "withdrawal"
+
+
+class Credit(NamedTuple):
+    """A change of one institution's balances caused by one loan (or a withdrawal, loan_id None).
+
+    A named tuple, built on access from the :class:`Journal`'s flat storage (no object per booked move)."""
+
+    loan_id: int | None
+    account: str
+    component: str
+    withdrawable: int = 0
+    reserve: int = 0
+    loss: int = 0
+
+
+class Journal(Sequence[Credit]):
+    """Every :class:`Credit` the books made, in order: ``len``, indexing, slicing (a list) and iteration give
+    ``Credit`` tuples.
+
+    Stored flat, the six fields of each credit one after the other in one list, so booking a credit allocates no
+    object the garbage collector tracks (an audit replay books hundreds of thousands); items are built on access."""
+
+    __slots__ = ("flat",)
+
+    def __init__(self, credits: Iterable[Credit] = ()) -> None:
+        self.flat: list[Any] = []  # loan_id, account, component, withdrawable, reserve, loss, loan_id, ...
+        for credit in credits:
+            self.append(credit)
+
+    def append(self, credit: Credit) -> None:
+        if len(credit) != _WIDTH:
+            raise TypeError(f"a journal entry is a Credit, got {credit!r}")
+        self.flat += credit
+
+    def __len__(self) -> int:
+        return len(self.flat) // _WIDTH
+
+    @overload
+    def __getitem__(self, index: int) -> Credit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Credit]: ...
+
+    def __getitem__(self, index: int | slice) -> Credit | list[Credit]:
+        data = self.flat
+        if isinstance(index, slice):
+            return [_new(Credit, data[i * _WIDTH : (i + 1) * _WIDTH]) for i in range(*index.indices(len(self)))]
+        n = len(self)
+        i = operator.index(index)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("journal index out of range")
+        i *= _WIDTH
+        return _new(Credit, data[i : i + _WIDTH])
+
+    def __iter__(self) -> Iterator[Credit]:
+        data = self.flat
+        for i in range(0, len(data), _WIDTH):
+            yield _new(Credit, data[i : i + _WIDTH])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Journal):
+            return self.flat == other.flat
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Journal({list(self)!r})"
+
+
+@dataclass
+class Account:
+    """An institution's account."""
+
+    index: int
+    address: str
+    name: str
+    is_platform: bool
+    withdrawable: int = 0
+    reserve: int = 0
+    loss: int = 0
+    exposure: int = 0
+
+
+@dataclass
+class Totals:
+    """A loan's cumulative split components."""
+
+    income: int
+    principal: int
+    recovered: int
+
+
+@dataclass
+class LoanBook:
+    """The bookkeeping state of one loan: tranches and cumulative components."""
+
+    loan_id: int
+    principal: int
+    lenders: list[str]
+    shares: list[int]
+    amounts: list[int]
+    service_fee_bps: int = 0
+    fee_recipient: str | None = None
+    reserve_bps: int = 0
+    funded: list[bool] = field(default_factory=list)
+    status: LoanStatus = LoanStatus.ORIGINATED
+    interest_paid: int = 0
+    fee_paid: int = 0
+    penalty_paid: int = 0
+    prepayment_fee_paid: int = 0
+    principal_paid: int = 0
+    recovered: int = 0
+    owed_at_default: int = 0
+    written_off: int = 0
+    absorbed: int = 0
+    settled: set[str] = field(default_factory=set)  # components whose remainder the lead has received
+
+    @property
+    def income(self) -> int:
+        """Lender income I = interestPaid − feePaid + penaltyPaid + prepaymentFeePaid."""
+        return self.interest_paid - self.fee_paid + self.penalty_paid + self.prepayment_fee_paid
+
+    @property
+    def ended(self) -> bool:
+        """Closed or written off: exposures and reserves for the loan are released."""
+        return self.status in (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF)
+
+    def totals(self) -> Totals:
+        return Totals(self.income, self.principal_paid, self.recovered)
+
+    def components(self) -> dict[str, int]:
+        return {
+            Component.INCOME: self.income,
+            Component.PRINCIPAL: self.principal_paid,
+            Component.RECOVERY: self.recovered,
+        }
+
+    def remainder(self, component: str) -> int:
+        """C − Σ floor(C × share_i / BPS) of one component (< number of tranches)."""
+        total = self.components()[component]
+        return total - sum(split_cumulative(total, self.shares))
+
+    def undistributed(self) -> int:
+        """Σ remainders of the components not yet settled: held for the lead."""
+        return sum(self.remainder(c) for c in self.components() if c not in self.settled)
+
+    def reserve_held(self, t: int) -> int:
+        """Tranche t's reserve for this loan: floor(floor(I × share / BPS) × reserveBps / BPS)."""
+        return self.income * self.shares[t] // BPS * self.reserve_bps // BPS
