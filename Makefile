@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SOLIDITY := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
 
-.PHONY: all setup demo test test-contracts test-foundry bench lint format artifacts compile clean
+.PHONY: all setup demo test test-foundry bench lint format artifacts compile clean
 
 all: setup
 

@@ -1,0 +1,23 @@
+"""pylender: a co-lending (联合贷款) ledger on an EVM chain - contracts, client, audit.
+
+The names a script needs first: ``from pylender import LoanTerms, Pylender, Tranche``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LoanTerms", "Pylender", "Tranche"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: web3 and pydantic are not needed by `pylender.toolchain` (make's setup step).
+    if name == "Pylender":
+        from pylender.session import Pylender
+
+        return Pylender
+    if name in ("LoanTerms", "Tranche"):
+        from pylender import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'pylender' has no attribute {name!r}")

@@ -1,17 +1,14 @@
 """The client: one deployed CoLendingLedger (and its token) behind typed Python methods.
 
-The README flow (``tests/client/test_client_readme.py`` runs this block and checks what it prints)::
+The README flow (``tests/client/test_client_readme.py`` runs README.md's block, the same as this one)::
 
-    from pylender.models import LoanTerms, Tranche
-    from pylender.session import Pylender
-
+    from pylender import LoanTerms, Pylender, Tranche
     with Pylender.local() as pl:                                    # embedded anvil, dev accounts
         ledger = pl.deploy()                                         # test token + ledger
         bank, platform, alice = pl.account(1), pl.account(2), pl.account(5)
         ledger.register_institution(bank, "Bank", is_platform=False)
         ledger.register_institution(platform, "Platform", is_platform=True)
-        for who in (bank, platform, alice):
-            ledger.mint(who, ledger.units(100_000))
+        for who in (bank, platform, alice): ledger.mint(who, ledger.units(100_000))
         terms = LoanTerms(borrower=alice.address, borrower_id="alice", principal=ledger.units(12_000),
                           annual_rate_bps=1200, periods=12, period_seconds=30 * 86_400)
         loan_id = ledger.originate(terms, [Tranche(lender=bank.address, share_bps=7000),
