@@ -8,13 +8,13 @@ maps onto them positionally; :func:`check_layout` verifies that against the ABI 
 from __future__ import annotations
 
 import re
-from enum import IntEnum
 from typing import Annotated, Any, TypeVar
 
 from eth_utils import is_address, keccak, to_checksum_address
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from pylender.errors import DuplicateLender, InvalidTrancheCount, SharesNotWhole, ZeroAddress
+from pylender.reference import values as _reference_values
 from pylender.schedule import BPS, RepaymentMethod
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -72,21 +72,7 @@ def borrower_id(label: str) -> bytes:
     return keccak(text=label)
 
 
-class LoanStatus(IntEnum):
-    """``LoanStatus`` of the ledger."""
-
-    NONE = 0
-    ORIGINATED = 1
-    FUNDED = 2
-    ACTIVE = 3
-    CLOSED = 4
-    CANCELLED = 5
-    DEFAULTED = 6
-    WRITTEN_OFF = 7
-
-    @property
-    def label(self) -> str:
-        return self.name.replace("_", " ").title().replace(" ", "")
+LoanStatus = _reference_values.LoanStatus  # one definition, shared with the reference model and the audit
 
 
 class _Value(BaseModel):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 from pylender import reference
@@ -25,15 +24,7 @@ EQUAL_INSTALLMENT, EQUAL_PRINCIPAL = 0, 1
 MOVES = (reference.Component.RESERVE_RELEASE, reference.Component.ABSORBED)
 
 
-class Status(IntEnum):
-    NONE = 0
-    ORIGINATED = 1
-    FUNDED = 2
-    ACTIVE = 3
-    CLOSED = 4
-    CANCELLED = 5
-    DEFAULTED = 6
-    WRITTEN_OFF = 7
+Status = reference.LoanStatus
 
 
 @dataclass

@@ -25,6 +25,11 @@ class LoanStatus(IntEnum):
     DEFAULTED = 6
     WRITTEN_OFF = 7
 
+    @property
+    def label(self) -> str:
+        """The Solidity enum member's name (``WrittenOff``)."""
+        return self.name.replace("_", " ").title().replace(" ", "")
+
 
 @dataclass(frozen=True)
 class Tranche:
