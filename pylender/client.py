@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -192,9 +193,14 @@ class Ledger:
         *,
         window: int = 64,
         on_receipt: Callable[[int, Receipt], None] | None = None,
+        journal: str | Path | None = None,
     ) -> list[Receipt]:
-        """Pipelined bulk send from one account (see :meth:`TxSender.send_many`)."""
-        return self.sender(by).send_many(calls, window=window, on_receipt=on_receipt)
+        """Pipelined bulk send from one account (see :meth:`TxSender.send_many`).
+
+        With ``journal`` (a file path) the run is idempotent: rerun the same ``calls`` with the same
+        journal after a crash and every call lands exactly once.
+        """
+        return self.sender(by).send_many(calls, window=window, on_receipt=on_receipt, journal=journal)
 
     def _view(self, fn: str, *args: Any, target: str = "ledger") -> Any:
         """``eth_call`` a view, encoded and decoded with eth-abi directly (web3's contract layer costs ~2 ms)."""

@@ -3,7 +3,8 @@
 * A bulk repayment run (pipelined ``send_many``) loses its node after a few receipts: the client raises, keeps no
   half-recorded state (its nonce cache agrees with the chain once the node is back), and a rerun that skips the
   repayments already on chain (an on-chain check: the loan's current installment) posts every remaining one exactly
-  once - never twice. The client has no idempotency mechanism of its own; see the reliability report.
+  once - never twice. This test checks on chain before rerunning; ``send_many(..., journal=)`` does that for the
+  caller (test_journal.py).
 * A lost or refused reply to a read is retried transparently; a lost reply to ``eth_sendRawTransaction`` (the
   transaction reached the node) must not be reported as a failure, or the caller would post the payment again.
 """
