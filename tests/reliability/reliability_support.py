@@ -316,3 +316,48 @@ def view_struct(ledger: Ledger, fn: str, *args: Any) -> dict[str, Any]:
 def view_list(ledger: Ledger, fn: str, *args: Any) -> list[dict[str, Any]]:
     index = Fields.of(fn)
     return [{name: row[i] for name, i in index.items()} for row in ledger._view(fn, *args)]
+
+
+def repayments_on_chain(ledger: Ledger) -> dict[int, int]:
+    """RepaymentApplied records per loan id, from the logs."""
+    topic = ledger._topics["RepaymentApplied"]
+    logs = ledger.w3.eth.get_logs({"address": ledger.address, "fromBlock": 0, "toBlock": "latest", "topics": [topic]})
+    counts: dict[int, int] = {}
+    for entry in logs:
+        loan_id = int.from_bytes(bytes(entry["topics"][1]), "big")
+        counts[loan_id] = counts.get(loan_id, 0) + 1
+    return counts
+
+
+def book_active_loans(
+    session: Pylender, *, loans: int, principal: int, prefix: str
+) -> tuple[Ledger, list[int], dict[int, int]]:
+    """A fresh ledger with ``loans`` active 70/30 loans, the first installment of each due; returns the amounts due."""
+    from pylender.models import LoanTerms, Tranche
+
+    day = 86_400
+    ledger = session.deploy()
+    bank, platform, borrower = session.account(1), session.account(2), session.account(5)
+    ledger.register_institution(bank, "Bank", is_platform=False)
+    ledger.register_institution(platform, "Platform", is_platform=True)
+    for who in (bank, platform, borrower):
+        ledger.mint(who, ledger.units(10**6))
+    ledger.approve(borrower)
+    ids = []
+    for i in range(loans):
+        terms = LoanTerms(
+            borrower=borrower.address,
+            borrower_id=f"{prefix}-{i}",
+            principal=principal + i,
+            annual_rate_bps=1200,
+            periods=6,
+            period_seconds=30 * day,
+        )
+        loan_id = ledger.originate(
+            terms, [Tranche(lender=bank.address, share_bps=7000), Tranche(lender=platform.address, share_bps=3000)]
+        )
+        ledger.fund_all(loan_id)
+        ledger.disburse(loan_id)
+        ids.append(loan_id)
+    ledger.advance(30 * day)
+    return ledger, ids, {i: ledger.amount_due(i).total_due for i in ids}

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from eth_utils import to_checksum_address
 from flaky_proxy import FlakyProxy
-from reliability_support import DAY, UNIT
+from reliability_support import DAY, UNIT, book_active_loans, repayments_on_chain
 
 from pylender import accounts
-from pylender.client import Ledger
 from pylender.errors import PylenderError
 from pylender.models import LoanTerms, Tranche
 from pylender.node import LocalNode, make_web3
@@ -28,46 +27,6 @@ from pylender.session import Pylender
 LOANS = 6
 PRINCIPAL = 1_200 * UNIT
 KILL_AFTER = 2  # receipts collected before the node dies (window 2: one more transaction is already sent)
-
-
-def _repayments_on_chain(ledger: Ledger) -> dict[int, int]:
-    """RepaymentApplied records per loan id, from the logs."""
-    topic = ledger._topics["RepaymentApplied"]
-    logs = ledger.w3.eth.get_logs({"address": ledger.address, "fromBlock": 0, "toBlock": "latest", "topics": [topic]})
-    counts: dict[int, int] = {}
-    for entry in logs:
-        loan_id = int.from_bytes(bytes(entry["topics"][1]), "big")
-        counts[loan_id] = counts.get(loan_id, 0) + 1
-    return counts
-
-
-def _book(session: Pylender) -> tuple[Ledger, list[int], dict[int, int]]:
-    """A ledger with LOANS active loans, one installment due each; returns the amounts due."""
-    ledger = session.deploy()
-    bank, platform, borrower = session.account(1), session.account(2), session.account(5)
-    ledger.register_institution(bank, "Bank", is_platform=False)
-    ledger.register_institution(platform, "Platform", is_platform=True)
-    for who in (bank, platform, borrower):
-        ledger.mint(who, 10**6 * UNIT)
-    ledger.approve(borrower)
-    ids = []
-    for i in range(LOANS):
-        terms = LoanTerms(
-            borrower=borrower.address,
-            borrower_id=f"customer-{i}",
-            principal=PRINCIPAL + i,
-            annual_rate_bps=1200,
-            periods=6,
-            period_seconds=30 * DAY,
-        )
-        loan_id = ledger.originate(
-            terms, [Tranche(lender=bank.address, share_bps=7000), Tranche(lender=platform.address, share_bps=3000)]
-        )
-        ledger.fund_all(loan_id)
-        ledger.disburse(loan_id)
-        ids.append(loan_id)
-    ledger.advance(30 * DAY)
-    return ledger, ids, {i: ledger.amount_due(i).total_due for i in ids}
 
 
 def _restart(session: Pylender, port: int, state: Path) -> None:
@@ -79,7 +38,7 @@ def test_node_killed_mid_bulk_then_rerun_posts_each_repayment_exactly_once(tmp_p
     state = tmp_path / "anvil-state.json"
     session = Pylender.local(accounts=10, state=state)
     try:
-        ledger, ids, due = _book(session)
+        ledger, ids, due = book_active_loans(session, loans=LOANS, principal=PRINCIPAL, prefix="customer")
         borrower = session.account(5)
         port = session.node.port
         landed: list[int] = []
@@ -104,7 +63,7 @@ def test_node_killed_mid_bulk_then_rerun_posts_each_repayment_exactly_once(tmp_p
         assert 0 < len(pending) < LOANS, f"the kill should leave the run half done: pending {pending}"
         ledger.send_many([ledger.call("repay", i, due[i]) for i in pending], by=borrower)
 
-        assert _repayments_on_chain(ledger) == dict.fromkeys(ids, 1), "a repayment was posted twice or not at all"
+        assert repayments_on_chain(ledger) == dict.fromkeys(ids, 1), "a repayment was posted twice or not at all"
         for i in ids:
             loan = ledger.loan(i)
             assert (loan.current_installment, loan.interest_paid_cur, loan.principal_paid_cur) == (2, 0, 0)

@@ -9,11 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from reliability_support import DAY, UNIT
+from reliability_support import UNIT, book_active_loans, repayments_on_chain
 
-from pylender.client import Ledger
 from pylender.errors import PylenderError
-from pylender.models import LoanTerms, Tranche
 from pylender.node import LocalNode
 from pylender.session import Pylender
 from pylender.tx import JournalMismatch
@@ -21,45 +19,6 @@ from pylender.tx import JournalMismatch
 LOANS = 6
 PRINCIPAL = 1_200 * UNIT
 WINDOW = 3
-
-
-def _repayments_on_chain(ledger: Ledger) -> dict[int, int]:
-    topic = ledger._topics["RepaymentApplied"]
-    logs = ledger.w3.eth.get_logs({"address": ledger.address, "fromBlock": 0, "toBlock": "latest", "topics": [topic]})
-    counts: dict[int, int] = {}
-    for entry in logs:
-        loan_id = int.from_bytes(bytes(entry["topics"][1]), "big")
-        counts[loan_id] = counts.get(loan_id, 0) + 1
-    return counts
-
-
-def _book(session: Pylender) -> tuple[Ledger, list[int], dict[int, int]]:
-    """LOANS active loans with their first installment due; returns the amounts due."""
-    ledger = session.deploy()
-    bank, platform, borrower = session.account(1), session.account(2), session.account(5)
-    ledger.register_institution(bank, "Bank", is_platform=False)
-    ledger.register_institution(platform, "Platform", is_platform=True)
-    for who in (bank, platform, borrower):
-        ledger.mint(who, 10**6 * UNIT)
-    ledger.approve(borrower)
-    ids = []
-    for i in range(LOANS):
-        terms = LoanTerms(
-            borrower=borrower.address,
-            borrower_id=f"journal-{i}",
-            principal=PRINCIPAL + i,
-            annual_rate_bps=1200,
-            periods=6,
-            period_seconds=30 * DAY,
-        )
-        loan_id = ledger.originate(
-            terms, [Tranche(lender=bank.address, share_bps=7000), Tranche(lender=platform.address, share_bps=3000)]
-        )
-        ledger.fund_all(loan_id)
-        ledger.disburse(loan_id)
-        ids.append(loan_id)
-    ledger.advance(30 * DAY)
-    return ledger, ids, {i: ledger.amount_due(i).total_due for i in ids}
 
 
 def _entries(journal: Path) -> list[dict]:
@@ -82,7 +41,7 @@ def test_rerun_after_node_death_posts_each_repayment_exactly_once(tmp_path: Path
     journal = tmp_path / "repay.journal"
     session = Pylender.local(accounts=10, state=state)
     try:
-        ledger, ids, due = _book(session)
+        ledger, ids, due = book_active_loans(session, loans=LOANS, principal=PRINCIPAL, prefix="journal")
         borrower = session.account(5)
         port = session.node.port
         seen: list[int] = []
@@ -102,7 +61,7 @@ def test_rerun_after_node_death_posts_each_repayment_exactly_once(tmp_path: Path
         session.node = LocalNode(port=port, state=state, accounts=10).start()
         ledger = session.ledger(ledger.deployment)  # a fresh client, as a new process would be
         ledger.add_signer(borrower)
-        on_chain_before = sum(_repayments_on_chain(ledger).values())
+        on_chain_before = sum(repayments_on_chain(ledger).values())
         # the reported ones are on chain; the rest of the first window may or may not have been mined before the kill
         assert kill_after <= on_chain_before <= WINDOW
         if steal_nonce:
@@ -116,7 +75,7 @@ def test_rerun_after_node_death_posts_each_repayment_exactly_once(tmp_path: Path
         assert sorted(reported) == list(range(LOANS))
         assert len(receipts) == LOANS and all(r.status == 1 for r in receipts)
         assert len({r.tx_hash for r in receipts}) == LOANS
-        counts = _repayments_on_chain(ledger)
+        counts = repayments_on_chain(ledger)
         assert counts == dict.fromkeys(ids, 1), "a repayment was posted twice or not at all"
         assert sum(counts.values()) == len(calls)
         for i in ids:
