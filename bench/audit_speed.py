@@ -18,26 +18,13 @@ from pydantic import BaseModel
 from bench.chain import MONTH, SERVICER, BenchChain, LoanPlan
 from bench.stats import Sample, rate
 from pylender.audit import verify_ledger
+from pylender.audit.events import EventCatalog
 from pylender.audit.verify import load_ledger_abi
 
 log = logging.getLogger(__name__)
 
-AUDIT_EVENTS = (
-    "InstitutionRegistered",
-    "PolicyUpdated",
-    "LoanOriginated",
-    "TrancheFunded",
-    "LoanCancelled",
-    "LoanDisbursed",
-    "RepaymentApplied",
-    "PrepaymentApplied",
-    "Withdrawn",
-    "LoanDefaulted",
-    "LoanWrittenOff",
-    "RecoveryApplied",
-    "LedgerPaused",
-    "LedgerUnpaused",
-)
+# The audit events are the ABI's (an event whose last input is `bytes32 head`), as the verifier reads them.
+AUDIT_EVENTS = tuple(EventCatalog.default().names)
 BATCH = 100
 
 
