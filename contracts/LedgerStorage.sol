@@ -360,7 +360,8 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
             c.onTime += 1;
         }
         c.outstanding -= p;
-        c.k += 1;
+        // Repaid: the installments left owe nothing and are skipped, not counted on time or late (spec, closure).
+        c.k = c.outstanding == 0 ? uint256(l.periods) + 1 : c.k + 1;
         c.ic = 0;
         c.pc = 0;
     }

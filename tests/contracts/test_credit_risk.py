@@ -114,6 +114,36 @@ def test_on_time_credit_record_and_closed_loan(ledger, make_loan, borrower, chai
     conserve()
 
 
+def test_installments_left_after_the_last_principal_are_skipped_not_counted(
+    ledger, make_loan, borrower, chain, conserve
+):
+    """1 unit over 3 periods at 0 %: installment 1 carries all the principal; 2 and 3 owe nothing once it is
+    paid, so they are neither on time nor late (found by the stateful machine: they were counted late)."""
+    on_time = make_loan(principal=1, annualRateBps=0, periods=3, penaltyRateBps=0)
+    late = make_loan(principal=1, annualRateBps=0, periods=3, penaltyRateBps=0)
+    rows = {
+        i: schedule.build_schedule(1, 0, PERIOD, 3, 0, start=ledger.getLoan(i).disbursedAt) for i in (on_time, late)
+    }
+    assert [(r.principal, r.interest) for r in rows[late]] == [(1, 0), (0, 0), (0, 0)]
+    chain.pending_timestamp = rows[on_time][0].due
+    b = Breakdown(ledger.repay(on_time, 1, sender=borrower).events.filter(ledger.RepaymentApplied)[0].breakdown)
+    assert (b.onTimeCompleted, b.lateCompleted, b.installment, b.outstanding) == (1, 0, 4, 0)
+    due = rows[late][0].due
+    chain.pending_timestamp = due + 2 * PERIOD + 10 * DAY  # every installment of the second loan is past due
+    b = Breakdown(ledger.repay(late, 1, sender=borrower).events.filter(ledger.RepaymentApplied)[0].breakdown)
+    day_late = (2 * PERIOD + 10 * DAY) // DAY
+    assert (b.onTimeCompleted, b.lateCompleted, b.daysLate, b.installment) == (0, 1, day_late, 4)
+    record = ledger.creditRecord(BORROWER_ID)
+    assert (record.closed, record.onTimeInstallments, record.lateInstallments, record.totalDaysLate) == (
+        2,
+        1,
+        1,
+        day_late,
+    )
+    assert [ledger.getLoan(i).status for i in (on_time, late)] == [CLOSED, CLOSED]
+    conserve()
+
+
 def _default(ledger, make_loan, borrower, servicer, chain, paid=3, reserve=1000):
     loan_id, rows = _loan(ledger, make_loan, reserveBps=reserve)
     for row in rows[:paid]:
