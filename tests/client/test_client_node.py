@@ -134,10 +134,20 @@ def test_wrong_chain_id_is_refused(rpc_url: str) -> None:
     assert connect(rpc_url, chain_id=31337).eth.chain_id == 31337
 
 
-def test_no_anvil_left_from_this_module() -> None:
-    mine = [p for p in os.listdir("/proc") if p.isdigit() and _is_our_anvil(int(p))]
-    # only the session node (started by the `chain` fixture, if any test used it) may remain
-    assert len(mine) <= 1
+@pytest.fixture(scope="module", autouse=True)
+def anvils_before_module() -> set[int]:
+    """Our anvil children alive before this module's first test (other modules' session nodes)."""
+    return _our_anvils()
+
+
+def test_no_anvil_left_from_this_module(anvils_before_module: set[int]) -> None:
+    started_here = _our_anvils() - anvils_before_module
+    # only the session node (started by the `chain` fixture, if a test here used it first) may remain
+    assert len(started_here) <= 1, sorted(started_here)
+
+
+def _our_anvils() -> set[int]:
+    return {int(p) for p in os.listdir("/proc") if p.isdigit() and _is_our_anvil(int(p))}
 
 
 def _is_our_anvil(pid: int) -> bool:
