@@ -87,8 +87,10 @@ class BenchChain:
     _fast: FastSender | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls) -> BenchChain:
-        session = Pylender.local(accounts=DEV_ACCOUNTS, gas_limit=BLOCK_GAS_LIMIT)
+    def start(cls, *, trace_steps: bool = False) -> BenchChain:
+        """``trace_steps``: anvil keeps opcode traces (``debug_traceTransaction``), for the gas breakdown."""
+        extra = ("--steps-tracing",) if trace_steps else ()
+        session = Pylender.local(accounts=DEV_ACCOUNTS, gas_limit=BLOCK_GAS_LIMIT, extra_args=extra)
         try:
             session.w3.provider.make_request("anvil_setBlockTimestampInterval", [1])  # type: ignore[arg-type]
             policy = PolicyParams.defaults(DECIMALS).model_copy(

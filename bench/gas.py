@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pydantic import BaseModel
 
 from bench.chain import GRACE, MONTH, PAYER, RECIPIENT, SERVICER, BenchChain, LoanPlan, shares_for
+from bench.gas_trace import GasBreakdown, trace_breakdown
+from pylender.tx import Receipt
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,15 @@ OPERATIONS = (
 )
 PREPAY_PRINCIPAL = 1_000 * 10**6
 DEFAULT_AFTER = 90 * 86_400
+BREAKDOWN_LENDERS = 2
+# rows of the breakdown: (label, operation or reference, transactions it is divided by)
+BREAKDOWN_ROWS = (
+    ("floor repay (reference)", "floor", 1),
+    ("ERC-20 transfer (reference)", "transfer", 1),
+    ("repay", "repay", 1),
+    ("batch repay 100 (per loan)", "batch repay 100 (per loan)", 100),
+    ("withdraw", "withdraw", 1),
+)
 
 
 class GasResults(BaseModel):
@@ -43,23 +54,34 @@ class GasResults(BaseModel):
     floor_repay: int
     erc20_transfer: int
     repay_by_loans: dict[int, int]
+    breakdown: dict[str, GasBreakdown] = {}
+    """Where the gas goes at ``BREAKDOWN_LENDERS`` lenders (opcode trace), by ``BREAKDOWN_ROWS`` label."""
     notes: list[str]
 
 
 def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: Callable[[str], None]) -> GasResults:
     """Measure on a fresh chain (then a second fresh chain for repay gas against the number of loans)."""
     ops: dict[str, dict[int, int]] = {name: {} for name in OPERATIONS}
-    with BenchChain.start() as chain:
-        floor, transfer = _references(chain)
+    breakdown: dict[str, GasBreakdown] = {}
+    with BenchChain.start(trace_steps=True) as chain:
+        traced = _references(chain)
+        floor, transfer = traced["floor"].gas_used, traced["transfer"].gas_used
         tick("references")
         push = chain.deploy_reference("PushSplitBaseline")
         payer = chain.account(PAYER)
         chain.approve_spender(payer, push)
         plan = LoanPlan()
         for k in lender_counts:
-            for name, gas in _lifecycle(chain, k, plan).items():
-                ops[name][k] = gas
+            gas, receipts = _lifecycle(chain, k, plan)
+            for name, value in gas.items():
+                ops[name][k] = value
             ops["push-split repay (reference)"][k] = _push_split(chain, push, k)
+            if k == BREAKDOWN_LENDERS:
+                traced.update(receipts)
+                breakdown = {
+                    label: trace_breakdown(chain.session.w3, traced[key].tx_hash).divided(per)
+                    for label, key, per in BREAKDOWN_ROWS
+                }
             tick(f"{k} lender(s)")
     with BenchChain.start() as chain:
         by_loans = _repay_by_loans(chain, loan_counts, tick)
@@ -75,12 +97,13 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
         floor_repay=floor,
         erc20_transfer=transfer,
         repay_by_loans=by_loans,
+        breakdown=breakdown,
         notes=notes,
     )
 
 
-def _references(chain: BenchChain) -> tuple[int, int]:
-    """Gas of FloorRepay.repay and of a plain ERC-20 transfer (second call of each: steady state)."""
+def _references(chain: BenchChain) -> dict[str, Receipt]:
+    """FloorRepay.repay and a plain ERC-20 transfer (second call of each: steady state)."""
     lg = chain.ledger
     payer = chain.account(PAYER)
     floor = chain.deploy_reference("FloorRepay")
@@ -88,11 +111,10 @@ def _references(chain: BenchChain) -> tuple[int, int]:
     amount = 1_056_618_803  # the size of an installment of the benchmark loan; any non-zero amount costs the same
     floor_call = _raw_call(lg, floor, "repay(uint256,uint256)", ["uint256", "uint256"], [1, amount])
     lg.send(floor_call, payer)
-    floor_gas = lg.send(floor_call, payer).gas_used
+    floor = lg.send(floor_call, payer)
     transfer = lg.call("transfer", chain.account(RECIPIENT).address, amount, target="token")
     lg.send(transfer, payer)
-    transfer_gas = lg.send(transfer, payer).gas_used
-    return floor_gas, transfer_gas
+    return {"floor": floor, "transfer": lg.send(transfer, payer)}
 
 
 def _raw_call(lg, to: str, signature: str, types: list[str], args: list[object]):  # type: ignore[no-untyped-def]
@@ -105,8 +127,9 @@ def _raw_call(lg, to: str, signature: str, types: list[str], args: list[object])
     return Call(to=to, data=data, label=signature)
 
 
-def _lifecycle(chain: BenchChain, k: int, plan: LoanPlan) -> dict[str, int]:
-    """One loan through origination to withdrawal, a second to write-off, and 100 loans for batches."""
+def _lifecycle(chain: BenchChain, k: int, plan: LoanPlan) -> tuple[dict[str, int], dict[str, Receipt]]:
+    """One loan through origination to withdrawal, a second to write-off, and 100 loans for batches: gas per
+    operation, and the receipts of repay, withdraw and the batch of 100 (for the breakdown)."""
     lg = chain.ledger
     payer = chain.account(PAYER)
     servicer = chain.account(SERVICER)
@@ -115,21 +138,23 @@ def _lifecycle(chain: BenchChain, k: int, plan: LoanPlan) -> dict[str, int]:
     chain.advance(MONTH)
     gas["repay (first)"] = lg.send(lg.call("repay", loan_id, amount), payer).gas_used
     chain.advance(MONTH)
-    gas["repay"] = lg.send(lg.call("repay", loan_id, amount), payer).gas_used
+    kept = {"repay": lg.send(lg.call("repay", loan_id, amount), payer)}
+    gas["repay"] = kept["repay"].gas_used
     chain.advance(MONTH // 2)
     quote = lg.prepayment_quote(loan_id, PREPAY_PRINCIPAL)
     if quote <= 0:
         raise RuntimeError(f"no prepayment quote for loan {loan_id}")
     gas["prepay"] = lg.send(lg.call("prepay", loan_id, PREPAY_PRINCIPAL), payer).gas_used
-    gas["withdraw"] = lg.send(lg.call("withdraw"), chain.lenders[0]).gas_used
+    kept["withdraw"] = lg.send(lg.call("withdraw"), chain.lenders[0])
+    gas["withdraw"] = kept["withdraw"].gas_used
 
     # batches: 100 loans, installment 1 as warm-up (fast path), installment 2 measured, then 10 loans' installment 3
     ids = chain.open_loans(100, k, plan)
     chain.advance(MONTH)
     chain.fast_send([(servicer, lg.call("repayBatch", ids, [amount] * len(ids)))], gas=30_000_000)
     chain.advance(MONTH)
-    batch100 = lg.send(lg.call("repayBatch", ids, [amount] * len(ids)), servicer).gas_used
-    gas["batch repay 100 (per loan)"] = round(batch100 / len(ids))
+    kept["batch repay 100 (per loan)"] = lg.send(lg.call("repayBatch", ids, [amount] * len(ids)), servicer)
+    gas["batch repay 100 (per loan)"] = round(kept["batch repay 100 (per loan)"].gas_used / len(ids))
     chain.advance(MONTH)
     batch10 = lg.send(lg.call("repayBatch", ids[:10], [amount] * 10), servicer).gas_used
     gas["batch repay 10 (per loan)"] = round(batch10 / 10)
@@ -139,7 +164,7 @@ def _lifecycle(chain: BenchChain, k: int, plan: LoanPlan) -> dict[str, int]:
     chain.advance(MONTH + GRACE + DEFAULT_AFTER + 1)
     gas["mark default"] = lg.send(lg.call("markDefault", bad), servicer).gas_used
     gas["write off"] = lg.send(lg.call("writeOff", bad), servicer).gas_used
-    return gas
+    return gas, kept
 
 
 def _push_split(chain: BenchChain, push: str, k: int) -> int:

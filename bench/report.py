@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bench.audit_speed import AuditResults
-from bench.gas import OPERATIONS, GasResults
+from bench.gas import BREAKDOWN_LENDERS, OPERATIONS, GasResults
 from bench.stats import Goal, Sample
 from bench.throughput import ThroughputResults
 
@@ -108,7 +108,29 @@ def _gas_markdown(gas: GasResults) -> list[str]:
     out += ["", "Repay gas (2 lenders, steady state) against the number of loans in the ledger:", ""]
     out += ["| loans in the ledger | repay gas | ratio to floor |", "|---:|---:|---:|"]
     out += [f"| {n:,} | {g:,} | {g / floor:.2f}× |" for n, g in sorted(gas.repay_by_loans.items())]
+    out += _breakdown_markdown(gas)
     out += [""] + [f"- {n}" for n in gas.notes]
+    return out
+
+
+def _breakdown_markdown(gas: GasResults) -> list[str]:
+    if not gas.breakdown:
+        return []
+    out = [
+        "",
+        f"Where the gas goes ({BREAKDOWN_LENDERS} lenders; opcode trace of the same transactions; the columns add up "
+        "to the total):",
+        "",
+        "| transaction | total | intrinsic + calldata | token calls | cold reads (n) | warm reads | writes (n) "
+        "| events | transient | compute | refund |",
+        "|---|" + "---:|" * 10,
+    ]
+    for label, b in gas.breakdown.items():
+        out.append(
+            f"| {label} | {b.total:,} | {b.intrinsic:,} | {b.external_calls:,} | {b.cold_reads:,} ({b.cold_read_count})"
+            f" | {b.warm_reads:,} | {b.writes:,} ({b.write_count}) | {b.events:,} | {b.transient:,} | {b.compute:,}"
+            f" | -{b.refund:,} |"
+        )
     return out
 
 
