@@ -93,24 +93,34 @@ def _grow_and_measure(
 ) -> list[AuditPoint]:
     """Add repayment rounds until each target is reached, then measure the three readers there."""
     lg = chain.ledger
-    servicer = chain.account(SERVICER)
     points: list[AuditPoint] = []
     rounds = 0
     for target in sizes.targets:
-        while lg.audit_head().seq < target:
-            if rounds >= sizes.periods - 1:
-                raise RuntimeError(f"{sizes.loans} loans x {sizes.periods} periods cannot reach {target} records")
-            chain.advance(MONTH)
-            calls = [
-                (servicer, lg.call("repayBatch", loan_ids[i : i + BATCH], [amount] * len(loan_ids[i : i + BATCH])))
-                for i in range(0, len(loan_ids), BATCH)
-            ]
-            chain.fast_send(calls, gas=30_000_000)
-            rounds += 1
+        rounds += grow_records(chain, loan_ids, amount, target, sizes.periods - 1 - rounds)
         tick(f"built {lg.audit_head().seq} records")
         ape_runs = sizes.runs if target == sizes.targets[0] else max(sizes.ape_runs_large, 1)
         points.append(_measure_point(chain, ape_reader, sizes.runs, ape_runs, tick))
     return points
+
+
+def grow_records(chain: BenchChain, loan_ids: list[int], amount: int, target: int, max_rounds: int) -> int:
+    """Repayment rounds until the ledger holds ``target`` audit records: each round advances one period
+    and repays every loan's installment with one ``repayBatch`` of ``BATCH`` loans per transaction.
+    Returns the number of rounds (setup path; the tests build their 10,000-record ledger with it too)."""
+    lg = chain.ledger
+    servicer = chain.account(SERVICER)
+    rounds = 0
+    while lg.audit_head().seq < target:
+        if rounds >= max_rounds:
+            raise RuntimeError(f"{len(loan_ids)} loans cannot reach {target} records in {max_rounds} more rounds")
+        chain.advance(MONTH)
+        calls = [
+            (servicer, lg.call("repayBatch", loan_ids[i : i + BATCH], [amount] * len(loan_ids[i : i + BATCH])))
+            for i in range(0, len(loan_ids), BATCH)
+        ]
+        chain.fast_send(calls, gas=30_000_000)
+        rounds += 1
+    return rounds
 
 
 def _measure_point(

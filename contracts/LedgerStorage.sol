@@ -361,6 +361,8 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
         }
         c.outstanding -= p;
         // Repaid: the installments left owe nothing and are skipped, not counted on time or late (spec, closure).
+        // Exact integer principal, nothing timestamp-derived: zero means repaid.
+        // slither-disable-next-line incorrect-equality
         c.k = c.outstanding == 0 ? uint256(l.periods) + 1 : c.k + 1;
         c.ic = 0;
         c.pc = 0;

@@ -1,6 +1,6 @@
 """Static analysis: Slither finds no High or Medium issue in the ledger's contracts.
 
-Slither runs on ``contracts/CoLendingLedger.sol``, the only deployable entry point (it deploys LedgerExtension
+Slither runs on ``contracts/CoLendingLedger.sol``, the only deployable entry point, and on the audit lens (it deploys LedgerExtension
 from its constructor, so the extension, the accounting/storage bases, the policy module and the libraries are all
 analysed through it; ``contracts/test/`` holds mocks that are never deployed for real). OpenZeppelin is filtered
 out. The counts by impact and detector are printed in the pytest terminal summary so they show in CI output.
@@ -24,7 +24,7 @@ import pytest
 from pylender.toolchain.solc import EVM_VERSION, ensure_solc
 
 ROOT = Path(__file__).resolve().parents[1]
-ENTRY_POINTS = ("contracts/CoLendingLedger.sol",)
+ENTRY_POINTS = ("contracts/CoLendingLedger.sol", "contracts/audit/AuditLens.sol")
 BLOCKING = ("High", "Medium")
 IMPACT_ORDER = ("High", "Medium", "Low", "Informational", "Optimization")
 

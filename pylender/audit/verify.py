@@ -26,7 +26,7 @@ from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
 from pylender.audit.records import LogDecoder, Record, format_head
 from pylender.audit.replay import AuditBooks, replay
-from pylender.audit.views import LedgerViews, compare_views, prefetch_views
+from pylender.audit.views import LedgerViews, compare_views, prefetch_ledger_views
 
 log = logging.getLogger(__name__)
 
@@ -221,24 +221,28 @@ def audit_ledger(
     if index is not None and index.fetched_block > final:
         final = index.fetched_block  # already accepted as final by an earlier run (with fewer confirmations)
         result.final_block = final
-    try:
-        records, checker, old = fetch_records(w3, address, catalog, final, index, from_block, config, progress)
-    finally:
-        if index is not None:
-            index.close()
     views = LedgerViews(w3, address, abi, final)
-    onchain = views.audit_head()
-    checker.check_final(onchain, "ledger")
-    result.onchain_head = format_head(onchain)
-    result.findings.extend(old + checker.findings)
-    result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
-    if not compare_with_views:
-        return LedgerAudit(result, records, _replay_into(result, records), views)
-    # The node answers the view calls (named by the records) while the records replay here.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-views") as pool:
-        prefetched = pool.submit(prefetch_views, views, records, positions=positions)
+    # The node answers the view calls (a few lens calls, see views.prefetch_ledger_views) while the logs are
+    # fetched, decoded and replayed here: they need nothing from the records.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-views")
+    prefetched = pool.submit(prefetch_ledger_views, views, positions=positions) if compare_with_views else None
+    try:
+        try:
+            records, checker, old = fetch_records(w3, address, catalog, final, index, from_block, config, progress)
+        finally:
+            if index is not None:
+                index.close()
+        onchain = views.audit_head()
+        checker.check_final(onchain, "ledger")
+        result.onchain_head = format_head(onchain)
+        result.findings.extend(old + checker.findings)
+        result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
         books = _replay_into(result, records)
+        if prefetched is None:
+            return LedgerAudit(result, records, books, views)
         cache = prefetched.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     result.findings.extend(compare_views(views, books, positions=positions, cache=cache))
     result.compared_views = True
     return LedgerAudit(result, records, books, views)

@@ -1,11 +1,12 @@
 """Read the ledger's views at one block and compare them with the replayed books.
 
-The comparison needs a few calls per loan and per institution. They go out as JSON-RPC batches of
-raw ``eth_call`` requests (:meth:`LedgerViews.call_many`): calldata built by hand from the
-function selector, results read with the compiled readers of :mod:`pylender.audit.layout`. The
-number of round trips depends on the number of loans and institutions (in batches of
-``batch_size``), never on the number of records; a provider without batch support gets one
-request per call.
+The comparison needs a few calls per loan and per institution (about 4,000 for 1,000 two-lender
+loans). :meth:`LedgerViews.call_many` runs many of them inside a few deployless ``eth_call`` calls of
+the AuditLens contract (:mod:`pylender.audit.lens`), a handful as JSON-RPC batches of raw
+``eth_call`` requests; calldata is built by hand from the function selector and results are read
+with the compiled readers of :mod:`pylender.audit.layout`. The number of round trips depends on the
+number of loans and institutions, never on the number of records; a node that refuses the lens gets
+plain batches, a provider without batch support one request per call.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pylender.audit.errors import AuditError
 from pylender.audit.events import canonical_type
 from pylender.audit.findings import Finding
 from pylender.audit.layout import Reader, compile_reader, head_size, keccak256
+from pylender.audit.lens import Lens
 from pylender.audit.records import from_json, to_json
 from pylender.audit.replay import AuditBooks, LoanState, Status
 
@@ -37,6 +39,7 @@ ERC20_BALANCE_ABI = [
     }
 ]
 BATCH_SIZE = 500
+LENS_MIN_CALLS = 32  # below this one batch of plain eth_calls is as quick as a lens call
 
 LOAN_FIELDS = {  # LoanView field -> LoanState attribute (``book.`` ones come from reference.LoanBook)
     "outstandingPrincipal": "outstanding",
@@ -91,7 +94,7 @@ class ViewFunction:
             self._readers.append((compile_reader(out), offset))
             offset += head_size(out)
 
-    def calldata(self, args: Sequence[Any]) -> str:
+    def calldata_bytes(self, args: Sequence[Any]) -> bytes:
         if len(args) != len(self.inputs):
             raise AuditError(f"{self.name} takes {len(self.inputs)} arguments, got {len(args)}")
         if self._static_args:
@@ -99,7 +102,10 @@ class ViewFunction:
         else:
             types = [canonical_type(p) for p in self.inputs]
             body = abi_encode(types, [from_json(p, v) for p, v in zip(self.inputs, args, strict=True)])
-        return "0x" + (self.selector + body).hex()
+        return self.selector + body
+
+    def calldata(self, args: Sequence[Any]) -> str:
+        return "0x" + self.calldata_bytes(args).hex()
 
     def result(self, data: bytes) -> Any:
         """A single output as its JSON value (structs as dicts); several outputs as a tuple of them."""
@@ -117,6 +123,7 @@ class LedgerViews:
         abi: list[dict[str, Any]],
         block: int | str = "latest",
         batch_size: int = BATCH_SIZE,
+        lens: bool = True,
     ) -> None:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
@@ -132,6 +139,7 @@ class LedgerViews:
         self._compiled: dict[str, ViewFunction] = {}
         self._balance_of = ViewFunction(ERC20_BALANCE_ABI[0])
         self.requests = 0  # HTTP round trips made by call_many
+        self.lens = Lens(self._send) if lens else None
 
     def call(self, name: str, *args: Any) -> Any:
         """Call a view; a single struct output comes back as a dict keyed by component name."""
@@ -151,14 +159,45 @@ class LedgerViews:
         return hex(self.block) if isinstance(self.block, int) else str(self.block)
 
     def call_many(self, calls: Sequence[tuple[str, Sequence[Any]]], *, to: str | None = None) -> list[Any]:
-        """Call many views (``(name, args)``) at ``self.block`` in JSON-RPC batches; results in order.
+        """Call many views (``(name, args)``) at ``self.block``; results in order.
 
         ``to`` sends them to another contract (the name ``balanceOf`` then means ERC-20 ``balanceOf``).
         Values are as :meth:`call` returns for single-output views (structs as dicts, JSON values).
+        From ``LENS_MIN_CALLS`` calls on they run inside a few deployless lens calls
+        (:mod:`pylender.audit.lens`); fewer, or on a node that refuses the lens, they go out as
+        JSON-RPC batches of plain ``eth_call``.
         """
         target = to or self.address
         fns = [self._balance_of if to is not None and name == "balanceOf" else self.function(name) for name, _ in calls]
         block = self._block_param()
+        answers = None
+        if self.lens is not None and len(calls) >= LENS_MIN_CALLS:
+            datas = [fn.calldata_bytes(args) for fn, (_, args) in zip(fns, calls, strict=True)]
+            answers = self.lens.run(target, block, [name for name, _ in calls], datas)
+        if answers is None:
+            return self._call_plain(fns, calls, target, block)
+        out = [
+            None if data is None else self._read(fn, name, args, data)
+            for fn, (name, args), data in zip(fns, calls, answers, strict=True)
+        ]
+        missing = [i for i, data in enumerate(answers) if data is None]
+        if missing:  # views that failed inside the lens (or a chunk too big even alone): the node's own answer
+            again = self._call_plain([fns[i] for i in missing], [calls[i] for i in missing], target, block)
+            for i, value in zip(missing, again, strict=True):
+                out[i] = value
+        return out
+
+    @staticmethod
+    def _read(fn: ViewFunction, name: str, args: Sequence[Any], data: bytes) -> Any:
+        try:
+            return fn.result(data)
+        except (AuditError, ValueError, IndexError) as exc:
+            raise AuditError(f"view {name}{tuple(args)}: unreadable result 0x{data.hex()}: {exc}") from exc
+
+    def _call_plain(
+        self, fns: Sequence[ViewFunction], calls: Sequence[tuple[str, Sequence[Any]]], target: str, block: str
+    ) -> list[Any]:
+        """The calls as JSON-RPC batches of ``eth_call`` (``batch_size`` per request)."""
         requests = [
             ("eth_call", [{"to": target, "data": fn.calldata(args)}, block])
             for fn, (_, args) in zip(fns, calls, strict=True)
@@ -361,6 +400,33 @@ def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: boo
     calls.append(("balanceOf", (views.address,)))
     values = views.call_many(calls[:-1])
     cache.update(zip(calls[:-1], values, strict=True))
+    (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
+    return cache
+
+
+def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict[ViewKey, Any]:
+    """Every view :func:`compare_views` will read, for the loans, lenders, institutions and borrowers the
+    ledger itself lists (``loanCount``, ``getTranches``, ``institutionAt``, the loans' borrower ids).
+
+    It needs no record, so it runs in a thread from the start of an audit while the logs are fetched and
+    replayed. The answers are the views at ``views.block`` whatever the records say: a loan or lender
+    that only the records name (a forged record) is read later by :func:`compare_views` itself.
+    """
+    cache: dict[ViewKey, Any] = {}
+    loan_count, count, token = _round_one(views, None)
+    cache.update({("loanCount", ()): loan_count, ("institutionCount", ()): count, ("token", ()): token})
+    ids = range(1, loan_count + 1)
+    first: list[ViewKey] = [("getLoan", (i,)) for i in ids]
+    if positions:
+        first += [("getTranches", (i,)) for i in ids]
+    first += [("institutionAt", (i,)) for i in range(1, count + 1)]
+    cache.update(zip(first, views.call_many(first), strict=True))
+    second: list[ViewKey] = []
+    if positions:
+        second += [("positionOf", (i, t["lender"])) for i in ids for t in cache.pop(("getTranches", (i,)))]
+    second += [("accountOf", (cache[("institutionAt", (i,))],)) for i in range(1, count + 1)]
+    second += [("creditRecord", (b,)) for b in dict.fromkeys(cache[("getLoan", (i,))]["borrowerId"] for i in ids)]
+    cache.update(zip(second, views.call_many(second), strict=True))
     (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
     return cache
 

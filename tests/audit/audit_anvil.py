@@ -73,6 +73,26 @@ def anvil() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             proc.wait()
 
 
+class InterruptingProvider(HTTPProvider):
+    """An HTTP provider that dies (like Ctrl-C) on its n-th eth_getLogs and records every log query."""
+
+    def __init__(self, url: str, interrupt_at: int | None = None) -> None:
+        super().__init__(url)
+        self.interrupt_at = interrupt_at
+        self.queries: list[tuple[int, int]] = []
+        self.logs_served = 0
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        if method == "eth_getLogs":
+            self.queries.append((int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)))
+            if self.interrupt_at is not None and len(self.queries) == self.interrupt_at:
+                raise KeyboardInterrupt
+        response = super().make_request(method, params)
+        if method == "eth_getLogs":
+            self.logs_served += len(response.get("result") or [])
+        return response
+
+
 @dataclass
 class Chain:
     """The deployed token and ledger, with named dev accounts."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_anvil import ANVIL, Chain, anvil, deploy, scenario
+from audit_anvil import ANVIL, Chain, InterruptingProvider, anvil, deploy, scenario
 from click.testing import CliRunner
 from web3 import HTTPProvider, Web3
 
@@ -25,22 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ANVIL.exists(), reason="a
 
 RECORDS = 24  # 2 institutions, 1 policy, loan 1: 9, loan 2: 9 (pause/unpause included), loan 3: 3, 1 withdrawal
 LOSS = 500_000 - 591 - 123_457  # written off − absorbed by the bank's reserve − recovered
-
-
-class InterruptingProvider(HTTPProvider):
-    """An HTTP provider that dies (like Ctrl-C) on its n-th eth_getLogs and records every log query."""
-
-    def __init__(self, url: str, interrupt_at: int | None = None) -> None:
-        super().__init__(url)
-        self.interrupt_at = interrupt_at
-        self.queries: list[tuple[int, int]] = []
-
-    def make_request(self, method: Any, params: Any) -> Any:
-        if method == "eth_getLogs":
-            self.queries.append((int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)))
-            if self.interrupt_at is not None and len(self.queries) == self.interrupt_at:
-                raise KeyboardInterrupt
-        return super().make_request(method, params)
 
 
 @pytest.fixture(scope="module")
@@ -330,3 +314,62 @@ def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: 
     forged = {**cache, ("accountOf", (c.bank,)): {**cache[("accountOf", (c.bank,))], "loss": 1}}
     [finding] = compare_views(run.views, run.books, cache=forged)
     assert (finding.subject, finding.field, finding.found) == (f"account {c.bank}", "loss", "1")
+
+
+def test_many_views_read_through_the_lens_equal_plain_calls(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
+
+    _, c = chain
+    calls = [("getLoan", (i,)) for i in (1, 2, 3)] + [("positionOf", (1, c.bank)), ("accountOf", (c.platform,))]
+    calls = calls * (LENS_MIN_CALLS // len(calls) + 1)
+    lensed = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
+    plain = LedgerViews(c.w3, c.ledger.address, load_ledger_abi(), lens=False)
+    assert lensed.call_many(calls) == plain.call_many(calls)
+    assert lensed.lens is not None and (lensed.lens.calls, lensed.requests) == (1, 1)
+    assert plain.requests == 1 and plain.lens is None  # one batch of 35 plain eth_calls
+
+
+def test_a_view_that_fails_inside_the_lens_raises_the_nodes_own_error(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.errors import AuditError
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
+
+    _, c = chain
+    views = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
+    calls = [("getLoan", (1,))] * LENS_MIN_CALLS + [("prepaymentQuote", (1, 0))]  # reverts ZeroAmount()
+    with pytest.raises(AuditError, match=r"view prepaymentQuote\(1, 0\) failed at block"):
+        views.call_many(calls)
+
+
+def test_a_lens_chunk_refused_for_gas_is_halved_and_a_node_without_the_lens_gets_plain_calls(
+    chain: tuple[str, Chain],
+) -> None:
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
+
+    _, c = chain
+    calls = [("getLoan", (1 + i % 3,)) for i in range(LENS_MIN_CALLS * 2)]
+    reference = LedgerViews(c.w3, c.ledger.address, load_ledger_abi(), lens=False).call_many(calls)
+    views = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
+    assert views.lens is not None
+    sizes: list[int] = []
+    send = views.lens.send
+
+    def capped(requests: list[tuple[str, list[Any]]]) -> list[Any]:  # a node whose gas cap fits 20 calls
+        out = []
+        for request, answer in zip(requests, send(requests), strict=True):
+            size = (len(request[1][0]["data"]) - 2) // 2
+            sizes.append(size)
+            out.append({"error": {"code": -32000, "message": "out of gas"}} if size > 4_000 else answer)
+        return out
+
+    views.lens.send = capped
+    assert views.call_many(calls) == reference
+    assert views.lens.enabled and views.lens.calls > 1 and max(sizes) > 4_000
+    refused = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
+    assert refused.lens is not None
+    refused.lens.send = lambda requests: [
+        {"error": {"code": -32601, "message": "creation not allowed"}} for _ in requests
+    ]
+    assert refused.call_many(calls) == reference and not refused.lens.enabled
