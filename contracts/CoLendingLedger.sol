@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
@@ -32,8 +33,11 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     constructor(IERC20 token_, address admin, PolicyParams memory initialPolicy) LedgerStorage(token_) {
         if (admin == address(0)) revert ZeroAddress();
         EXTENSION = address(new LedgerExtension(token_));
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin); // record 1
         _setPolicy(initialPolicy);
+        bytes32 head =
+            _nextHead(keccak256(abi.encode(_head(), PolicyUpdated.selector, msg.sender, initialPolicy)));
+        emit PolicyUpdated(msg.sender, initialPolicy, head); // record 2
     }
 
     // ------------------------------------------------------------------ views
@@ -169,7 +173,7 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         inst.account = account;
         inst.isPlatform = isPlatform;
         inst.name = name;
-        _grantRole(LENDER_ROLE, account);
+        AccessControl._grantRole(LENDER_ROLE, account); // recorded by InstitutionRegistered, not AccessChanged
         bytes32 head =
             _nextHead(keccak256(abi.encode(_head(), InstitutionRegistered.selector, index, account, name, isPlatform)));
         emit InstitutionRegistered(index, account, name, isPlatform, head);
@@ -380,5 +384,26 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         _unpause();
         bytes32 head = _nextHead(keccak256(abi.encode(_head(), LedgerUnpaused.selector, msg.sender)));
         emit LedgerUnpaused(msg.sender, head);
+    }
+
+    // ------------------------------------------------------------------- roles
+
+    /// @dev Every grant (grantRole, the constructor's admin) writes an AccessChanged record: who may originate,
+    /// fund, service or pause is part of the trail. A grant that changes nothing writes nothing.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted) _recordAccess(role, account, true);
+    }
+
+    /// @dev Every revocation (revokeRole, renounceRole) writes an AccessChanged record.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked) _recordAccess(role, account, false);
+    }
+
+    function _recordAccess(bytes32 role, address account, bool granted) private {
+        bytes32 head =
+            _nextHead(keccak256(abi.encode(_head(), AccessChanged.selector, role, account, msg.sender, granted)));
+        emit AccessChanged(role, account, msg.sender, granted, head);
     }
 }

@@ -58,13 +58,13 @@ from pylender.models import (
     check_layout,
     validate_tranches,
 )
+from pylender.roles import ROLES, role_id
 from pylender.tx import Call, Receipt, TxSender
 
 log = logging.getLogger(__name__)
 
 MAX_UINT256 = 2**256 - 1
 DEFAULT_FUNDING_WINDOW = 7 * 86_400
-ROLES = ("DEFAULT_ADMIN_ROLE", "ORIGINATOR_ROLE", "LENDER_ROLE", "SERVICER_ROLE", "PAUSER_ROLE")
 
 Signer = LocalAccount | str | None
 
@@ -87,11 +87,6 @@ def _event_topics(abi: list[dict[str, Any]]) -> dict[str, str]:
             types = ",".join(contracts._canonical_type(p) for p in item["inputs"])
             topics[item["name"]] = "0x" + keccak(text=f"{item['name']}({types})").hex()
     return topics
-
-
-def role_id(name: str) -> bytes:
-    """The AccessControl role id (``bytes32(0)`` for the admin role, else ``keccak256(name)``)."""
-    return b"\x00" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)
 
 
 class Ledger:

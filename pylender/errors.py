@@ -128,23 +128,12 @@ def _rebuild(name: str, fields: dict[str, Any]) -> ContractError:
     return error_class(name)(**fields)
 
 
-def _role_names() -> dict[bytes, str]:
-    from eth_utils import keccak
-
-    names = {"ORIGINATOR_ROLE", "LENDER_ROLE", "SERVICER_ROLE", "PAUSER_ROLE"}
-    return {b"\x00" * 32: "DEFAULT_ADMIN_ROLE", **{keccak(text=n): n for n in names}}
-
-
-_ROLE_NAMES: dict[bytes, str] = {}
-
-
 def _fmt(value: Any, role: bool = False) -> str:
     if isinstance(value, bytes):
         if role and len(value) == 32:
-            if not _ROLE_NAMES:
-                _ROLE_NAMES.update(_role_names())
-            if value in _ROLE_NAMES:
-                return _ROLE_NAMES[value]
+            from pylender.roles import role_name  # eth_utils only when a role is shown
+
+            return role_name(value)
         return "0x" + value.hex()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"

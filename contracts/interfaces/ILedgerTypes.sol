@@ -276,6 +276,12 @@ interface ILedgerTypes {
     /// @notice The ledger was unpaused.
     event LedgerUnpaused(address indexed account, bytes32 head);
 
+    /// @notice A role was granted (`granted`) or revoked/renounced (not `granted`) by `by`. The deployment's
+    /// admin grant is one too; LENDER_ROLE granted by `registerInstitution` is part of InstitutionRegistered.
+    event AccessChanged(
+        bytes32 indexed role, address indexed account, address indexed by, bool granted, bytes32 head
+    );
+
     // ----------------------------------------------------------------- errors
 
     /// @notice An address argument (account, borrower) is zero.

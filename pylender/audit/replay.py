@@ -17,11 +17,17 @@ from typing import Any
 from pylender import reference
 from pylender.audit.findings import Finding
 from pylender.audit.records import Record
+from pylender.roles import role_id, role_name
 from pylender.schedule import installment_amount
 
 BPS = 10_000
 EQUAL_INSTALLMENT, EQUAL_PRINCIPAL = 0, 1
 MOVES = (reference.Component.RESERVE_RELEASE, reference.Component.ABSORBED)
+LENDER_ROLE = "0x" + role_id("LENDER_ROLE").hex()
+
+
+def role_hex(role: bytes | str) -> str:
+    return "0x" + role.hex() if isinstance(role, bytes) else role.lower()
 
 
 Status = reference.LoanStatus
@@ -79,6 +85,8 @@ class AuditBooks:
     loans: dict[int, LoanState] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     paused: bool = False
+    roles: dict[str, set[str]] = field(default_factory=dict)
+    """Role (0x-hex bytes32) -> its members, from AccessChanged and InstitutionRegistered (LENDER_ROLE)."""
     last_seq: int = 0
     # (seq, block, first, end) of each record's slice of books.journal; Flows are built on demand
     flow_marks: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -211,6 +219,18 @@ class Replayer:
     def _on_InstitutionRegistered(self, f: dict[str, Any]) -> None:
         index = self._books.register(f["account"], f["name"], bool(f["isPlatform"]))
         self._expect(f"account {f['account']}", "index", index, int(f["index"]))
+        self.state.roles.setdefault(LENDER_ROLE, set()).add(f["account"])
+
+    def _on_AccessChanged(self, f: dict[str, Any]) -> None:
+        role = role_hex(f["role"])
+        members = self.state.roles.setdefault(role, set())
+        account, granted = f["account"], bool(f["granted"])
+        # the ledger records only grants and revocations that change something
+        self._expect(f"role {role_name(role)} of {account}", "held before", not granted, account in members)
+        if granted:
+            members.add(account)
+        else:
+            members.discard(account)
 
     def _on_PolicyUpdated(self, f: dict[str, Any]) -> None:
         self.state.policy = dict(f["policy"])

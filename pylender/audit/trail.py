@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, Status
+from pylender.roles import role_name
 
 INTERNAL_MOVES = frozenset({"loss", "reserve-release", "absorbed"})
 METHODS = {0: "equal installment", 1: "equal principal", 2: "interest first"}
@@ -70,6 +71,10 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "LedgerPaused": lambda f: f"ledger paused by {_short(f['account'])}",
     "LedgerUnpaused": lambda f: f"ledger unpaused by {_short(f['account'])}",
+    "AccessChanged": lambda f: (
+        f"{role_name(f['role'])} {'granted to' if f['granted'] else 'revoked from'} {_short(f['account'])}"
+        f" by {_short(f['by'])}"
+    ),
 }
 
 

@@ -55,6 +55,7 @@ RecoveryApplied(uint256 indexed loanId, address indexed payer, uint256 amount, u
   uint256 outstandingPrincipal, bytes32 head)
 LedgerPaused(address indexed account, bytes32 head)
 LedgerUnpaused(address indexed account, bytes32 head)
+AccessChanged(bytes32 indexed role, address indexed account, address indexed by, bool granted, bytes32 head)
 Transfer(address indexed from, address indexed to, uint256 value)
 """
 

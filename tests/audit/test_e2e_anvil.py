@@ -23,7 +23,9 @@ from pylender.audit.verify import audit_ledger, verify_file, verify_ledger
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ANVIL.exists(), reason="anvil (npm) not installed")]
 
-RECORDS = 24  # 2 institutions, 1 policy, loan 1: 9, loan 2: 9 (pause/unpause included), loan 3: 3, 1 withdrawal
+# deployment: admin grant + first policy; 3 role grants, 2 institutions, 1 policy, loan 1: 9, loan 2: 9
+# (pause/unpause included), loan 3: 3, 1 withdrawal
+RECORDS = 29
 LOSS = 500_000 - 591 - 123_457  # written off − absorbed by the bank's reserve − recovered
 
 
@@ -150,9 +152,10 @@ def test_the_cli_verifies_exports_traces_and_reports(chain: tuple[str, Chain], t
     assert offline.exit_code == 0, offline.output
     with export.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    fields = json.loads(rows[4]["fields"])  # seq 5: the bank funds loan 1
+    assert rows[9]["kind"] == "TrancheFunded" and rows[9]["seq"] == "10"  # the bank funds loan 1
+    fields = json.loads(rows[9]["fields"])
     fields["amount"] += 1
-    rows[4]["fields"] = json.dumps(fields)
+    rows[9]["fields"] = json.dumps(fields)
     with export.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -171,7 +174,7 @@ def test_the_cli_verifies_exports_traces_and_reports(chain: tuple[str, Chain], t
             str(tmp_path / "none.json"),
         ],
     )
-    assert bad.exit_code == 1 and "seq 5" in bad.output
+    assert bad.exit_code == 1 and "seq 10" in bad.output
     trail = runner.invoke(audit, ["trail", "2", *base])
     assert trail.exit_code == 0 and "written off" in trail.output and "LoanDefaulted" in trail.output
     lender = runner.invoke(audit, ["lender", c.bank, *base, "--json"])

@@ -25,7 +25,9 @@ from bench.chain import BenchChain, LoanPlan
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ANVIL.exists(), reason="anvil (npm) not installed")]
 
 LOANS = 100
-RECORDS = 10_010  # 10 institutions + 100 originations + 200 fundings + 100 disbursements + 96 x 100 repayments
+# deployment (admin grant, first policy) + 3 role grants + 10 institutions + 100 originations + 200 fundings
+# + 100 disbursements + 96 x 100 repayments
+RECORDS = 10_015
 CHUNK = 16  # blocks per eth_getLogs, fixed so that the interruption falls midway
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from audit_synthetic import BANK, PLATFORM
+from audit_synthetic import ADMIN, BANK, PLATFORM, SERVICER, records
 
 from pylender.audit.frames import accounts_frame, lender_flows_frame, loans_frame, records_frame
 from pylender.audit.records import Record
 from pylender.audit.replay import Status, replay
 from pylender.audit.report import build_report, policy_breaches
-from pylender.audit.trail import lender_statement, loan_trail
+from pylender.audit.trail import describe, lender_statement, loan_trail
 from pylender.audit.verify import verify_records
+from pylender.roles import role_id
 
 # Loan 1 (1,000,003 at 12 %, 3 × 30 days, equal installments): interest 9,864 + 6,608 + 3,320 = 19,792;
 # fee floor(19,792 × 10 %) = 1,979; lender income I = 17,813 -> bank floor(70 %) 12,469, platform 5,343,
@@ -125,4 +126,27 @@ def test_a_tightened_policy_lists_the_loans_that_now_breach_it(synthetic_catalog
     assert breaches == [
         (1, "latest", "reserve below minimum", 500, 600),
         (2, "latest", "annual rate above cap", 1_800, 1_500),
+    ]
+
+
+def test_role_changes_replay_to_each_roles_members_and_an_impossible_one_is_a_finding(synthetic_catalog) -> None:
+    admin, servicer, lender = (
+        "0x" + role_id(name).hex() for name in ("DEFAULT_ADMIN_ROLE", "SERVICER_ROLE", "LENDER_ROLE")
+    )
+    grant = ("AccessChanged", {"role": admin, "account": ADMIN, "by": ADMIN, "granted": True})
+    life = [
+        grant,
+        ("AccessChanged", {"role": servicer, "account": SERVICER, "by": ADMIN, "granted": True}),
+        ("InstitutionRegistered", {"index": 1, "account": BANK, "name": "Bank", "isPlatform": False}),
+        ("AccessChanged", {"role": servicer, "account": SERVICER, "by": SERVICER, "granted": False}),
+    ]
+    recs = records(life, synthetic_catalog)
+    books, findings = replay(recs)
+    assert findings == [] and books.roles == {admin: {ADMIN}, servicer: set(), lender: {BANK}}
+    assert describe(recs[3]).startswith("SERVICER_ROLE revoked from 0x15d3")
+
+    # the ledger writes no record for a grant of a role already held: a second one contradicts the trail
+    _, findings = replay(records([grant, grant], synthetic_catalog))
+    assert [(f.seq, f.subject, f.field, f.expected, f.found) for f in findings] == [
+        (2, f"role DEFAULT_ADMIN_ROLE of {ADMIN}", "held before", "False", "True")
     ]

@@ -11,6 +11,7 @@ from ledger_expect import CLOSED, DAY, PERIOD, check_conservation, policy_tuple,
 from pylender import schedule
 
 EVERY_RECORD = {
+    "AccessChanged",
     "InstitutionRegistered",
     "PolicyUpdated",
     "LoanOriginated",
@@ -26,6 +27,39 @@ EVERY_RECORD = {
     "LedgerPaused",
     "LedgerUnpaused",
 }
+
+
+def test_role_changes_are_audit_records_from_the_deployment_on(ledger, admin, originator, stranger, institutions):
+    deployment = ledger.creation_metadata.receipt.events
+    assert [e.event_name for e in deployment if e.event_name in EVERY_RECORD] == ["AccessChanged", "PolicyUpdated"]
+    first = deployment.filter(ledger.AccessChanged)[0]
+    assert (first.role, first.account, first.by, first.granted) == (b"\x00" * 32, admin, admin, True)
+    assert tuple(deployment.filter(ledger.PolicyUpdated)[0].policy) == policy_tuple()
+    before = recompute_audit_chain(ledger, ape.chain.provider.web3)
+    # the fixtures' three grants are records; registerInstitution's LENDER_ROLE grant is not a second record
+    assert [n for n, _ in before] == ["AccessChanged", "PolicyUpdated", *["AccessChanged"] * 3] + [
+        "InstitutionRegistered"
+    ] * 3
+
+    role = ledger.ORIGINATOR_ROLE()
+    changes = [
+        ledger.grantRole(role, stranger, sender=admin),
+        ledger.renounceRole(role, stranger, sender=stranger),
+        ledger.grantRole(ledger.SERVICER_ROLE(), stranger, sender=admin),
+        ledger.revokeRole(ledger.SERVICER_ROLE(), stranger, sender=admin),
+    ]
+    events = [tx.events.filter(ledger.AccessChanged) for tx in changes]
+    assert [(e[0].role, e[0].account, e[0].by, e[0].granted) for e in events] == [
+        (role, stranger, admin, True),
+        (role, stranger, stranger, False),
+        (ledger.SERVICER_ROLE(), stranger, admin, True),
+        (ledger.SERVICER_ROLE(), stranger, admin, False),
+    ]
+    head = ledger.auditHead()
+    noop = ledger.grantRole(ledger.ORIGINATOR_ROLE(), originator, sender=admin)  # already held: nothing changes
+    assert not noop.events.filter(ledger.AccessChanged) and ledger.auditHead() == head
+    after = recompute_audit_chain(ledger, ape.chain.provider.web3)  # every head recomputes, the last is on chain
+    assert [n for n, _ in after[len(before) :]] == ["AccessChanged"] * 4
 
 
 def test_every_record_kind_chains_into_the_on_chain_head(
@@ -53,7 +87,8 @@ def test_every_record_kind_chains_into_the_on_chain_head(
     ledger.repay(repaid, rows[0].payment, sender=borrower)
     ledger.prepay(repaid, rows[0].outstanding_after, sender=borrower)
     ledger.pause(sender=pauser)
-    ledger.unpause(sender=pauser)
+    ledger.grantRole(ledger.PAUSER_ROLE(), stranger, sender=admin)  # governance goes on while paused
+    ledger.unpause(sender=stranger)
     ledger.withdraw(sender=bank)
     defaulted = make_loan()
     chain.pending_timestamp = chain.pending_timestamp + PERIOD + 94 * DAY
