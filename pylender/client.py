@@ -285,6 +285,9 @@ class Ledger:
     def has_role(self, role: str, account: str | LocalAccount) -> bool:
         return bool(self._view("hasRole", role_id(role), _addr(account)))
 
+    def paused(self) -> bool:
+        return bool(self._view("paused"))
+
     def pause(self, by: Signer = None) -> Receipt:
         return self.send(self.call("pause"), by)
 

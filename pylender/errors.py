@@ -108,7 +108,9 @@ class ContractError(PylenderError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        inner = ", ".join(f"{k}={_fmt(v, role='role' in k.lower())}" for k, v in self.fields.items())
+        inner = ", ".join(
+            f"{k}={_fmt(v, role='role' in k.lower(), status=k == 'status')}" for k, v in self.fields.items()
+        )
         return f"{self.category}: {self.error_name}({inner})"
 
     def __str__(self) -> str:
@@ -128,7 +130,11 @@ def _rebuild(name: str, fields: dict[str, Any]) -> ContractError:
     return error_class(name)(**fields)
 
 
-def _fmt(value: Any, role: bool = False) -> str:
+def _fmt(value: Any, role: bool = False, status: bool = False) -> str:
+    if status and isinstance(value, int):
+        from pylender.reference.values import LoanStatus
+
+        return f"{value} ({LoanStatus(value).name})" if value in LoanStatus._value2member_map_ else str(value)
     if isinstance(value, bytes):
         if role and len(value) == 32:
             from pylender.roles import role_name  # eth_utils only when a role is shown

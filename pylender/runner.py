@@ -8,6 +8,7 @@ block timestamp (:attr:`RunResult.actions`), which is what a pure-Python replay 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -16,12 +17,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from pylender.client import Ledger
-from pylender.errors import ScenarioError
+from pylender.errors import ContractError, ScenarioError
 from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
 from pylender.scenario import (
     GENESIS_TIMESTAMP,
     METHODS,
     BatchStep,
+    CancelStep,
+    LedgerStep,
     LoanStep,
     PrepayStep,
     RecoverStep,
@@ -40,7 +43,11 @@ Progress = Callable[[str], None]
 
 
 class Action(BaseModel):
-    """One state-changing call as executed: kind, loan key, base-unit arguments, block timestamp."""
+    """One state-changing call as executed: kind, loan key, base-unit arguments, block timestamp.
+
+    ``reverted`` names the contract error the call reverted with (an ``expect_error`` step); the state did not
+    change, and the timestamp is the block the call was estimated against.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -48,6 +55,7 @@ class Action(BaseModel):
     timestamp: int
     loan: str | None = None
     args: dict[str, Any] = {}
+    reverted: str | None = None
 
 
 class LenderState(BaseModel):
@@ -138,6 +146,8 @@ class ScenarioRunner:
         self.loan_ids: dict[str, int] = {}
         self.withdrawn: dict[str, int] = {}
         self.ledger: Ledger | None = None
+        self._expected: str | None = None  # the error the current expect_error step waits for
+        self._reverted = False
 
     # -- helpers --------------------------------------------------------------------------------------
     def units(self, amount: Decimal) -> int:
@@ -149,6 +159,26 @@ class ScenarioRunner:
             "eth_getBlockByNumber", [hex(receipt.block_number), False]
         )["result"]
         self.actions.append(Action(kind=kind, timestamp=int(block["timestamp"], 16), loan=loan, args=args))
+
+    def _act(self, kind: str, send: Callable[[], Receipt], loan: str | None = None, **args: Any) -> Receipt | None:
+        """Send one action and record it; inside ``expect_error`` it must revert with the expected error instead."""
+        assert self.ledger is not None
+        if self._expected is None:
+            receipt = send()
+            self._record(kind, receipt, loan, **args)
+            return receipt
+        try:
+            send()
+        except ContractError as exc:
+            if exc.error_name != self._expected:
+                raise ScenarioError(f"{kind}: expected {self._expected}, the ledger said {exc}") from None
+            pending = self.ledger.now() + 1  # the block the call was estimated against (one second per block)
+            action = Action(kind=kind, timestamp=pending, loan=loan, args=args, reverted=exc.error_name)
+            self.actions.append(action)
+            self._reverted = True
+            self.progress(f"{kind} reverted with {exc.error_name}, as expected")
+            return None
+        raise ScenarioError(f"{kind} succeeded; expected it to revert with {self._expected}")
 
     def _account(self, key: str | None, default: str) -> Any:
         key = key or default
@@ -224,9 +254,15 @@ class ScenarioRunner:
             lenders=[t.lender for t in spec.tranches],
             fee_recipient=spec.fee_recipient,
         )
+        if spec.stage == "originated":
+            self.progress(f"loan {key} originated")
+            return
         for t in spec.tranches:
             receipt = self.ledger.fund(loan_id, self.session.account(s.institutions[t.lender].account))
             self._record("fund", receipt, key, lender=t.lender)
+        if spec.stage == "funded":
+            self.progress(f"loan {key} funded")
+            return
         receipt = self.ledger.disburse(loan_id)
         self._record("disburse", receipt, key)
         self.progress(f"loan {key} disbursed")
@@ -260,22 +296,29 @@ class ScenarioRunner:
             times, inner = a
             for _ in range(times):
                 self.run_steps(inner)
+        elif step.kind == "expect_error":
+            self._expect(step)
         elif isinstance(a, RepayStep):
             amount = self._amount(a.loan, a.amount)
             if amount == 0:
                 log.info("nothing due on %s; repay skipped", a.loan)
                 return
             payer = self._account(a.by, self.s.loans[a.loan].borrower)
-            receipt = ledger.repay(self.loan_ids[a.loan], amount, by=payer)
-            self._record("repay", receipt, a.loan, amount=amount)
+            loan_id = self.loan_ids[a.loan]
+            self._act("repay", lambda: ledger.repay(loan_id, amount, by=payer), a.loan, amount=amount)
         elif isinstance(a, BatchStep):
             items = [(k, self._amount(k, v)) for k, v in a.payments.items()]
             items = [(k, v) for k, v in items if v > 0]
             if not items:
                 return
             servicer = self._account(a.by, "servicer")
-            receipt = ledger.repay_batch([self.loan_ids[k] for k, _ in items], [v for _, v in items], by=servicer)
-            self._record("repay_batch", receipt, None, loans=[k for k, _ in items], amounts=[v for _, v in items])
+            ids, amounts = [self.loan_ids[k] for k, _ in items], [v for _, v in items]
+            self._act(
+                "repay_batch",
+                lambda: ledger.repay_batch(ids, amounts, by=servicer),
+                loans=[k for k, _ in items],
+                amounts=amounts,
+            )
         elif isinstance(a, PrepayStep):
             loan_id = self.loan_ids[a.loan]
             if a.principal == "all":
@@ -284,27 +327,47 @@ class ScenarioRunner:
             else:
                 principal = self.units(a.principal)
             payer = self._account(a.by, self.s.loans[a.loan].borrower)
-            receipt = ledger.prepay(loan_id, principal, by=payer)
-            self._record("prepay", receipt, a.loan, principal=principal)
+            self._act("prepay", lambda: ledger.prepay(loan_id, principal, by=payer), a.loan, principal=principal)
+        elif isinstance(a, CancelStep):
+            loan_id = self.loan_ids[a.loan]
+            caller = ledger.default_signer if a.by is None else self._account(a.by, a.by)
+            originator = ledger.has_role("ORIGINATOR_ROLE", caller)
+            cancel = functools.partial(ledger.cancel, loan_id, by=caller)
+            self._act("cancel", cancel, a.loan, caller=caller.address, by_originator=originator)
         elif isinstance(a, LoanStep) and step.kind == "mark_default":
-            receipt = ledger.mark_default(self.loan_ids[a.loan], by=self._servicer())
-            self._record("mark_default", receipt, a.loan)
+            loan_id = self.loan_ids[a.loan]
+            self._act("mark_default", lambda: ledger.mark_default(loan_id, by=self._servicer()), a.loan)
         elif isinstance(a, LoanStep) and step.kind == "write_off":
-            receipt = ledger.write_off(self.loan_ids[a.loan], by=self._servicer())
-            self._record("write_off", receipt, a.loan)
+            loan_id = self.loan_ids[a.loan]
+            self._act("write_off", lambda: ledger.write_off(loan_id, by=self._servicer()), a.loan)
         elif isinstance(a, RecoverStep):
             amount = self.units(a.amount)
             payer = self._account(a.by, self.s.loans[a.loan].borrower)
-            receipt = ledger.recover(self.loan_ids[a.loan], amount, by=payer)
-            self._record("recover", receipt, a.loan, amount=amount)
+            loan_id = self.loan_ids[a.loan]
+            self._act("recover", lambda: ledger.recover(loan_id, amount, by=payer), a.loan, amount=amount)
         elif isinstance(a, WithdrawStep):
             account = self._account(a.lender, a.lender)
             before = ledger.balance_of(account)
-            ledger.withdraw(account)
+            self._act("withdraw", lambda: ledger.send(ledger.call("withdraw"), account), None, lender=a.lender)
             self.withdrawn[a.lender] += ledger.balance_of(account) - before
-            self.actions.append(Action(kind="withdraw", timestamp=ledger.now(), args={"lender": a.lender}))
+        elif isinstance(a, LedgerStep):  # pause / unpause, by the pauser (the deployer)
+            self._act(step.kind, ledger.pause if step.kind == "pause" else ledger.unpause)
         else:  # pragma: no cover - the schema admits nothing else
             raise ScenarioError(f"unsupported step {step.kind}", line=step.line)
+
+    def _expect(self, step: Step) -> None:
+        error, inner = step.args
+        self._expected, self._reverted = error, False
+        try:
+            self._step(inner)
+        except ScenarioError as exc:
+            raise ScenarioError(exc.detail, line=exc.line or step.line) from None
+        finally:
+            self._expected = None
+        if not self._reverted:  # e.g. a repay of `due` with nothing due sends nothing
+            raise ScenarioError(
+                f"expect_error: {inner.kind} sent nothing; expected a revert with {error}", line=step.line
+            )
 
     def _servicer(self) -> Any:
         if self.s.servicer is not None:
@@ -395,34 +458,18 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
     ids: dict[str, int] = {}
     withdrawn = dict.fromkeys(address, 0)
     for action in result.actions:
-        now = action.timestamp
-        loan_id = ids.get(action.loan or "", 0)
-        a = action.args
-        if action.kind == "originate":
-            t = a["terms"]
-            terms = ref.LoanTerms(**{**t, "borrower_id": bytes.fromhex(t["borrower_id"][2:])})
-            tranches = [ref.Tranche(address[k], s) for k, s in zip(a["lenders"], a["shares"], strict=True)]
-            ids[action.loan or ""] = model.originate(terms, tranches, now)
-        elif action.kind == "fund":
-            model.fund(loan_id, address[a["lender"]], now)
-        elif action.kind == "disburse":
-            model.disburse(loan_id, now)
-        elif action.kind == "repay":
-            model.repay(loan_id, a["amount"], now)
-        elif action.kind == "repay_batch":
-            model.repay_batch([ids[k] for k in a["loans"]], a["amounts"], now)
-        elif action.kind == "prepay":
-            model.prepay(loan_id, a["principal"], now)
-        elif action.kind == "mark_default":
-            model.mark_default(loan_id, now)
-        elif action.kind == "write_off":
-            model.write_off(loan_id)
-        elif action.kind == "recover":
-            model.recover(loan_id, a["amount"])
-        elif action.kind == "withdraw":
-            withdrawn[a["lender"]] += model.withdraw(address[a["lender"]])
-        else:  # pragma: no cover - every kind the runner records is handled above
-            raise ScenarioError(f"cannot replay action {action.kind}")
+        if action.reverted is None:
+            _apply(model, action, ids, address, withdrawn)
+            continue
+        try:
+            _apply(model, action, ids, address, withdrawn)
+        except ref.LedgerRevert as exc:
+            if type(exc).__name__ != action.reverted:
+                raise ScenarioError(
+                    f"{action.kind}: the chain reverted {action.reverted}, the reference {exc}"
+                ) from None
+        else:
+            raise ScenarioError(f"{action.kind}: the chain reverted {action.reverted}, the reference accepted it")
     lenders = {}
     for key, addr in address.items():
         acc = model.books.accounts[addr]
@@ -451,6 +498,46 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "current_installment": loan.current,
         }
     return {"lenders": lenders, "loans": loans, "ledger_token_balance": model.books.held}
+
+
+def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, str], withdrawn: dict[str, int]) -> None:
+    """Apply one recorded action to the reference model (``ids`` and ``withdrawn`` are updated in place)."""
+    from pylender import reference as ref
+
+    now = action.timestamp
+    loan_id = ids.get(action.loan or "", 0)
+    a = action.args
+    if action.kind == "originate":
+        t = a["terms"]
+        terms = ref.LoanTerms(**{**t, "borrower_id": bytes.fromhex(t["borrower_id"][2:])})
+        tranches = [ref.Tranche(address[k], s) for k, s in zip(a["lenders"], a["shares"], strict=True)]
+        ids[action.loan or ""] = model.originate(terms, tranches, now)
+    elif action.kind == "fund":
+        model.fund(loan_id, address[a["lender"]], now)
+    elif action.kind == "disburse":
+        model.disburse(loan_id, now)
+    elif action.kind == "cancel":
+        model.cancel(loan_id, now, by_originator=a["by_originator"], caller=a["caller"])
+    elif action.kind == "repay":
+        model.repay(loan_id, a["amount"], now)
+    elif action.kind == "repay_batch":
+        model.repay_batch([ids[k] for k in a["loans"]], a["amounts"], now)
+    elif action.kind == "prepay":
+        model.prepay(loan_id, a["principal"], now)
+    elif action.kind == "mark_default":
+        model.mark_default(loan_id, now)
+    elif action.kind == "write_off":
+        model.write_off(loan_id)
+    elif action.kind == "recover":
+        model.recover(loan_id, a["amount"])
+    elif action.kind == "withdraw":
+        withdrawn[a["lender"]] += model.withdraw(address[a["lender"]])
+    elif action.kind == "pause":
+        model.pause()
+    elif action.kind == "unpause":
+        model.unpause()
+    else:  # pragma: no cover - every kind the runner records is handled above
+        raise ScenarioError(f"cannot replay action {action.kind}")
 
 
 def chain_view(result: RunResult) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Scenario files: a portfolio and its timeline in YAML, run deterministically on a chain.
 
-A scenario names institutions, borrowers, loans (terms + tranches) and a timeline of steps
-(``advance_days``, ``repay``, ``repay_batch``, ``prepay``, ``mark_default``, ``write_off``,
-``recover``, ``withdraw``, ``repeat``). Amounts are in whole tokens (decimals allowed) or the
-words ``due`` (everything due now) / ``max`` (the most ``repay`` accepts now). Errors in the file
-are reported with its line number (from the YAML marks). See ``scenarios/*.yaml``.
+A scenario names institutions, borrowers, loans (terms + tranches; set up to ``stage`` ``active``
+unless told ``originated`` or ``funded``) and a timeline of steps (``advance_days``, ``repay``,
+``repay_batch``, ``prepay``, ``cancel``, ``mark_default``, ``write_off``, ``recover``, ``withdraw``,
+``pause``, ``unpause``, ``repeat``, and ``expect_error``, which runs one step that must revert with
+the named contract error). Amounts are in whole tokens (decimals allowed) or the words ``due``
+(everything due now) / ``max`` (the most ``repay`` accepts now). Errors in the file are reported
+with its line number (from the YAML marks). See ``scenarios/*.yaml``.
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ class LoanSpec(_Spec):
     fee_recipient: str | None = None
     reserve_bps: int = Field(default=0, ge=0, le=10_000)
     tranches: list[TrancheSpec] = Field(min_length=1, max_length=16)
+    stage: Literal["originated", "funded", "active"] = "active"  # how far setup takes the loan
 
     @property
     def period_seconds(self) -> int:
@@ -171,6 +174,15 @@ class LoanStep(_Spec):
     loan: str
 
 
+class CancelStep(_Spec):
+    loan: str
+    by: str | None = None  # default: the originator (the deployer)
+
+
+class LedgerStep(_Spec):
+    """``pause`` / ``unpause`` (by the pauser, the deployer): no arguments."""
+
+
 class RecoverStep(_Spec):
     loan: str
     amount: Decimal = Field(gt=0)
@@ -186,17 +198,32 @@ class RepeatStep(_Spec):
     steps: list[dict[str, Any]]
 
 
+class ExpectErrorStep(_Spec):
+    error: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="the contract error's name")
+    step: dict[str, Any] | str  # a string for an argument-less step (`step: unpause`)
+
+
+# the steps that send exactly one transaction: what ``expect_error`` may wrap
+ONE_ACTION_KINDS = (
+    "repay", "repay_batch", "prepay", "cancel", "mark_default", "write_off", "recover", "withdraw", "pause", "unpause",
+)  # fmt: skip
+
+
 STEP_KINDS: dict[str, type[BaseModel] | None] = {
     "advance_days": None,
     "advance_seconds": None,
     "repay": RepayStep,
     "repay_batch": BatchStep,
     "prepay": PrepayStep,
+    "cancel": CancelStep,
     "mark_default": LoanStep,
     "write_off": LoanStep,
     "recover": RecoverStep,
     "withdraw": WithdrawStep,
+    "pause": LedgerStep,
+    "unpause": LedgerStep,
     "repeat": RepeatStep,
+    "expect_error": ExpectErrorStep,
 }
 
 
@@ -257,7 +284,7 @@ class Scenario(_Spec):
 
     def _check_step(self, step: Step) -> None:
         loans = []
-        if isinstance(step.args, (RepayStep, PrepayStep, LoanStep, RecoverStep)):
+        if isinstance(step.args, (RepayStep, PrepayStep, CancelStep, LoanStep, RecoverStep)):
             loans = [step.args.loan]
         elif isinstance(step.args, BatchStep):
             loans = list(step.args.payments)
@@ -274,6 +301,8 @@ class Scenario(_Spec):
 
 
 def _parse_step(item: Any, line: int | None) -> Step:
+    if isinstance(item, str) and STEP_KINDS.get(item) is LedgerStep:
+        item = {item: {}}  # `- pause` reads as `- pause: {}`
     if not isinstance(item, dict) or len(item) != 1:
         raise ScenarioError(f"a step is a mapping with exactly one key, one of: {', '.join(STEP_KINDS)}", line=line)
     ((kind, args),) = item.items()
@@ -291,6 +320,15 @@ def _parse_step(item: Any, line: int | None) -> Step:
             inner_lines = getattr(args.get("steps"), "item_lines", None) or [line] * len(parsed.steps)
             steps = [_parse_step(s, inner_lines[i]) for i, s in enumerate(parsed.steps)]
             return Step(kind=kind, args=(parsed.times, steps), line=line)
+        if kind == "expect_error":
+            expect = ExpectErrorStep.model_validate(args)
+            inner_line = getattr(args.get("step"), "line", None) or line
+            inner = _parse_step(expect.step, inner_line)
+            if inner.kind not in ONE_ACTION_KINDS:
+                raise ValueError(f"step must be one action ({', '.join(ONE_ACTION_KINDS)}), not {inner.kind!r}")
+            return Step(kind=kind, args=(expect.error, inner), line=line)
+        if args is None and model is LedgerStep:
+            args = {}
         if not isinstance(args, dict):
             raise ValueError(f"{kind} takes a mapping of arguments")
         return Step(kind=kind, args=model.model_validate(args), line=line)
@@ -303,8 +341,8 @@ def _parse_step(item: Any, line: int | None) -> Step:
 def _flatten(steps: list[Step]) -> list[Step]:
     out = []
     for step in steps:
-        if step.kind == "repeat":
-            out.extend(_flatten(step.args[1]))
+        if step.kind in ("repeat", "expect_error"):
+            out.extend(_flatten(step.args[1]) if step.kind == "repeat" else [step.args[1]])
         else:
             out.append(step)
     return out

@@ -4,8 +4,8 @@ Connection: ``--rpc URL`` or ``$PYLENDER_RPC``, else the RPC saved in the deploy
 an embedded anvil that lives as long as the command. Deployment addresses are saved to
 ``.pylender/deployment.json`` (``--deployment FILE``) so that successive calls find the ledger.
 Bad input ends with a one-line message and exit code 1 (2 for usage errors), never a traceback.
-Commands: ``node``, ``deploy``, ``run``, ``demo`` here; ``lender``, ``token``, ``loan``, ``credit`` in
-:mod:`pylender.cli.lending`; ``audit`` from :mod:`pylender.audit.cli`, loaded when used.
+Commands: ``node``, ``deploy``, ``pause``, ``unpause``, ``run``, ``demo`` here; ``lender``, ``token``,
+``loan``, ``credit`` in :mod:`pylender.cli.lending`; ``audit`` from :mod:`pylender.audit.cli`, loaded when used.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from pylender.cli.common import (
     emit_json,
     fail,
     fmt_amount,
+    from_option,
     handle_errors,
     json_option,
     parse_address,
+    resolve_from,
 )
 from pylender.cli.lending import credit, lender, loan, token
 
@@ -126,6 +128,38 @@ def deploy(token: str | None, decimals: int, as_json: bool) -> None:
         table.add_row(key, str(value))
     console().print(table)
     console().print(f"saved to {path}")
+
+
+@cli.command()
+@from_option
+@json_option
+@handle_errors
+def pause(who: str | None, as_json: bool) -> None:
+    """Pause the ledger (pauser): every state-changing call reverts EnforcedPause until unpause."""
+    _set_paused(True, who, as_json)
+
+
+@cli.command()
+@from_option
+@json_option
+@handle_errors
+def unpause(who: str | None, as_json: bool) -> None:
+    """Unpause the ledger (pauser)."""
+    _set_paused(False, who, as_json)
+
+
+def _set_paused(pause: bool, who: str | None, as_json: bool) -> None:
+    ledger = current_state().ledger()
+    by = resolve_from(ledger, who)
+    if pause:
+        ledger.pause(by=by)
+    else:
+        ledger.unpause(by=by)
+    paused = ledger.paused()  # read back from the chain
+    if as_json:
+        emit_json({"paused": paused})
+    else:
+        console().print(f"ledger {ledger.address} {'paused' if paused else 'unpaused'}")
 
 
 @cli.command()

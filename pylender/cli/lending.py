@@ -127,7 +127,7 @@ def token_balance(address: str, as_json: bool) -> None:
 
 @click.group()
 def loan() -> None:
-    """Loans: originate, fund, disburse, repay, show, schedule."""
+    """Loans: originate, fund, disburse, repay, prepay, cancel, default, write-off, recover, show, schedule."""
 
 
 def _parse_tranche(text: str) -> Tranche:
@@ -238,6 +238,107 @@ def loan_repay(
         f"repaid {fmt_amount(value, ledger.decimals)} on loan {loan_id}: {loan_.status.label}, "
         f"outstanding {fmt_amount(loan_.outstanding_principal, ledger.decimals)}"
     )
+
+
+def _loan_result(ledger: Any, loan_id: int, as_json: bool, message: str, **extra: int) -> None:
+    """After an action: ``message`` with the loan's status and outstanding principal, or the same as JSON."""
+    loan_ = ledger.loan(loan_id)
+    if as_json:
+        emit_json(
+            {"loanId": loan_id, "status": loan_.status.label, **extra, "outstanding": loan_.outstanding_principal}
+        )
+    else:
+        outstanding = fmt_amount(loan_.outstanding_principal, ledger.decimals)
+        console().print(f"{message}: {loan_.status.label}, outstanding {outstanding}")
+
+
+@loan.command("prepay")
+@click.argument("loan_id", type=int)
+@click.argument("principal")
+@click.option("--approve/--no-approve", default=True, show_default=True, help="Approve the ledger first if needed.")
+@base_units_option
+@from_option
+@json_option
+@handle_errors
+def loan_prepay(loan_id: int, principal: str, approve: bool, base_units: bool, who: str | None, as_json: bool) -> None:
+    """Prepay PRINCIPAL (tokens) of LOAN_ID: pays what is due, this installment's interest and the fee too."""
+    ledger = current_state().ledger()
+    ledger.loan(loan_id)
+    value = parse_amount(ledger, principal, base_units)
+    payer = resolve_from(ledger, who) or ledger.default_signer
+    before = ledger.balance_of(payer)
+    ledger.prepay(loan_id, value, by=payer, approve=approve)
+    paid = before - ledger.balance_of(payer)
+    d = ledger.decimals
+    message = f"prepaid {fmt_amount(value, d)} of principal on loan {loan_id} (paid {fmt_amount(paid, d)})"
+    _loan_result(ledger, loan_id, as_json, message, principal=value, paid=paid)
+
+
+@loan.command("cancel")
+@click.argument("loan_id", type=int)
+@from_option
+@json_option
+@handle_errors
+def loan_cancel(loan_id: int, who: str | None, as_json: bool) -> None:
+    """Cancel LOAN_ID before disbursement (originator; anyone once the funding deadline passed unfunded).
+
+    Funded tranches go back to their lenders' withdrawable balances.
+    """
+    ledger = current_state().ledger()
+    refunded = sum(t.amount for t in ledger.tranches(loan_id) if t.funded)
+    ledger.cancel(loan_id, by=resolve_from(ledger, who))
+    message = f"loan {loan_id} cancelled, {fmt_amount(refunded, ledger.decimals)} back to its lenders"
+    _loan_result(ledger, loan_id, as_json, message, refunded=refunded)
+
+
+@loan.command("default")
+@click.argument("loan_id", type=int)
+@from_option
+@json_option
+@handle_errors
+def loan_default(loan_id: int, who: str | None, as_json: bool) -> None:
+    """Mark LOAN_ID defaulted (servicer; anyone after the public delay) once overdue long enough."""
+    ledger = current_state().ledger()
+    ledger.loan(loan_id)
+    ledger.mark_default(loan_id, by=resolve_from(ledger, who))
+    owed = ledger.loan(loan_id).owed_at_default
+    message = f"loan {loan_id} defaulted owing {fmt_amount(owed, ledger.decimals)}"
+    _loan_result(ledger, loan_id, as_json, message, owedAtDefault=owed)
+
+
+@loan.command("write-off")
+@click.argument("loan_id", type=int)
+@from_option
+@json_option
+@handle_errors
+def loan_write_off(loan_id: int, who: str | None, as_json: bool) -> None:
+    """Write a defaulted LOAN_ID off (servicer): the loss is split by share, reserves absorb it first."""
+    ledger = current_state().ledger()
+    ledger.loan(loan_id)
+    ledger.write_off(loan_id, by=resolve_from(ledger, who))
+    written_off = ledger.loan(loan_id).written_off
+    message = f"loan {loan_id} written off: {fmt_amount(written_off, ledger.decimals)}"
+    _loan_result(ledger, loan_id, as_json, message, writtenOff=written_off)
+
+
+@loan.command("recover")
+@click.argument("loan_id", type=int)
+@click.argument("amount")
+@click.option("--approve/--no-approve", default=True, show_default=True, help="Approve the ledger first if needed.")
+@base_units_option
+@from_option
+@json_option
+@handle_errors
+def loan_recover(loan_id: int, amount: str, approve: bool, base_units: bool, who: str | None, as_json: bool) -> None:
+    """Pay AMOUNT (tokens) recovered on a defaulted or written-off LOAN_ID; split by share."""
+    ledger = current_state().ledger()
+    ledger.loan(loan_id)
+    value = parse_amount(ledger, amount, base_units)
+    ledger.recover(loan_id, value, by=resolve_from(ledger, who), approve=approve)
+    recovered = ledger.loan(loan_id).recovered
+    d = ledger.decimals
+    message = f"recovered {fmt_amount(value, d)} on loan {loan_id} ({fmt_amount(recovered, d)} in all)"
+    _loan_result(ledger, loan_id, as_json, message, amount=value, recovered=recovered)
 
 
 @loan.command("show")

@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 
 from pylender.cli import cli
 from pylender.node import free_port
+from pylender.schedule import DAY, build_schedule
 from pylender.session import Pylender
 
 
@@ -163,3 +164,145 @@ def test_malformed_scenario_reports_the_line(tmp_path: Path) -> None:
         "    tranches: [{lender: bank, share_bps: 10000}]\n"
     )
     _fails(CliRunner().invoke(cli, ["run", str(wrong)]), f"{wrong}:10:", "rate_bps")
+
+
+# -- prepay, cancel, default, write-off, recover, pause ------------------------------------------------------
+
+
+def _json(result: Result) -> dict[str, object]:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _advance(chain: Pylender, seconds: int) -> None:
+    chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def _funded_loan(rpc_url: str, dep_file: Path) -> str:
+    loan_id = str(json.loads(originate(rpc_url, dep_file).output)["loanId"])
+    assert invoke(rpc_url, dep_file, "loan", "fund", loan_id, "--all").exit_code == 0
+    return loan_id
+
+
+def test_prepay_pays_the_current_interest_and_the_principal(rpc_url: str, dep_file: Path) -> None:
+    loan_id = _active_loan(rpc_url, dep_file)
+    assert invoke(rpc_url, dep_file, "token", "mint", "5", "2000").exit_code == 0
+    first = build_schedule(12_000 * UNIT, 1200, 30 * DAY, 12, 0)[0]
+    data = _json(invoke(rpc_url, dep_file, "loan", "prepay", loan_id, "1000", "--from", "5", "--json"))
+    assert data == {
+        "loanId": int(loan_id),
+        "status": "Active",
+        "principal": 1_000 * UNIT,
+        "paid": first.interest + 1_000 * UNIT,  # 98,630,137 of interest: the whole first installment's
+        "outstanding": 11_000 * UNIT,
+    }
+    shown = _json(invoke(rpc_url, dep_file, "loan", "show", loan_id, "--json"))["loan"]
+    assert (shown["interest_paid"], shown["principal_paid"], shown["current_installment"]) == (
+        first.interest,
+        1_000 * UNIT,
+        2,
+    )
+
+
+def test_prepay_refuses_zero_a_loan_not_active_and_too_much(rpc_url: str, dep_file: Path) -> None:
+    funded = _funded_loan(rpc_url, dep_file)
+    zero = invoke(rpc_url, dep_file, "loan", "prepay", funded, "0", "--from", "5")
+    assert zero.exit_code == 2 and "amount must be positive, got 0" in zero.output
+    _fails(
+        invoke(rpc_url, dep_file, "loan", "prepay", funded, "10", "--from", "5"),
+        f"LoanStateError: LoanNotInStatus(loanId={funded}, status=2 (FUNDED))",
+    )
+    active = _active_loan(rpc_url, dep_file)
+    _fails(invoke(rpc_url, dep_file, "loan", "prepay", active, "12001", "--from", "1"), "InvalidRequest: Overpayment")
+
+
+def test_cancel_refunds_the_funded_tranches(rpc_url: str, dep_file: Path) -> None:
+    loan_id = _funded_loan(rpc_url, dep_file)
+    data = _json(invoke(rpc_url, dep_file, "loan", "cancel", loan_id, "--json"))
+    assert data == {"loanId": int(loan_id), "status": "Cancelled", "refunded": 12_000 * UNIT, "outstanding": 0}
+    balances = _json(invoke(rpc_url, dep_file, "lender", "balance", "--json"))
+    assert [(b["withdrawable"], b["exposure"]) for b in balances] == [(8_400 * UNIT, 0), (3_600 * UNIT, 0)]
+    second = _funded_loan(rpc_url, dep_file)
+    shown = invoke(rpc_url, dep_file, "loan", "cancel", second)
+    assert (
+        shown.output == f"loan {second} cancelled, 12,000.000000 back to its lenders: Cancelled, outstanding 0.000000\n"
+    )
+
+
+def test_cancel_refuses_a_non_originator_and_a_disbursed_loan(
+    rpc_url: str, dep_file: Path, accounts: dict[str, LocalAccount]
+) -> None:
+    funded = _funded_loan(rpc_url, dep_file)
+    borrower = accounts["borrower"].address
+    _fails(
+        invoke(rpc_url, dep_file, "loan", "cancel", funded, "--from", "5"),
+        f"AccessDenied: CancelNotAllowed(loanId={funded}, caller={borrower})",
+    )
+    active = _active_loan(rpc_url, dep_file)
+    _fails(
+        invoke(rpc_url, dep_file, "loan", "cancel", active),
+        f"LoanStateError: LoanNotInStatus(loanId={active}, status=3 (ACTIVE))",
+    )
+
+
+def test_default_write_off_and_recover(
+    rpc_url: str, dep_file: Path, chain: Pylender, accounts: dict[str, LocalAccount]
+) -> None:
+    loan_id = _active_loan(rpc_url, dep_file)
+    _fails(invoke(rpc_url, dep_file, "loan", "default", loan_id), "LoanStateError: NotOverdueLongEnough")
+    _fails(invoke(rpc_url, dep_file, "loan", "write-off", loan_id), f"LoanNotInStatus(loanId={loan_id}, status=3 (ACTIVE))")
+    _fails(invoke(rpc_url, dep_file, "loan", "recover", loan_id, "10"), f"LoanNotInStatus(loanId={loan_id}, status=3 (ACTIVE))")
+    _advance(chain, 121 * DAY)  # installments 1-4 due; the first defaultable on day 120 (defaultAfter 90 days)
+    _fails(invoke(rpc_url, dep_file, "loan", "default", loan_id, "--from", "4"), "NotOverdueLongEnough")
+    owed = 12_000 * UNIT + sum(i.interest for i in build_schedule(12_000 * UNIT, 1200, 30 * DAY, 12, 0)[:4])
+    data = _json(invoke(rpc_url, dep_file, "loan", "default", loan_id, "--json"))
+    assert data == {"loanId": int(loan_id), "status": "Defaulted", "owedAtDefault": owed, "outstanding": 12_000 * UNIT}
+    outsider = accounts["outsider"].address
+    _fails(
+        invoke(rpc_url, dep_file, "loan", "write-off", loan_id, "--from", "4"),
+        f"AccessDenied: AccessControlUnauthorizedAccount(account={outsider}, neededRole=SERVICER_ROLE)",
+    )
+    data = _json(invoke(rpc_url, dep_file, "loan", "write-off", loan_id, "--json"))
+    assert data == {"loanId": int(loan_id), "status": "WrittenOff", "writtenOff": 12_000 * UNIT, "outstanding": 0}
+    zero = invoke(rpc_url, dep_file, "loan", "recover", loan_id, "0", "--from", "1")
+    assert zero.exit_code == 2 and "amount must be positive, got 0" in zero.output
+    data = _json(invoke(rpc_url, dep_file, "loan", "recover", loan_id, "1000", "--from", "1", "--json"))
+    assert data == {
+        "loanId": int(loan_id),
+        "status": "WrittenOff",
+        "amount": 1_000 * UNIT,
+        "recovered": 1_000 * UNIT,
+        "outstanding": 0,
+    }
+    balances = _json(invoke(rpc_url, dep_file, "lender", "balance", "--json"))
+    assert [(b["withdrawable"], b["loss"]) for b in balances] == [
+        (700 * UNIT, 7_700 * UNIT),
+        (300 * UNIT, 3_300 * UNIT),
+    ]
+    _fails(
+        invoke(rpc_url, dep_file, "loan", "recover", loan_id, str(owed), "--base-units", "--from", "1"),
+        f"InvalidRequest: Overpayment(loanId={loan_id}, amount={owed}, maxPayable={owed - 1_000 * UNIT})",
+    )
+
+
+def test_pause_stops_repayments_until_unpause(rpc_url: str, dep_file: Path, accounts: dict[str, LocalAccount]) -> None:
+    loan_id = _active_loan(rpc_url, dep_file)
+    outsider = accounts["outsider"].address
+    _fails(
+        invoke(rpc_url, dep_file, "pause", "--from", "4"),
+        f"AccessDenied: AccessControlUnauthorizedAccount(account={outsider}, neededRole=PAUSER_ROLE)",
+    )
+    assert _json(invoke(rpc_url, dep_file, "pause", "--json")) == {"paused": True}
+    _fails(invoke(rpc_url, dep_file, "loan", "repay", loan_id, "100", "--from", "5"), "LoanStateError: EnforcedPause()")
+    _fails(invoke(rpc_url, dep_file, "pause"), "LoanStateError: EnforcedPause()")
+    _fails(
+        invoke(rpc_url, dep_file, "unpause", "--from", "4"),
+        f"AccessDenied: AccessControlUnauthorizedAccount(account={outsider}, neededRole=PAUSER_ROLE)",
+    )
+    assert _json(invoke(rpc_url, dep_file, "unpause", "--json")) == {"paused": False}
+    _fails(invoke(rpc_url, dep_file, "unpause"), "LoanStateError: ExpectedPause()")
+    paid = invoke(rpc_url, dep_file, "loan", "repay", loan_id, "100", "--from", "5")
+    assert paid.exit_code == 0 and f"repaid 100.000000 on loan {loan_id}: Active" in paid.output
+    balances = _json(invoke(rpc_url, dep_file, "lender", "balance", "--json"))
+    assert [b["withdrawable"] for b in balances] == [70 * UNIT, 30 * UNIT]

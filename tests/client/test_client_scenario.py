@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pylender.cli import cli
-from pylender.errors import ScenarioError
+from pylender.errors import EnforcedPause, ScenarioError
 from pylender.runner import chain_view, replay_reference, run_scenario
 from pylender.scenario import load, parse
 from pylender.session import Pylender
@@ -17,8 +17,9 @@ from pylender.session import Pylender
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 
 
-def test_three_example_scenarios_ship() -> None:
-    assert {p.stem for p in SCENARIOS} >= {"co-lending-70-30", "facilitation-fee", "default-write-off"}
+def test_example_scenarios_ship() -> None:
+    stems = {p.stem for p in SCENARIOS}
+    assert stems >= {"co-lending-70-30", "facilitation-fee", "default-write-off", "cancel-and-pause"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -27,7 +28,7 @@ def test_run_equals_the_reference_model(path: Path, chain: Pylender) -> None:
     result = run_scenario(scenario, session=chain)
     assert chain_view(result) == replay_reference(scenario, result)
     statuses = {loan.status for loan in result.loans.values()}
-    assert statuses <= {"Closed", "WrittenOff"}
+    assert statuses <= {"Closed", "WrittenOff", "Cancelled"}
 
 
 def test_cli_run_json_is_deterministic_and_matches_the_reference() -> None:
@@ -105,3 +106,108 @@ def test_recovery_remainder_after_write_off_matches_the_reference(chain: Pylende
     scenario = load(Path(__file__).with_name("data") / "recovery-after-write-off.yaml")
     result = run_scenario(scenario, session=chain)
     assert chain_view(result) == replay_reference(scenario, result)
+
+
+# -- cancel, pause / unpause, expect_error ------------------------------------------------------------------
+
+
+def test_cancel_and_pause_scenario_reverts_where_expected(chain: Pylender) -> None:
+    scenario = load(next(p for p in SCENARIOS if p.stem == "cancel-and-pause"))
+    result = run_scenario(scenario, session=chain)
+    reverted = [(a.kind, a.loan, a.reverted) for a in result.actions if a.reverted]
+    assert reverted == [
+        ("cancel", "J", "CancelNotAllowed"),
+        ("repay", "G", "EnforcedPause"),
+        ("withdraw", None, "EnforcedPause"),
+        ("unpause", None, "ExpectedPause"),
+    ]
+    assert {k: s.status for k, s in result.loans.items()} == {"G": "Closed", "H": "Cancelled", "J": "Cancelled"}
+    g = result.loans["G"]
+    assert g.principal_paid == 12_000 * 10**6
+    assert g.penalty_paid > 0  # installment 2 paid 2 days beyond its grace: the pause does not stop the clock
+    # everything the lenders put in came back out: G's principal and income, H's refunded 8,000
+    income = g.interest_paid + g.penalty_paid + g.prepayment_fee_paid
+    withdrawn = {k: s.withdrawn for k, s in result.lenders.items()}
+    assert sum(withdrawn.values()) == 12_000 * 10**6 + income + 8_000 * 10**6
+    assert result.ledger_token_balance == 0
+    assert {k: (s.withdrawable, s.reserve, s.exposure) for k, s in result.lenders.items()} == {
+        "bank": (0, 0, 0),
+        "platform": (0, 0, 0),
+    }
+
+
+RUNNABLE = BASE.replace("al: {account: 5}", "al: {account: 5, balance: 1000}").replace(
+    "bank: {account: 1, name: Bank}", "bank: {account: 1, name: Bank, balance: 1000}"
+)
+
+
+def test_bare_pause_and_unpause_steps_parse() -> None:
+    scenario = parse(RUNNABLE + "timeline:\n  - pause\n  - unpause: {}\n  - pause:\n")
+    assert [s.kind for s in scenario.timeline] == ["pause", "unpause", "pause"]
+    err = _error(BASE + "timeline:\n  - pause: {by: bank}\n")
+    assert err.line == 14 and "by" in str(err)
+
+
+def test_expect_error_wraps_one_action_only() -> None:
+    err = _error(BASE + "timeline:\n  - expect_error:\n      error: EnforcedPause\n      step: {advance_days: 3}\n")
+    assert err.line == 14 and "step must be one action" in str(err) and "'advance_days'" in str(err)
+    err = _error(BASE + "timeline:\n  - expect_error:\n      error: Enforced Pause\n      step: pause\n")
+    assert err.line == 14 and "error" in str(err)
+    err = _error(BASE + "timeline:\n  - expect_error:\n      error: X\n      step: {cancel: {loan: Z}}\n")
+    assert str(err) == "s.yaml:16: cancel: unknown loan 'Z'"  # the wrapped step's own line
+
+
+def test_a_stage_keeps_a_loan_before_disbursement(chain: Pylender) -> None:
+    text = RUNNABLE.replace("periods: 3\n", "periods: 3\n    stage: funded\n")
+    scenario = parse(text + "timeline:\n  - cancel: {loan: L}\n  - withdraw: {lender: bank}\n")
+    result = run_scenario(scenario, session=chain)
+    assert [a.kind for a in result.actions] == ["originate", "fund", "cancel", "withdraw"]
+    assert (result.loans["L"].status, result.lenders["bank"].withdrawn) == ("Cancelled", 100 * 10**6)
+    assert chain_view(result) == replay_reference(scenario, result)
+
+
+def test_a_repay_while_paused_fails_with_the_named_error(chain: Pylender, tmp_path: Path) -> None:
+    text = RUNNABLE + "timeline:\n  - advance_days: 30\n  - pause\n  - repay: {loan: L}\n"
+    with pytest.raises(EnforcedPause) as info:
+        run_scenario(parse(text), session=chain)
+    assert str(info.value) == "LoanStateError: EnforcedPause()"
+    assert info.value.__notes__ == ["in scenario step repay (line 16)"]
+    path = tmp_path / "paused.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(cli, ["run", str(path), "--json"])
+    assert result.exit_code == 1
+    assert "LoanStateError: EnforcedPause() (in scenario step repay (line 16))" in result.output
+
+
+def test_expect_error_fails_when_the_step_succeeds_or_reverts_otherwise(chain: Pylender) -> None:
+    ok = (
+        RUNNABLE
+        + "timeline:\n  - advance_days: 30\n  - expect_error: {error: EnforcedPause, step: {repay: {loan: L}}}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(parse(ok), session=chain)
+    assert str(info.value) == "line 15: repay succeeded; expected it to revert with EnforcedPause"
+    other = RUNNABLE + "timeline:\n  - expect_error: {error: EnforcedPause, step: {cancel: {loan: L}}}\n"
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(parse(other), session=chain)
+    assert str(info.value) == (
+        "line 14: cancel: expected EnforcedPause, the ledger said LoanStateError: LoanNotInStatus(loanId=1, status=3 (ACTIVE))"
+    )
+    nothing = RUNNABLE + "timeline:\n  - expect_error: {error: EnforcedPause, step: {repay: {loan: L}}}\n"
+    with pytest.raises(ScenarioError, match="repay sent nothing; expected a revert with EnforcedPause"):
+        run_scenario(parse(nothing), session=chain)
+
+
+def test_the_reference_must_revert_with_the_same_error(chain: Pylender) -> None:
+    text = (
+        RUNNABLE + "timeline:\n  - pause\n  - expect_error: {error: EnforcedPause, step: {withdraw: {lender: bank}}}\n"
+    )
+    scenario = parse(text)
+    result = run_scenario(scenario, session=chain)
+    assert chain_view(result) == replay_reference(scenario, result)
+    tampered = [a.model_copy(update={"reverted": "ExpectedPause"}) if a.reverted else a for a in result.actions]
+    with pytest.raises(ScenarioError, match="withdraw: the chain reverted ExpectedPause, the reference EnforcedPause"):
+        replay_reference(scenario, result.model_copy(update={"actions": tampered}))
+    tampered = [a.model_copy(update={"reverted": "EnforcedPause"}) if a.kind == "pause" else a for a in result.actions]
+    with pytest.raises(ScenarioError, match="pause: the chain reverted EnforcedPause, the reference accepted it"):
+        replay_reference(scenario, result.model_copy(update={"actions": tampered}))
