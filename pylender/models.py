@@ -322,6 +322,10 @@ class CreditRecord(_View):
     amount_written_off: int
 
 
+AUDIT_SEQ_BITS = 56
+"""The audit head's low bits hold the seq (docs/ledger-spec.md, "Audit trail")."""
+
+
 class AuditHead(_Value):
     """The on-chain audit head split into its parts."""
 
@@ -331,7 +335,7 @@ class AuditHead(_Value):
     @classmethod
     def from_word(cls, word: bytes) -> AuditHead:
         value = int.from_bytes(word, "big")
-        return cls(head="0x" + word.hex(), seq=value & (2**64 - 1))
+        return cls(head="0x" + word.hex(), seq=value & ((1 << AUDIT_SEQ_BITS) - 1))
 
 
 class Deployment(_Value):

@@ -1,9 +1,10 @@
 """Static analysis: Slither finds no High or Medium issue in the ledger's contracts.
 
-Slither runs on ``contracts/CoLendingLedger.sol``, the only deployable entry point, and on the audit lens (it deploys LedgerExtension
-from its constructor, so the extension, the accounting/storage bases, the policy module and the libraries are all
-analysed through it; ``contracts/test/`` holds mocks that are never deployed for real). OpenZeppelin is filtered
-out. The counts by impact and detector are printed in the pytest terminal summary so they show in CI output.
+Slither runs on ``contracts/CoLendingLedger.sol``, the only deployable entry point (it deploys LedgerExtension
+from its constructor, so the extension, the accounting/storage bases, the policy module and the libraries are
+all analysed through it), and on the audit lens; ``contracts/test/`` holds mocks that are never deployed for
+real. OpenZeppelin is filtered out. The counts by impact and detector are printed in the pytest terminal
+summary so they show in CI output.
 
 A finding the ledger owner judges a false positive is silenced in the contract with a
 ``// slither-disable-next-line <detector>`` comment next to a one-line justification - never here.

@@ -6,7 +6,8 @@ pragma solidity 0.8.28;
 /// ICoLendingLedger, which inherits this). docs/ledger-spec.md is binding.
 /// @dev Audit head: every state change emits exactly one event of this interface whose LAST argument `head` is the
 /// new audit head `head_n = (uint256(keccak256(abi.encode(head_{n-1}, topic0, <every other argument of the event,
-/// indexed ones included, in declaration order>))) & ~uint256(2**64 - 1)) | n`, with `head_0 = 0`. Struct arguments
+/// indexed ones included, in declaration order>))) & (2**248 - 2**56)) | n`, with `head_0 = 0`: a 192-bit chain
+/// hash in bits 56-247 and the seq in bits 0-55. Struct arguments
 /// are encoded as ABI tuples (all structs in events are static, so the encoding equals the flattened fields).
 interface ILedgerTypes {
     // ------------------------------------------------------------------ enums

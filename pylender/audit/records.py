@@ -1,11 +1,12 @@
 """Decode audit logs into :class:`Record` values and recompute the hash chain.
 
-Decoding is compiled per event type from the ABI (:mod:`pylender.audit.layout`): static words are
-read with ``int.from_bytes``, no eth-abi and no web3 formatting on the hot path. The chain rule
-(docs/ledger-spec.md, "Audit trail"): ``head_n = (keccak256(abi.encode(head_{n-1}, topic0, args...))
-& ~(2**64 - 1)) | n``. For events whose arguments are all static with the indexed ones first, that
-pre-image is the raw log itself (``prev ‖ topic0 ‖ topic1..n ‖ data`` minus the trailing head word),
-so the decoder hands the checker those bytes and nothing is re-encoded; other events go through eth-abi.
+Decoding is compiled per event type from the ABI (:mod:`pylender.audit.layout`): static words are read with
+``int.from_bytes``, no eth-abi and no web3 formatting on the hot path. The chain rule (docs/ledger-spec.md,
+"Audit trail"): ``head_n = (keccak256(abi.encode(head_{n-1}, topic0, args...)) & (2**248 - 2**56)) | n``: a
+192-bit chain hash in bits 56-247, the seq in bits 0-55. For events whose arguments are all static with the
+indexed ones first, that pre-image is the raw log itself (``prev ‖ topic0 ‖ topic1..n ‖ data`` minus the
+trailing head word), so the decoder hands the checker those bytes and nothing is re-encoded; other events go
+through eth-abi.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from hexbytes import HexBytes
 from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog, EventSpec
 from pylender.audit.layout import EventLayout, keccak256, layout_of
+from pylender.models import AUDIT_SEQ_BITS
 
 _checksum = lru_cache(maxsize=1 << 16)(to_checksum_address)  # addresses repeat; keccak per call is costly
 
-SEQ_BITS = 64
+SEQ_BITS = AUDIT_SEQ_BITS
 SEQ_MASK = (1 << SEQ_BITS) - 1
-HASH_MASK = ((1 << 256) - 1) ^ SEQ_MASK
+HASH_MASK = ((1 << 248) - 1) ^ SEQ_MASK
 
 
 class Record(NamedTuple):
@@ -69,7 +71,7 @@ def parse_head(value: str | int) -> int:
 
 
 def seq_of(head: int) -> int:
-    """The sequence number packed into a head's low 64 bits."""
+    """The sequence number packed into a head's low bits."""
     return head & SEQ_MASK
 
 

@@ -12,7 +12,7 @@ from pylender.audit.records import HASH_MASK, LogDecoder, Record, chain_head, en
 
 def test_catalog_keeps_only_events_whose_last_input_is_head(synthetic_catalog: EventCatalog) -> None:
     assert "Transfer" not in synthetic_catalog.names
-    assert len(synthetic_catalog.names) == 14
+    assert len(synthetic_catalog.names) == 15
     spec = synthetic_catalog.by_name("LoanOriginated")
     assert spec.signature == (
         "LoanOriginated(uint256,address,bytes32,(address,bytes32,uint128,uint16,uint16,uint32,uint8,uint32,uint16,"

@@ -251,8 +251,9 @@ def test_default_write_off_and_recover(
 ) -> None:
     loan_id = _active_loan(rpc_url, dep_file)
     _fails(invoke(rpc_url, dep_file, "loan", "default", loan_id), "LoanStateError: NotOverdueLongEnough")
-    _fails(invoke(rpc_url, dep_file, "loan", "write-off", loan_id), f"LoanNotInStatus(loanId={loan_id}, status=3 (ACTIVE))")
-    _fails(invoke(rpc_url, dep_file, "loan", "recover", loan_id, "10"), f"LoanNotInStatus(loanId={loan_id}, status=3 (ACTIVE))")
+    not_active = f"LoanNotInStatus(loanId={loan_id}, status=3 (ACTIVE))"
+    _fails(invoke(rpc_url, dep_file, "loan", "write-off", loan_id), not_active)
+    _fails(invoke(rpc_url, dep_file, "loan", "recover", loan_id, "10"), not_active)
     _advance(chain, 121 * DAY)  # installments 1-4 due; the first defaultable on day 120 (defaultAfter 90 days)
     _fails(invoke(rpc_url, dep_file, "loan", "default", loan_id, "--from", "4"), "NotOverdueLongEnough")
     owed = 12_000 * UNIT + sum(i.interest for i in build_schedule(12_000 * UNIT, 1200, 30 * DAY, 12, 0)[:4])

@@ -191,7 +191,8 @@ def test_expect_error_fails_when_the_step_succeeds_or_reverts_otherwise(chain: P
     with pytest.raises(ScenarioError) as info:
         run_scenario(parse(other), session=chain)
     assert str(info.value) == (
-        "line 14: cancel: expected EnforcedPause, the ledger said LoanStateError: LoanNotInStatus(loanId=1, status=3 (ACTIVE))"
+        "line 14: cancel: expected EnforcedPause, the ledger said "
+        "LoanStateError: LoanNotInStatus(loanId=1, status=3 (ACTIVE))"
     )
     nothing = RUNNABLE + "timeline:\n  - expect_error: {error: EnforcedPause, step: {repay: {loan: L}}}\n"
     with pytest.raises(ScenarioError, match="repay sent nothing; expected a revert with EnforcedPause"):

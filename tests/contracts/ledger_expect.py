@@ -14,7 +14,8 @@ YEAR = 31_536_000
 DAY = 86_400
 PERIOD = 30 * DAY
 UNIT = 10**6
-SEQ_MASK = 2**64 - 1
+SEQ_MASK = 2**56 - 1  # seq in bits 0-55, chain hash in bits 56-247 (docs/ledger-spec.md)
+HASH_MASK = 2**248 - 2**56
 
 # LoanStatus
 NONE, ORIGINATED, FUNDED, ACTIVE, CLOSED, CANCELLED, DEFAULTED, WRITTEN_OFF = range(8)
@@ -122,7 +123,7 @@ def recompute_audit_chain(ledger: Any, web3: Any) -> list[tuple[str, bytes]]:
         carried = decoded.pop(0)
         digest = keccak(abi_encode(["bytes32", "bytes32", *types], [head, topic0, *values]))
         seq = (int.from_bytes(head, "big") & SEQ_MASK) + 1
-        head = ((int.from_bytes(digest, "big") & ~SEQ_MASK & (2**256 - 1)) | seq).to_bytes(32, "big")
+        head = ((int.from_bytes(digest, "big") & HASH_MASK) | seq).to_bytes(32, "big")
         assert carried == head, f"{event['name']}: carried head differs from the recomputed one"
         seen.append((event["name"], head))
     assert bytes(ledger.auditHead()) == head

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 UNIT = 10**6
 BPS = 10_000
 DAY = 86_400
-SEQ_MASK = 2**64 - 1
-MAX_UINT256 = 2**256 - 1
+SEQ_MASK = 2**56 - 1  # seq in bits 0-55, chain hash in bits 56-247 (docs/ledger-spec.md)
+HASH_MASK = 2**248 - 2**56
 FUNDS = 10**9 * UNIT  # what every token holder starts with
 ROLE_NAMES = ("DEFAULT_ADMIN_ROLE", "ORIGINATOR_ROLE", "LENDER_ROLE", "SERVICER_ROLE", "PAUSER_ROLE")
 
@@ -280,7 +280,7 @@ class AuditTracker:
                 continue  # not an audit record (OpenZeppelin's RoleGranted, Paused, ...)
             types = ["bytes32", "bytes32", *(t for _, t, _ in spec.inputs[:-1])]
             digest = keccak(abi_encode(types, [self.head.to_bytes(32, "big"), spec.topic0, *values[:-1]]))
-            expected = (int.from_bytes(digest, "big") & ~SEQ_MASK & MAX_UINT256) | (self.seq + 1)
+            expected = (int.from_bytes(digest, "big") & HASH_MASK) | (self.seq + 1)
             found = int.from_bytes(values[-1], "big")
             assert found == expected, (
                 f"audit head of {spec.name} (seq {self.seq + 1}) is {found:#066x}, the rule gives {expected:#066x}"
