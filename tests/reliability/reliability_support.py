@@ -93,6 +93,9 @@ class World:
             raise RuntimeError(f"{method}: {response['error']}")
         return response["result"]
 
+    def block_timestamp(self, number: int) -> int:
+        return int(self.rpc("eth_getBlockByNumber", [hex(number), False])["timestamp"], 16)
+
     def client(self) -> Ledger:
         """A fresh client (fresh nonce caches: needed after every evm_revert)."""
         ledger = self.session.ledger(self.deployment)
