@@ -27,7 +27,14 @@ from pylender.audit.records import Record, parse_head
 from pylender.audit.replay import AuditBooks, replay
 from pylender.audit.report import write_report
 from pylender.audit.trail import lender_statement, loan_trail
-from pylender.audit.verify import audit_ledger, fetch_records, load_ledger_abi, verify_file, verify_ledger
+from pylender.audit.verify import (
+    PIPELINE_LOGS,
+    audit_ledger,
+    fetch_records,
+    load_ledger_abi,
+    verify_file,
+    verify_ledger,
+)
 from pylender.errors import PylenderError
 
 ENV_RPC, ENV_LEDGER = "PYLENDER_RPC", "PYLENDER_LEDGER"
@@ -89,7 +96,7 @@ class Source:
             return exp.records, catalog, self.web3(), self.ledger or exp.ledger, None
         w3, ledger = self.need_chain()
         catalog = EventCatalog.from_abi(load_ledger_abi(self.abi))
-        config = FetchConfig(confirmations=self.confirmations)
+        config = FetchConfig(confirmations=self.confirmations, target_logs=PIPELINE_LOGS)
         from pylender.audit.fetch import LogFetcher
         from pylender.audit.index import AuditIndex
 

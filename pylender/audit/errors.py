@@ -15,3 +15,11 @@ class FetchError(AuditError, ConnectionError):
 
 class ExportFormatError(AuditError, ValueError):
     """An export file or format is invalid or unsupported (e.g. parquet without pyarrow)."""
+
+
+class HttpStatusError(AuditError, OSError):
+    """The node answered with an HTTP status other than 200 (``status_code``, as requests names it)."""
+
+    def __init__(self, status_code: int, body: bytes) -> None:
+        super().__init__(f"HTTP {status_code}: {body[:200]!r}")
+        self.status_code = status_code

@@ -4,11 +4,19 @@ Providers limit ``eth_getLogs`` by block range or result size and say so in many
 (``-32005 query returned more than 10000 results``, ``block range is too wide``, ``Log response
 size exceeded``, HTTP 413, ...). The fetcher halves the range on such refusals and doubles it again
 after a run of successes; timeouts and connection errors are retried with exponential backoff.
+
+With ``target_logs`` (the audit's default) the range is also split into at least ``PARTS`` requests,
+narrowed after a reply of more logs than that, and :meth:`LogFetcher.iter_chunks_ahead` fetches the next
+range in a thread while the caller decodes the current one: the node serves on one core while Python
+decodes on the other. Over a plain HTTP provider the requests go through
+:class:`pylender.audit.transport.RawHttp` (http.client and msgspec, no requests).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from web3 import Web3
 
 from pylender.audit.errors import FetchError
+from pylender.audit.transport import RawHttp
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,13 @@ class FetchConfig:
     backoff: float = 0.5
     max_backoff: float = 30.0
     confirmations: int = 0
+    target_logs: int | None = None
+    """Split the range into ``PARTS`` requests at least (never above ``chunk_size`` blocks), narrowed
+    after a reply of more than this many logs and widened back after smaller ones; None: ``chunk_size``."""
+
+
+PARTS = 32  # with target_logs, each request covers at most this fraction of the whole range
+AHEAD = 2  # chunks iter_chunks_ahead keeps fetched before the caller takes them
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,7 @@ def _classify_error(code: int | None, message: str) -> Exception:
 
 def _classify_exception(exc: Exception) -> Exception:
     """Map a provider exception to a range refusal, a transient failure or a hard error."""
-    status = getattr(getattr(exc, "response", None), "status_code", None)
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
     if status == 413:
         return _RangeRefused(f"HTTP 413: {exc}")
     if status in (429, 500, 502, 503, 504):
@@ -127,6 +143,7 @@ class LogFetcher:
         self.requests = 0
         self.refusals = 0
         self._timeouts = 0
+        self._http = RawHttp.for_provider(w3.provider)
 
     # ------------------------------------------------------------ node calls
 
@@ -136,7 +153,7 @@ class LogFetcher:
         for attempt in range(self.config.retries + 1):
             self.requests += 1
             try:
-                response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+                response = self._request(method, params)
             except Exception as exc:  # every provider has its own exception zoo
                 err = _classify_exception(exc)
             else:
@@ -165,6 +182,17 @@ class LogFetcher:
                 continue
             raise err
         raise FetchError(f"{method} failed")  # pragma: no cover - loop always returns or raises
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        """One JSON-RPC request: over :class:`RawHttp` when the provider allows it, else ``make_request``."""
+        if self._http is None:
+            return self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        return self._http.call(method, params)
+
+    def close(self) -> None:
+        """Close the plain-HTTP connections (if any; a later request opens new ones)."""
+        if self._http is not None:
+            self._http.close()
 
     def latest_block(self) -> int:
         return int(self._call("eth_blockNumber", []), 16)
@@ -199,8 +227,10 @@ class LogFetcher:
             total_logs = 0
             streak = 0
             cursor = start
+            target = self.config.target_logs
+            widest = span = max(1, -(-(end - start + 1) // PARTS))  # with target_logs: blocks per request
             while cursor <= end:
-                stop = min(end, cursor + self.chunk_size - 1)
+                stop = min(end, cursor + (min(span, self.chunk_size) if target else self.chunk_size) - 1)
                 try:
                     logs = self._get_logs(cursor, stop)
                 except _RangeRefused as refusal:
@@ -216,12 +246,56 @@ class LogFetcher:
                     continue
                 total_logs += len(logs)
                 bar.update(task, advance=stop - cursor + 1, logs=total_logs)
+                if target:  # logs come in bursts (a batch of repayments fills a block): no density forecast
+                    served = stop - cursor + 1
+                    span = max(1, served * target // len(logs)) if len(logs) > target else min(widest, 2 * served)
                 yield Chunk(cursor, stop, logs)
                 cursor = stop + 1
                 streak += 1
                 if streak >= self.config.grow_after and self.chunk_size < self.config.max_chunk:
                     self.chunk_size = min(self.config.max_chunk, self.chunk_size * 2)
                     streak = 0
+
+    def iter_chunks_ahead(self, start: int, end: int, ahead: int = AHEAD) -> Iterator[Chunk]:
+        """:meth:`iter_chunks`, fetched in a thread up to ``ahead`` chunks before the caller takes them.
+
+        Chunks come in order; an error of the fetch (or an interrupt) is raised here after the chunks
+        fetched before it. When the caller stops early the thread stops before its next request.
+        """
+        chunks: queue.Queue[tuple[Chunk | None, BaseException | None]] = queue.Queue(maxsize=max(1, ahead))
+        stop = threading.Event()
+
+        def put(item: tuple[Chunk | None, BaseException | None]) -> bool:
+            while not stop.is_set():
+                try:
+                    chunks.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                for chunk in self.iter_chunks(start, end):
+                    if not put((chunk, None)):
+                        return
+            except BaseException as exc:  # handed to the caller's thread, KeyboardInterrupt included
+                put((None, exc))
+            else:
+                put((None, None))
+
+        thread = threading.Thread(target=produce, name="audit-fetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                chunk, error = chunks.get()
+                if error is not None:
+                    raise error
+                if chunk is None:
+                    return
+                yield chunk
+        finally:
+            stop.set()
 
     def fetch(self, start: int, end: int) -> list[Mapping[str, Any]]:
         """Every log of [start, end], in chain order."""

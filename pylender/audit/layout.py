@@ -169,6 +169,67 @@ def compile_reader(param: Mapping[str, Any]) -> Reader:
     return _elementary(base_type)
 
 
+def _inline(param: Mapping[str, Any], pos: int, base: int, readers: dict[str, Reader]) -> str:
+    """A Python expression reading ``param`` from the buffer ``b`` at the constant position ``pos``
+    (in a tuple based at ``base``); dynamic values call their compiled reader, named in ``readers``."""
+    if not is_static(param):
+        name = f"r{len(readers)}"
+        readers[name] = compile_reader(param)
+        return f"{name}(b, {pos}, {base})"
+    typ, dim = split_array(str(param["type"]))
+    if dim is not None:
+        inner = {**param, "type": typ}
+        size = head_size(inner)
+        return "[" + ", ".join(_inline(inner, pos + i * size, base, readers) for i in range(int(dim))) + "]"
+    if typ == "tuple":
+        items, offset = [], 0
+        for c in param["components"]:
+            items.append(f"{str(c['name'])!r}: {_inline(c, pos + offset, pos, readers)}")
+            offset += head_size(c)
+        return "{" + ", ".join(items) + "}"
+    end = pos + WORD
+    if typ.startswith("uint"):
+        return f"fb(b[{pos}:{end}], 'big')"
+    if typ.startswith("int"):
+        return f"fb(b[{pos}:{end}], 'big', signed=True)"
+    if typ == "address":
+        return f"cs(b[{pos + 12}:{end}].hex())"
+    if typ == "bool":
+        return f"b[{end - 1}] != 0"
+    if typ.startswith("bytes"):
+        return f"'0x' + b[{pos}:{pos + int(typ[5:])}].hex()"
+    raise AuditError(f"unsupported ABI type {typ!r}")
+
+
+def _compiled(expression: str, readers: Mapping[str, Reader]) -> Callable[[bytes], Any]:
+    source = f"def read(b):\n    return {expression}\n"
+    namespace: dict[str, Any] = {"fb": int.from_bytes, "cs": checksum_hex, **readers}
+    exec(compile(source, "<pylender.audit.layout>", "exec"), namespace)
+    return namespace["read"]  # type: ignore[no-any-return]
+
+
+def compile_fields(plan: Sequence[tuple[str, Mapping[str, Any], int, int]]) -> Callable[[bytes], dict[str, Any]]:
+    """One function reading every ``(name, param, position, base)`` of ``plan`` from a buffer into a dict.
+
+    The hot path of decoding: the positions are constants, so the plan is turned into the source of one
+    dict display (``{"loanId": fb(b[32:64], 'big'), ...}``) and compiled once per event type; only
+    dynamic values (strings, arrays) call a reader. Names appear only as ``repr`` literals. The reads are
+    the compiled readers' own operations, so a short or malformed buffer fails (or not) as they do.
+    """
+    readers: dict[str, Reader] = {}
+    return _compiled(_fields_expression(plan, readers), readers)
+
+
+def _fields_expression(plan: Sequence[tuple[str, Mapping[str, Any], int, int]], readers: dict[str, Reader]) -> str:
+    return "{" + ", ".join(f"{name!r}: {_inline(param, pos, base, readers)}" for name, param, pos, base in plan) + "}"
+
+
+def compile_value(param: Mapping[str, Any]) -> Callable[[bytes], Any]:
+    """:func:`compile_reader` of a parameter at the start of its buffer, as one compiled expression."""
+    readers: dict[str, Reader] = {}
+    return _compiled(_inline(param, 0, 0, readers), readers)
+
+
 def sample_value(param: Mapping[str, Any], salt: int = 1) -> Any:
     """A value of the parameter's type for eth-abi (the start-up self check and tests)."""
     base, dim = split_array(str(param["type"]))
@@ -241,6 +302,18 @@ class EventLayout:
             for name, read, in_topic, i in self.plan
         ]
         self.joined_size = self.data_start + self.data_head if self.all_static else -1
+        params = {p.name: p.abi for p in inputs}
+        fields_plan = [(name, params[name], pos, base) for name, _, pos, base in self.joined_plan]
+        self.read_fields = compile_fields(fields_plan)
+        # All-static events (the hot ones): fields, head and chain body in one compiled call; the buffer's
+        # size is checked first, so the head word is always there and the body is the buffer before it.
+        self.read_static: Callable[[bytes], tuple[dict[str, Any], int, bytes | None]] | None = None
+        if self.joined_size >= 0:
+            readers: dict[str, Reader] = {}
+            at = self.data_start + self.head_offset
+            body = f"b[:{at}]" if self.fast_chain and not self.dynamic_offsets else "None"
+            expression = f"({_fields_expression(fields_plan, readers)}, fb(b[{at}:{at + WORD}], 'big'), {body})"
+            self.read_static = _compiled(expression, readers)
 
     def read_joined(self, buf: bytes, topic_count: int) -> tuple[dict[str, Any], int, bytes | None]:
         """:meth:`read` over ``topic0 ‖ topic1..n ‖ data`` as one buffer."""
@@ -251,7 +324,9 @@ class EventLayout:
         start = self.data_start
         if self.joined_size >= 0 and len(buf) != self.joined_size:
             raise AuditError(f"{self.spec.name}: {len(buf) - start} data bytes, the ABI says {self.data_head}")
-        fields = {name: read(buf, pos, base) for name, read, pos, base in self.joined_plan}
+        if self.read_static is not None:
+            return self.read_static(buf)
+        fields = self.read_fields(buf)
         head = _word(buf, start + self.head_offset)
         if not self.fast_chain:
             return fields, head, None

@@ -236,14 +236,41 @@ class LogDecoder:
         """Records and their chain bodies, skipping removed logs and other events."""
         records: list[Record] = []
         bodies: list[bytes | None] = []
-        decode = self.decode_chained
+        decode, by_hex, fromhex, join = self.decode_chained, self._by_hex, bytes.fromhex, "".join
         for log in logs:
             if log.get("removed"):
                 continue
-            out = decode(log)
-            if out is not None:
-                records.append(out[0])
-                bodies.append(out[1])
+            # the hot path, raw JSON as eth_getLogs returns it: decode_chained inlined
+            raw_topics = log["topics"]
+            data = log["data"]
+            topic0 = raw_topics[0] if raw_topics else None
+            if type(topic0) is not str or type(data) is not str:
+                out = decode(log)
+                if out is not None:
+                    records.append(out[0])
+                    bodies.append(out[1])
+                continue
+            layout = by_hex.get(topic0) or by_hex.get(topic0.lower())
+            if layout is None:
+                continue
+            fields, head, body = layout.read_joined(
+                fromhex(join([t[2:] for t in raw_topics]) + data[2:]), len(raw_topics)
+            )
+            loan_id = fields.get("loanId")
+            number, tx_hash, index = log["blockNumber"], log["transactionHash"], log["logIndex"]
+            records.append(
+                Record(
+                    head & SEQ_MASK,
+                    layout.spec.name,
+                    loan_id if loan_id is None or type(loan_id) is int else int(loan_id),
+                    fields,
+                    head,
+                    int(number, 16) if type(number) is str else _as_int(number),
+                    tx_hash.lower() if type(tx_hash) is str else _as_hash(tx_hash),
+                    int(index, 16) if type(index) is str else _as_int(index),
+                )
+            )
+            bodies.append(body)
         return records, bodies
 
     def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[Record]:

@@ -26,9 +26,11 @@ from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
 from pylender.audit.records import LogDecoder, Record, format_head
 from pylender.audit.replay import AuditBooks, replay
-from pylender.audit.views import LedgerViews, compare_views, prefetch_ledger_views
+from pylender.audit.views import LedgerViews, compare_views, prefetch_ledger_views, prefetch_positions
 
 log = logging.getLogger(__name__)
+
+PIPELINE_LOGS = 2_000  # logs per eth_getLogs by default: small enough that decoding starts early
 
 
 def load_ledger_abi(abi_path: str | Path | None = None) -> list[dict[str, Any]]:
@@ -122,7 +124,10 @@ def verify_file(
         if address is None:
             raise AuditError("the export names no ledger: pass the ledger address to check it against the chain")
         views = LedgerViews(w3, address, load_ledger_abi(abi_path), block)
-        trusted, source = views.audit_head(), "ledger"
+        try:
+            trusted, source = views.audit_head(), "ledger"
+        finally:
+            views.close()
         result.onchain_head = format_head(trusted)
     verify_records(exp.records, catalog, trusted_head=trusted, trusted_source=source, result=result)
     return result
@@ -147,14 +152,17 @@ def fetch_records(
         records = index.records()
     else:
         start, checker, old, records = from_block, ChainChecker(catalog), [], []
-    if start <= final:
-        for chunk in fetcher.iter_chunks(start, final):
+    try:
+        # the next range is fetched in a thread while this one is decoded, chained and committed
+        for chunk in fetcher.iter_chunks_ahead(start, final):
             new, bodies = decoder.decode_all_chained(chunk.logs)
             before = len(checker.findings)
             checker.feed_all(new, bodies)
             if index is not None:
                 index.commit_chunk(chunk.end, new, checker.head, checker.findings[before:])
             records.extend(new)
+    finally:
+        fetcher.close()
     log.info(
         "fetched through block %d: %d records (%d requests, %d refusals)",
         final,
@@ -210,10 +218,14 @@ def audit_ledger(
     abi = abi if abi is not None else load_ledger_abi()
     catalog = EventCatalog.from_abi(abi)
     address = Web3.to_checksum_address(ledger_address)
-    config = fetch_config or FetchConfig()
+    config = fetch_config or FetchConfig(target_logs=PIPELINE_LOGS)
     config.confirmations = confirmations
     chain_id = int(w3.eth.chain_id)
-    final = LogFetcher(w3, address, catalog.topics, config).final_block()
+    probe = LogFetcher(w3, address, catalog.topics, config)
+    try:
+        final = probe.final_block()
+    finally:
+        probe.close()
     result = VerificationResult(ledger=address, chain_id=chain_id, final_block=final)
     if final < 0:
         raise AuditError(f"no block is final yet with {confirmations} confirmations")
@@ -223,15 +235,18 @@ def audit_ledger(
         result.final_block = final
     views = LedgerViews(w3, address, abi, final)
     # The node answers the view calls (a few lens calls, see views.prefetch_ledger_views) while the logs are
-    # fetched, decoded and replayed here: they need nothing from the records.
+    # fetched, decoded and replayed here: they need nothing from the records. The positions need the lenders:
+    # the records name them, so they are read once the records are in, while those replay (one getTranches
+    # per loan fewer for the node, which is busy serving the logs until then).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-views")
-    prefetched = pool.submit(prefetch_ledger_views, views, positions=positions) if compare_with_views else None
+    prefetched = pool.submit(prefetch_ledger_views, views, positions=False) if compare_with_views else None
     try:
         try:
             records, checker, old = fetch_records(w3, address, catalog, final, index, from_block, config, progress)
         finally:
             if index is not None:
                 index.close()
+        held = pool.submit(prefetch_positions, views, records) if compare_with_views and positions else None
         onchain = views.audit_head()
         checker.check_final(onchain, "ledger")
         result.onchain_head = format_head(onchain)
@@ -239,11 +254,17 @@ def audit_ledger(
         result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
         books = _replay_into(result, records)
         if prefetched is None:
+            views.close()
             return LedgerAudit(result, records, books, views)
         cache = prefetched.result()
+        if held is not None:
+            cache.update(held.result())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    result.findings.extend(compare_views(views, books, positions=positions, cache=cache))
+    try:
+        result.findings.extend(compare_views(views, books, positions=positions, cache=cache))
+    finally:
+        views.close()
     result.compared_views = True
     return LedgerAudit(result, records, books, views)
 

@@ -11,21 +11,25 @@ plain batches, a provider without batch support one request per call.
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
 from eth_abi import encode as abi_encode
 from web3 import HTTPProvider, Web3
+from web3.contract import Contract
 
 from pylender.audit.errors import AuditError
 from pylender.audit.events import canonical_type
 from pylender.audit.findings import Finding
-from pylender.audit.layout import Reader, compile_reader, head_size, keccak256
+from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
 from pylender.audit.lens import Lens
 from pylender.audit.records import from_json, to_json
 from pylender.audit.replay import AuditBooks, LoanState, Status
+from pylender.audit.transport import RawHttp
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ LOAN_FIELDS = {  # LoanView field -> LoanState attribute (``book.`` ones come fr
     "owedAtDefault": "owed_at_default",
     "writtenOff": "book.written_off",
 }
+_LOAN_GETTERS = [(key, operator.attrgetter(path)) for key, path in LOAN_FIELDS.items()]  # dotted paths too
 POSITION_FIELDS = {  # PositionView field -> reference.Books.position key
     "incomeCredited": "income_credited",
     "reserveHeld": "reserve_held",
@@ -93,6 +98,7 @@ class ViewFunction:
         for out in self.outputs:
             self._readers.append((compile_reader(out), offset))
             offset += head_size(out)
+        self._single = compile_value(self.outputs[0]) if len(self.outputs) == 1 else None
 
     def calldata_bytes(self, args: Sequence[Any]) -> bytes:
         if len(args) != len(self.inputs):
@@ -109,6 +115,8 @@ class ViewFunction:
 
     def result(self, data: bytes) -> Any:
         """A single output as its JSON value (structs as dicts); several outputs as a tuple of them."""
+        if self._single is not None:
+            return self._single(data)
         values = [read(data, off, 0) for read, off in self._readers]
         return values[0] if len(values) == 1 else tuple(values)
 
@@ -127,7 +135,7 @@ class LedgerViews:
     ) -> None:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
-        self.contract = w3.eth.contract(address=self.address, abi=abi)
+        self.abi = abi
         self.block = block
         self.batch_size = max(1, batch_size)
         self._outputs = {e["name"]: e["outputs"] for e in abi if e.get("type") == "function"}
@@ -140,6 +148,13 @@ class LedgerViews:
         self._balance_of = ViewFunction(ERC20_BALANCE_ABI[0])
         self.requests = 0  # HTTP round trips made by call_many
         self.lens = Lens(self._send) if lens else None
+        self._http = RawHttp.for_provider(w3.provider)
+
+    @functools.cached_property
+    def contract(self) -> Contract:
+        """The web3 contract (built on first use: about 8 ms for the ledger's ABI, which the audit's hot path
+        does not need)."""
+        return self.w3.eth.contract(address=self.address, abi=self.abi)
 
     def call(self, name: str, *args: Any) -> Any:
         """Call a view; a single struct output comes back as a dict keyed by component name."""
@@ -222,17 +237,19 @@ class LedgerViews:
         """One batch over an HTTP provider's transport, JSON built and parsed here (no per-call web3
         encoding); None when the provider is not HTTP or the answer is not a full batch."""
         provider = self.w3.provider
-        post = getattr(provider, "_make_request", None)
-        if not isinstance(provider, HTTPProvider) or post is None:
+        if self._http is not None:
+            post: Any = self._http.post
+        elif isinstance(provider, HTTPProvider) and hasattr(provider, "_make_request"):
+            post = functools.partial(provider._make_request, "eth_call")
+        else:
             return None
-        body = json.dumps(
-            [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(requests)],
-            separators=(",", ":"),
-        ).encode()
+        body = msgspec.json.encode(
+            [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(requests)]
+        )
         self.requests += 1
         try:
-            answer = json.loads(post("eth_call", body))
-        except ValueError:
+            answer = msgspec.json.decode(post(body))
+        except msgspec.DecodeError:
             return None
         if not isinstance(answer, list):
             return None
@@ -243,6 +260,9 @@ class LedgerViews:
 
     def _send(self, requests: list[tuple[str, list[Any]]]) -> list[Any]:
         provider = self.w3.provider
+        if len(requests) == 1 and self._http is not None:
+            self.requests += 1
+            return [self._http.call(*requests[0])]
         if len(requests) > 1:
             raw = self._post_raw(requests)
             if raw is not None:
@@ -265,9 +285,21 @@ class LedgerViews:
             out.append(provider.make_request(method, params))  # type: ignore[arg-type]
         return out
 
+    def close(self) -> None:
+        """Close the plain-HTTP connections (if any; a later call opens new ones)."""
+        if self._http is not None:
+            self._http.close()
+
     def audit_head(self) -> int:
-        raw = self.contract.functions.auditHead().call(block_identifier=self.block)
-        return int.from_bytes(raw, "big") if isinstance(raw, (bytes, bytearray)) else int(raw)
+        """The ledger's ``auditHead`` at ``self.block`` (one plain ``eth_call``, no web3 contract machinery)."""
+        (value,) = self._call_plain(
+            [self.function("auditHead")], [("auditHead", ())], self.address, self._block_param()
+        )
+        if isinstance(value, str) and len(value) == 66:
+            return int(value, 16)
+        if isinstance(value, int):
+            return value
+        raise AuditError(f"auditHead() at block {self.block} returned {value!r}: is {self.address} the ledger?")
 
     def token_balance(self) -> int:
         token = self.contract.functions.token().call(block_identifier=self.block)
@@ -296,9 +328,9 @@ def _compare_loan(
     subject = f"loan {loan.loan_id}"
     if Status(int(view["status"])) != loan.status:
         out.append(_finding(subject, "status", loan.status.name, Status(int(view["status"])).name))
-    for key, attr in LOAN_FIELDS.items():
-        if int(view[key]) != _attr(loan, attr):
-            out.append(_finding(subject, key, _attr(loan, attr), view[key]))
+    for key, getter in _LOAN_GETTERS:
+        if int(view[key]) != int(getter(loan)):
+            out.append(_finding(subject, key, _attr(loan, LOAN_FIELDS[key]), view[key]))
     if int(view["fundedCount"]) != loan.funded:
         out.append(_finding(subject, "fundedCount", loan.funded, view["fundedCount"]))
     if positions is not None:
@@ -402,6 +434,23 @@ def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: boo
     cache.update(zip(calls[:-1], values, strict=True))
     (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
     return cache
+
+
+def prefetch_positions(views: LedgerViews, records: Sequence[Any]) -> dict[ViewKey, Any]:
+    """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name: the positions
+    :func:`compare_views` reads, without a ``getTranches`` per loan to learn the lenders (run it in a
+    thread once the records are fetched, while they replay; anything it misses is fetched later)."""
+    calls: list[ViewKey] = []
+    for r in records:
+        if r.kind != "LoanOriginated":
+            continue
+        try:
+            loan_id = int(r.fields["loanId"])
+            calls += [("positionOf", (loan_id, str(t["lender"]))) for t in r.fields["tranches"]]
+        except (KeyError, TypeError, ValueError):
+            continue
+    calls = list(dict.fromkeys(calls))
+    return dict(zip(calls, views.call_many(calls), strict=True)) if calls else {}
 
 
 def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict[ViewKey, Any]:

@@ -319,6 +319,23 @@ def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: 
     assert (finding.subject, finding.field, finding.found) == (f"account {c.bank}", "loss", "1")
 
 
+def test_positions_read_from_the_records_lenders_leave_compare_views_nothing_to_fetch(
+    chain: tuple[str, Chain],
+) -> None:
+    from pylender.audit.views import compare_views, prefetch_ledger_views, prefetch_positions
+
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    cache = prefetch_ledger_views(run.views, positions=False)
+    assert not any(key[0] in ("positionOf", "getTranches") for key in cache)
+    held = prefetch_positions(run.views, run.records)
+    lenders = [(loan.loan_id, lender) for loan in run.books.loans.values() for lender in loan.lenders]
+    assert sorted(held) == sorted(("positionOf", key) for key in lenders)
+    before = run.views.requests
+    assert compare_views(run.views, run.books, cache={**cache, **held}) == []
+    assert run.views.requests == before  # every view compare_views reads was prefetched
+
+
 def test_many_views_read_through_the_lens_equal_plain_calls(chain: tuple[str, Chain]) -> None:
     from pylender.audit.verify import load_ledger_abi
     from pylender.audit.views import LENS_MIN_CALLS, LedgerViews

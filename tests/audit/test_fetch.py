@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from audit_fake_node import FakeLogNode, fake_web3
 from audit_synthetic import LEDGER
@@ -95,3 +98,68 @@ def test_confirmations_hold_back_the_newest_blocks(synthetic_catalog: EventCatal
     final = fetcher.final_block()
     assert final == 4_749
     assert len(fetcher.fetch(0, final)) == 19  # the record at block 4,750 is not final yet
+
+
+def test_chunks_fetched_ahead_come_in_order_and_cover_the_range(
+    synthetic_catalog: EventCatalog, spread: list[Record]
+) -> None:
+    node = FakeLogNode(_logs(synthetic_catalog, spread), LATEST, max_range=1_000)
+    fetcher = LogFetcher(fake_web3(node), LEDGER, synthetic_catalog.topics, FetchConfig(chunk_size=400))
+    chunks = list(fetcher.iter_chunks_ahead(0, LATEST))
+    assert [(c.start, c.end) for c in chunks] == node.served
+    assert _covering(node.served, 0, LATEST)
+    assert LogDecoder(synthetic_catalog).decode_all([log for c in chunks for log in c.logs]) == spread
+
+
+def test_an_interrupt_in_the_fetch_thread_reaches_the_caller_after_the_chunks_before_it(
+    synthetic_catalog: EventCatalog, spread: list[Record]
+) -> None:
+    node = FakeLogNode(_logs(synthetic_catalog, spread), LATEST, interrupt_after=3)
+    fetcher = LogFetcher(fake_web3(node), LEDGER, synthetic_catalog.topics, FetchConfig(chunk_size=500))
+    taken = []
+    with pytest.raises(KeyboardInterrupt):
+        for chunk in fetcher.iter_chunks_ahead(0, LATEST):
+            taken.append((chunk.start, chunk.end))
+    assert taken == node.served == [(0, 499), (500, 999), (1_000, 1_499)]
+
+
+def test_a_fetch_error_in_the_thread_is_raised_in_the_caller(
+    synthetic_catalog: EventCatalog, spread: list[Record]
+) -> None:
+    node = FakeLogNode(_logs(synthetic_catalog, spread), LATEST, connection_errors=100)
+    fetcher = LogFetcher(
+        fake_web3(node), LEDGER, synthetic_catalog.topics, FetchConfig(retries=2), sleep=lambda _: None
+    )
+    with pytest.raises(FetchError, match="after 3 attempts"):
+        list(fetcher.iter_chunks_ahead(0, LATEST))
+    assert node.served == []
+
+
+def test_a_caller_that_stops_early_stops_the_fetch_thread(
+    synthetic_catalog: EventCatalog, spread: list[Record]
+) -> None:
+    node = FakeLogNode(_logs(synthetic_catalog, spread), LATEST)
+    fetcher = LogFetcher(fake_web3(node), LEDGER, synthetic_catalog.topics, FetchConfig(chunk_size=10, max_chunk=10))
+    chunks = fetcher.iter_chunks_ahead(0, LATEST, ahead=1)
+    first = next(chunks)
+    chunks.close()
+    deadline = time.monotonic() + 5
+    while any(t.name == "audit-fetch" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (first.start, first.end) == (0, 9)
+    assert not any(t.name == "audit-fetch" for t in threading.enumerate())
+    assert len(node.served) <= 3  # the chunk taken, one queued, one in flight: not the 500 of the range
+
+
+def test_target_logs_splits_the_range_and_narrows_after_a_big_reply(
+    synthetic_catalog: EventCatalog, synthetic_records: list[Record]
+) -> None:
+    burst = [r.model_copy(update={"block_number": i, "log_index": 0}) for i, r in enumerate(synthetic_records)]
+    node = FakeLogNode(_logs(synthetic_catalog, burst), LATEST)
+    fetcher = LogFetcher(fake_web3(node), LEDGER, synthetic_catalog.topics, FetchConfig(target_logs=2))
+    logs = fetcher.fetch(0, LATEST)
+    assert LogDecoder(synthetic_catalog).decode_all(logs) == burst
+    # a 32nd of the range (157 blocks) holds all 20 logs: then 157 x 2 / 20 = 15 blocks, widened 2x per small reply
+    assert node.served[:4] == [(0, 156), (157, 171), (172, 201), (202, 261)]
+    assert max(b - a + 1 for a, b in node.served) == 157
+    assert _covering(node.served, 0, LATEST)
