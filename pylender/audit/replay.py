@@ -87,6 +87,8 @@ class AuditBooks:
     paused: bool = False
     roles: dict[str, set[str]] = field(default_factory=dict)
     """Role (0x-hex bytes32) -> its members, from AccessChanged and InstitutionRegistered (LENDER_ROLE)."""
+    role_history: set[tuple[str, str]] = field(default_factory=set)
+    """Every (role, account) the trail ever names: the ones to check against ``hasRole``."""
     last_seq: int = 0
     # (seq, block, first, end) of each record's slice of books.journal; Flows are built on demand
     flow_marks: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -220,11 +222,13 @@ class Replayer:
         index = self._books.register(f["account"], f["name"], bool(f["isPlatform"]))
         self._expect(f"account {f['account']}", "index", index, int(f["index"]))
         self.state.roles.setdefault(LENDER_ROLE, set()).add(f["account"])
+        self.state.role_history.add((LENDER_ROLE, f["account"]))
 
     def _on_AccessChanged(self, f: dict[str, Any]) -> None:
         role = role_hex(f["role"])
         members = self.state.roles.setdefault(role, set())
         account, granted = f["account"], bool(f["granted"])
+        self.state.role_history.add((role, account))
         # the ledger records only grants and revocations that change something
         self._expect(f"role {role_name(role)} of {account}", "held before", not granted, account in members)
         if granted:

@@ -26,7 +26,7 @@ from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
 from pylender.audit.records import LogDecoder, Record, format_head
 from pylender.audit.replay import AuditBooks, replay
-from pylender.audit.views import LedgerViews, compare_views, prefetch_ledger_views, prefetch_positions
+from pylender.audit.views import LedgerViews, compare_views, prefetch_from_records, prefetch_ledger_views
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def audit_ledger(
         finally:
             if index is not None:
                 index.close()
-        held = pool.submit(prefetch_positions, views, records) if compare_with_views and positions else None
+        held = pool.submit(prefetch_from_records, views, records) if compare_with_views and positions else None
         onchain = views.audit_head()
         checker.check_final(onchain, "ledger")
         result.onchain_head = format_head(onchain)

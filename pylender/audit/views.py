@@ -28,8 +28,9 @@ from pylender.audit.findings import Finding
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
 from pylender.audit.lens import Lens
 from pylender.audit.records import from_json, to_json
-from pylender.audit.replay import AuditBooks, LoanState, Status
+from pylender.audit.replay import LENDER_ROLE, AuditBooks, LoanState, Status, role_hex
 from pylender.audit.transport import RawHttp
+from pylender.roles import role_name
 
 log = logging.getLogger(__name__)
 
@@ -379,6 +380,17 @@ def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:
 ViewKey = tuple[str, tuple[Any, ...]]
 
 
+def _compare_roles(views: LedgerViews, books: AuditBooks, cache: Mapping[ViewKey, Any] | None) -> list[Finding]:
+    """``hasRole`` for every (role, account) the trail names against the members the records leave."""
+    pairs = sorted(books.role_history)
+    held = _answers(views, [("hasRole", (role, account)) for role, account in pairs], cache) if pairs else []
+    return [
+        _finding(f"role {role_name(role)}", account, expected, bool(found))
+        for (role, account), found in zip(pairs, held, strict=True)
+        if bool(found) != (expected := account in books.roles.get(role, ()))
+    ]
+
+
 def _answers(views: LedgerViews, calls: Sequence[ViewKey], cache: Mapping[ViewKey, Any] | None) -> list[Any]:
     """The values of ``calls``: from ``cache`` where present, the rest in batches."""
     if not cache:
@@ -436,17 +448,21 @@ def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: boo
     return cache
 
 
-def prefetch_positions(views: LedgerViews, records: Sequence[Any]) -> dict[ViewKey, Any]:
-    """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name: the positions
-    :func:`compare_views` reads, without a ``getTranches`` per loan to learn the lenders (run it in a
-    thread once the records are fetched, while they replay; anything it misses is fetched later)."""
+def prefetch_from_records(views: LedgerViews, records: Sequence[Any]) -> dict[ViewKey, Any]:
+    """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name, and ``hasRole`` of every
+    (role, account) their ``AccessChanged`` and ``InstitutionRegistered`` name: what :func:`compare_views`
+    reads, without a ``getTranches`` per loan to learn the lenders (run it in a thread once the records are
+    fetched, while they replay; anything it misses is fetched later)."""
     calls: list[ViewKey] = []
     for r in records:
-        if r.kind != "LoanOriginated":
-            continue
         try:
-            loan_id = int(r.fields["loanId"])
-            calls += [("positionOf", (loan_id, str(t["lender"]))) for t in r.fields["tranches"]]
+            if r.kind == "LoanOriginated":
+                loan_id = int(r.fields["loanId"])
+                calls += [("positionOf", (loan_id, str(t["lender"]))) for t in r.fields["tranches"]]
+            elif r.kind == "AccessChanged":
+                calls.append(("hasRole", (role_hex(r.fields["role"]), r.fields["account"])))
+            elif r.kind == "InstitutionRegistered":
+                calls.append(("hasRole", (LENDER_ROLE, r.fields["account"])))
         except (KeyError, TypeError, ValueError):
             continue
     calls = list(dict.fromkeys(calls))
@@ -525,6 +541,7 @@ def compare_views(
         for key, value in expected_record.items():
             if int(view[key]) != value:
                 out.append(_finding(f"borrower {borrower_id}", f"creditRecord.{key}", value, view[key]))
+    out.extend(_compare_roles(views, books, cache))
     balance_key: ViewKey = ("balanceOf", (views.address,))
     if cache is not None and balance_key in cache:
         balance = cache[balance_key]

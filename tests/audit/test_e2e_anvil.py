@@ -322,15 +322,18 @@ def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: 
 def test_positions_read_from_the_records_lenders_leave_compare_views_nothing_to_fetch(
     chain: tuple[str, Chain],
 ) -> None:
-    from pylender.audit.views import compare_views, prefetch_ledger_views, prefetch_positions
+    from pylender.audit.views import compare_views, prefetch_from_records, prefetch_ledger_views
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
     cache = prefetch_ledger_views(run.views, positions=False)
     assert not any(key[0] in ("positionOf", "getTranches") for key in cache)
-    held = prefetch_positions(run.views, run.records)
+    held = prefetch_from_records(run.views, run.records)
     lenders = [(loan.loan_id, lender) for loan in run.books.loans.values() for lender in loan.lenders]
-    assert sorted(held) == sorted(("positionOf", key) for key in lenders)
+    roles = sorted(run.books.role_history)
+    assert len(roles) == 6  # the admin, originator, servicer and pauser grants; two institutions' LENDER_ROLE
+    assert sorted(held) == sorted([("positionOf", key) for key in lenders] + [("hasRole", key) for key in roles])
+    assert [held[("hasRole", key)] for key in roles] == [True] * 6
     before = run.views.requests
     assert compare_views(run.views, run.books, cache={**cache, **held}) == []
     assert run.views.requests == before  # every view compare_views reads was prefetched
@@ -393,3 +396,19 @@ def test_a_lens_chunk_refused_for_gas_is_halved_and_a_node_without_the_lens_gets
         {"error": {"code": -32601, "message": "creation not allowed"}} for _ in requests
     ]
     assert refused.call_many(calls) == reference and not refused.lens.enabled
+
+
+def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.views import compare_views
+    from pylender.roles import role_id
+
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    admin_role = "0x" + role_id("DEFAULT_ADMIN_ROLE").hex()
+    (admin,) = run.books.roles[admin_role]
+    assert c.ledger.functions.hasRole(role_id("DEFAULT_ADMIN_ROLE"), admin).call()
+    run.books.roles[admin_role].discard(admin)  # as if a revocation were recorded that the chain never made
+    findings = compare_views(run.views, run.books)
+    assert [(f.check, f.subject, f.field, f.expected, f.found) for f in findings] == [
+        ("view", "role DEFAULT_ADMIN_ROLE", admin, "False", "True")
+    ]
