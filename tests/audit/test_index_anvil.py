@@ -1,4 +1,4 @@
-"""A ledger with 10,010 audit records verifies and reconciles; a run interrupted midway resumes from the index.
+"""A ledger with 10,015 audit records verifies and reconciles; a run interrupted midway resumes from the index.
 
 The ledger is built on the bench's setup path (bench/chain.py, bench/audit_speed.py): 100 two-lender loans,
 then 96 rounds of one ``repayBatch`` over all of them, one period apart.
@@ -6,7 +6,6 @@ then 96 rounds of one ``repayBatch`` over all of them, one period apart.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +13,11 @@ import pytest
 from audit_anvil import ANVIL, InterruptingProvider
 from web3 import Web3
 
+from bench.audit_speed import grow_records
+from bench.chain import BenchChain, LoanPlan
 from pylender.audit.fetch import FetchConfig
 from pylender.audit.index import AuditIndex
 from pylender.audit.verify import verify_ledger
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the bench's chain helpers (not a package)
-from bench.audit_speed import grow_records
-from bench.chain import BenchChain, LoanPlan
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ANVIL.exists(), reason="anvil (npm) not installed")]
 
