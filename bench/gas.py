@@ -62,27 +62,22 @@ class GasResults(BaseModel):
 def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: Callable[[str], None]) -> GasResults:
     """Measure on a fresh chain (then a second fresh chain for repay gas against the number of loans)."""
     ops: dict[str, dict[int, int]] = {name: {} for name in OPERATIONS}
-    breakdown: dict[str, GasBreakdown] = {}
-    with BenchChain.start(trace_steps=True) as chain:
-        traced = _references(chain)
-        floor, transfer = traced["floor"].gas_used, traced["transfer"].gas_used
+    with BenchChain.start() as chain:
+        refs = _references(chain)
+        floor, transfer = refs["floor"].gas_used, refs["transfer"].gas_used
         tick("references")
         push = chain.deploy_reference("PushSplitBaseline")
         payer = chain.account(PAYER)
         chain.approve_spender(payer, push)
         plan = LoanPlan()
         for k in lender_counts:
-            gas, receipts = _lifecycle(chain, k, plan)
+            gas, _ = _lifecycle(chain, k, plan)
             for name, value in gas.items():
                 ops[name][k] = value
             ops["push-split repay (reference)"][k] = _push_split(chain, push, k)
-            if k == BREAKDOWN_LENDERS:
-                traced.update(receipts)
-                breakdown = {
-                    label: trace_breakdown(chain.session.w3, traced[key].tx_hash).divided(per)
-                    for label, key, per in BREAKDOWN_ROWS
-                }
             tick(f"{k} lender(s)")
+    breakdown = _breakdown(LoanPlan()) if BREAKDOWN_LENDERS in lender_counts else {}
+    tick("where the gas goes")
     with BenchChain.start() as chain:
         by_loans = _repay_by_loans(chain, loan_counts, tick)
     notes = [
@@ -100,6 +95,18 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
         breakdown=breakdown,
         notes=notes,
     )
+
+
+def _breakdown(plan: LoanPlan) -> dict[str, GasBreakdown]:
+    """The references and one ``BREAKDOWN_LENDERS`` life cycle again, on a chain of their own that keeps opcode
+    traces (anvil holds every step of every transaction in memory: too much for the whole gas section)."""
+    with BenchChain.start(trace_steps=True) as chain:
+        receipts = _references(chain)
+        receipts.update(_lifecycle(chain, BREAKDOWN_LENDERS, plan)[1])
+        return {
+            label: trace_breakdown(chain.session.w3, receipts[key].tx_hash).divided(per)
+            for label, key, per in BREAKDOWN_ROWS
+        }
 
 
 def _references(chain: BenchChain) -> dict[str, Receipt]:
