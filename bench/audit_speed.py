@@ -33,7 +33,7 @@ class AuditSizes:
     loans: int = 1_000
     periods: int = 100
     targets: tuple[int, ...] = (10_000, 100_000)
-    runs: int = 3
+    runs: int = 7  # verify and raw getLogs: cheap, and a 10k-record run lasts ~0.4 s, so noise needs rounds
     ape_runs_large: int = 3
 
 
