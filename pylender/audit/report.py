@@ -16,6 +16,7 @@ from pylender.audit.replay import AuditBooks, Status
 from pylender.audit.svg import bar_chart, line_chart
 from pylender.audit.trail import INTERNAL_MOVES
 from pylender.audit.views import LedgerViews
+from pylender.roles import role_name
 
 BPS = 10_000
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
@@ -222,6 +223,23 @@ def build_report(
         }
         for a in books.accounts.values()
     ]
+    holders = [
+        {"role": role_name(role), "account": account}
+        for role, members in sorted(books.roles.items(), key=lambda kv: role_name(kv[0]))
+        for account in sorted(members)
+    ]
+    role_changes = [
+        {
+            "seq": r.seq,
+            "block": r.block_number,
+            "role": role_name(r.fields["role"]),
+            "account": r.fields["account"],
+            "change": "granted" if r.fields["granted"] else "revoked",
+            "by": r.fields["by"],
+        }
+        for r in records
+        if r.kind == "AccessChanged"
+    ]
     losses = {a.name or a.address: a.loss for a in books.accounts.values()}
     current = dict(views.call("policy")) if views is not None else None
     breaches = [b.model_dump() for b in policy_breaches(records, current)]
@@ -234,6 +252,9 @@ def build_report(
 {bar_chart("Loans by status", list(counts), list(counts.values()))}
 {_table(loans, "No loans.")}
 <h2>Institutions</h2>{_table(accounts, "No institutions.")}
+<h2>Roles</h2><p>Who holds each role after the last record (LENDER_ROLE also by registration), and every
+grant and revocation the trail holds; verify compares the holders with <code>hasRole</code>.</p>
+{_table(holders, "No role holders in the trail.")}{_table(role_changes, "No role changes in the trail.")}
 <h2>Cash flows per lender</h2>
 {line_chart("Cumulative units credited per institution", _cash_series(books))}
 <h2>Losses</h2>

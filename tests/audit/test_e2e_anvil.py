@@ -184,6 +184,10 @@ def test_the_cli_verifies_exports_traces_and_reports(chain: tuple[str, Chain], t
     rep = runner.invoke(audit, ["report", *base, "--html", str(html)])
     assert rep.exit_code == 0, rep.output
     assert "PASSED" in html.read_text() and html.read_text().count("<svg") == 3
+    roles = html.read_text().split("<h2>Roles</h2>")[1].split("<h2>")[0]
+    # the deployment's admin grant and the originator, servicer and pauser grants, each a row of both tables
+    assert all(roles.count(name) == 2 for name in ("DEFAULT_ADMIN_ROLE", "ORIGINATOR_ROLE", "PAUSER_ROLE"))
+    assert roles.count(">granted</td>") == 4 and roles.count(">LENDER_ROLE</td>") == 2  # two institutions
 
 
 def test_mounted_under_the_main_cli_it_takes_the_root_rpc(chain: tuple[str, Chain], tmp_path: Path) -> None:
