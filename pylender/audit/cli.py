@@ -1,4 +1,4 @@
-"""``pylender audit``: verify, export, trail, lender, report (a click group the main CLI mounts).
+"""``pylender audit``: verify, export, trail, lender, roles, report (a click group the main CLI mounts).
 
 Exit status 0 only when everything matches; otherwise 1, with each finding named.
 """
@@ -25,7 +25,7 @@ from pylender.audit.fetch import FetchConfig
 from pylender.audit.findings import VerificationResult
 from pylender.audit.records import Record, parse_head
 from pylender.audit.replay import AuditBooks, replay
-from pylender.audit.report import write_report
+from pylender.audit.report import role_rows, write_report
 from pylender.audit.trail import lender_statement, loan_trail
 from pylender.audit.verify import (
     PIPELINE_LOGS,
@@ -271,6 +271,26 @@ def trail(src: Source, loan_id: int, as_json: bool) -> None:
         console.print(f"    {e.text}", markup=False)
         for who, amount in e.credits.items():
             console.print(f"      → {who}: {amount:,}", markup=False)
+
+
+@audit.command()
+@source_options
+@click.option("--json", "as_json", is_flag=True)
+def roles(src: Source, as_json: bool) -> None:
+    """Who holds each role, and every grant and revocation the trail records."""
+    records, *_ = src.load()
+    holders, changes = role_rows(records, _books(records))
+    if as_json:
+        click.echo(json.dumps({"holders": holders, "changes": changes}, indent=1))
+        return
+    console = _console()
+    for title, rows in (("role holders", holders), ("role changes", changes)):
+        table = Table(title=title)
+        for col in dict.fromkeys(k for r in rows for k in r):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(*(str(v) for v in r.values()))
+        console.print(table)
 
 
 @audit.command()

@@ -156,6 +156,28 @@ def _cash_series(books: AuditBooks) -> dict[str, list[tuple[int, int]]]:
     return series
 
 
+def role_rows(records: Sequence[Record], books: AuditBooks) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Who holds each role after the last record, and every grant and revocation (AccessChanged) in seq order."""
+    holders = [
+        {"role": role_name(role), "account": account}
+        for role, members in sorted(books.roles.items(), key=lambda kv: role_name(kv[0]))
+        for account in sorted(members)
+    ]
+    changes = [
+        {
+            "seq": r.seq,
+            "block": r.block_number,
+            "role": role_name(r.fields["role"]),
+            "account": r.fields["account"],
+            "change": "granted" if r.fields["granted"] else "revoked",
+            "by": r.fields["by"],
+        }
+        for r in sorted(records, key=lambda r: r.seq)
+        if r.kind == "AccessChanged"
+    ]
+    return holders, changes
+
+
 def build_report(
     result: VerificationResult,
     records: Sequence[Record],
@@ -223,23 +245,7 @@ def build_report(
         }
         for a in books.accounts.values()
     ]
-    holders = [
-        {"role": role_name(role), "account": account}
-        for role, members in sorted(books.roles.items(), key=lambda kv: role_name(kv[0]))
-        for account in sorted(members)
-    ]
-    role_changes = [
-        {
-            "seq": r.seq,
-            "block": r.block_number,
-            "role": role_name(r.fields["role"]),
-            "account": r.fields["account"],
-            "change": "granted" if r.fields["granted"] else "revoked",
-            "by": r.fields["by"],
-        }
-        for r in records
-        if r.kind == "AccessChanged"
-    ]
+    holders, role_changes = role_rows(records, books)
     losses = {a.name or a.address: a.loss for a in books.accounts.values()}
     current = dict(views.call("policy")) if views is not None else None
     breaches = [b.model_dump() for b in policy_breaches(records, current)]

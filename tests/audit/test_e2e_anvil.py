@@ -177,6 +177,18 @@ def test_the_cli_verifies_exports_traces_and_reports(chain: tuple[str, Chain], t
     assert bad.exit_code == 1 and "seq 10" in bad.output
     trail = runner.invoke(audit, ["trail", "2", *base])
     assert trail.exit_code == 0 and "written off" in trail.output and "LoanDefaulted" in trail.output
+    roles = runner.invoke(audit, ["roles", *base, "--json"])
+    assert roles.exit_code == 0, roles.output
+    held = json.loads(roles.output)
+    assert sorted(h["role"] for h in held["holders"]) == sorted(
+        ["DEFAULT_ADMIN_ROLE", "ORIGINATOR_ROLE", "SERVICER_ROLE", "PAUSER_ROLE", "LENDER_ROLE", "LENDER_ROLE"]
+    )
+    assert [(x["seq"], x["role"], x["change"]) for x in held["changes"]] == [
+        (1, "DEFAULT_ADMIN_ROLE", "granted"),
+        (3, "ORIGINATOR_ROLE", "granted"),
+        (4, "SERVICER_ROLE", "granted"),
+        (5, "PAUSER_ROLE", "granted"),
+    ]
     lender = runner.invoke(audit, ["lender", c.bank, *base, "--json"])
     assert lender.exit_code == 0
     assert sum(x["amount"] for x in json.loads(lender.output) if x["component"] == "recovery") == 123_457
