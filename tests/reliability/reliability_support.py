@@ -123,16 +123,7 @@ def build_world(session: Pylender) -> World:
         ledger.mint(accounts[name], FUNDS)
         ledger.approve(accounts[name])
     p = ledger.policy()
-    policy = ref.PolicyParams(
-        min_platform_share_bps=p.min_platform_share_bps,
-        max_annual_rate_bps=p.max_annual_rate_bps,
-        max_penalty_rate_bps=p.max_penalty_rate_bps,
-        min_reserve_bps=p.min_reserve_bps,
-        max_principal=p.max_principal,
-        max_lender_exposure=p.max_lender_exposure,
-        default_after=p.default_after,
-        public_default_delay=p.public_default_delay,
-    )
+    policy = ref.PolicyParams(**p.model_dump())
     return World(session, ledger.deployment, accounts, policy)
 
 

@@ -350,18 +350,7 @@ def _full_life_cycle(world: World, ledger: Ledger, principal: int, model: ref.Re
 
 def _model(world: World, ledger: Ledger, decimals: int) -> ref.ReferenceLedger:
     p = PolicyParams.defaults(decimals)
-    model = ref.ReferenceLedger(
-        ref.PolicyParams(
-            min_platform_share_bps=p.min_platform_share_bps,
-            max_annual_rate_bps=p.max_annual_rate_bps,
-            max_penalty_rate_bps=p.max_penalty_rate_bps,
-            min_reserve_bps=p.min_reserve_bps,
-            max_principal=p.max_principal,
-            max_lender_exposure=p.max_lender_exposure,
-            default_after=p.default_after,
-            public_default_delay=p.public_default_delay,
-        )
-    )
+    model = ref.ReferenceLedger(ref.PolicyParams(**p.model_dump()))
     model.register_institution(world.address("bank"), "bank", False)
     model.register_institution(world.address("platform"), "platform", True)
     return model
