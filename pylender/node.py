@@ -355,10 +355,16 @@ class KeepAliveHTTPProvider(HTTPProvider):
             self._local.conn = conn
         return conn
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header of credentials in the URL (empty without them)."""
+        return {"Authorization": self._auth} if self._auth else {}
+
     def _make_request(self, method: str, request_data: bytes) -> bytes:  # type: ignore[override]
-        headers = {"Content-Type": "application/json"}
-        if self._auth:
-            headers["Authorization"] = self._auth
+        headers = {"Content-Type": "application/json", **self.auth_headers()}
         for attempt in (1, 2):
             conn = self._connection()
             try:

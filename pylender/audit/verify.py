@@ -10,7 +10,7 @@ import functools
 import gc
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,7 +25,7 @@ from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
 from pylender.audit.records import LogDecoder, Record, format_head
-from pylender.audit.replay import AuditBooks, replay
+from pylender.audit.replay import AuditBooks, Replayer, replay
 from pylender.audit.views import LedgerViews, compare_views, prefetch_from_records, prefetch_ledger_views
 
 log = logging.getLogger(__name__)
@@ -46,41 +46,80 @@ def load_ledger_abi(abi_path: str | Path | None = None) -> list[dict[str, Any]]:
         raise AuditError(str(exc)) from exc
 
 
-def _summary(books: AuditBooks) -> dict[str, Any]:
+def _summary(books: AuditBooks, expected: int, conserved: int) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for loan in books.loans.values():
         statuses[loan.status.name] = statuses.get(loan.status.name, 0) + 1
+    accounts = books.accounts.values()
     return {
         "loans": len(books.loans),
         "loan_status": statuses,
         "institutions": len(books.accounts),
-        "expected_token_balance": books.expected_balance,
-        "conserved_balance": books.conserved_balance,
-        "withdrawable": sum(a.withdrawable for a in books.accounts.values()),
-        "reserve": sum(a.reserve for a in books.accounts.values()),
-        "loss": sum(a.loss for a in books.accounts.values()),
+        "expected_token_balance": expected,
+        "conserved_balance": conserved,
+        "withdrawable": sum(a.withdrawable for a in accounts),
+        "reserve": sum(a.reserve for a in accounts),
+        "loss": sum(a.loss for a in accounts),
     }
 
 
 def _replay_into(result: VerificationResult, records: Sequence[Record]) -> AuditBooks:
     books, findings = replay(sorted(records, key=lambda r: r.seq))
+    return _record_replay(result, books, findings)
+
+
+def _record_replay(result: VerificationResult, books: AuditBooks, findings: Sequence[Finding]) -> AuditBooks:
     result.findings.extend(findings)
-    if books.expected_balance != books.conserved_balance:
+    expected = books.expected_balance
+    conserved = books.conserved_balance
+    if expected != conserved:
         result.findings.append(
             Finding(
                 check="balance",
                 subject="replay",
                 field="conservation",
-                expected=str(books.expected_balance),
-                found=str(books.conserved_balance),
+                expected=str(expected),
+                found=str(conserved),
                 detail="token flows in the records ≠ Σ withdrawable + reserve + pooled + leftovers",
             )
         )
     result.replayed = True
     result.loans_checked = len(books.loans)
     result.institutions_checked = len(books.accounts)
-    result.summary = _summary(books)
+    result.summary = _summary(books, expected, conserved)
     return books
+
+
+class StreamReplay:
+    """Replays records as the fetch delivers them, while the node serves the next range.
+
+    The replay must see the records in seq order. As long as every record arrives with the seq after the
+    previous one (an untampered log always does), arrival order is that order and the records are applied at
+    once; after the first record that breaks the run (removed, swapped, forged), nothing more is applied and
+    :meth:`finish` replays all of them sorted, as :func:`replay` would.
+    """
+
+    def __init__(self) -> None:
+        self._replayer = Replayer()
+        self._last: int | None = None
+        self.in_order = True
+
+    def feed(self, records: Sequence[Record]) -> None:
+        if not self.in_order:
+            return
+        last = self._last
+        for record in records:
+            if last is not None and record.seq != last + 1:
+                self.in_order = False
+                return
+            last = record.seq
+        self._last = last
+        self._replayer.apply_all(records)
+
+    def finish(self, result: VerificationResult, records: Sequence[Record]) -> AuditBooks:
+        if not self.in_order:
+            return _replay_into(result, records)
+        return _record_replay(result, self._replayer.state, self._replayer.findings)
 
 
 def verify_records(
@@ -142,8 +181,12 @@ def fetch_records(
     from_block: int,
     config: FetchConfig,
     progress: bool,
+    on_records: Callable[[Sequence[Record]], None] | None = None,
 ) -> tuple[list[Record], ChainChecker, list[Finding]]:
-    """Fetch and chain-check the records up to ``final``, committing each chunk to ``index``."""
+    """Fetch and chain-check the records up to ``final``, committing each chunk to ``index``.
+
+    ``on_records`` is handed the records already in the index, then each chunk's, in order, while the
+    next chunk is fetched."""
     decoder = LogDecoder(catalog)
     fetcher = LogFetcher(w3, address, catalog.topics, config, progress=progress)
     if index is not None:
@@ -152,6 +195,8 @@ def fetch_records(
         records = index.records()
     else:
         start, checker, old, records = from_block, ChainChecker(catalog), [], []
+    if on_records is not None and records:
+        on_records(records)
     try:
         # the next range is fetched in a thread while this one is decoded, chained and committed
         for chunk in fetcher.iter_chunks_ahead(start, final):
@@ -161,6 +206,8 @@ def fetch_records(
             if index is not None:
                 index.commit_chunk(chunk.end, new, checker.head, checker.findings[before:])
             records.extend(new)
+            if on_records is not None:
+                on_records(new)
     finally:
         fetcher.close()
     log.info(
@@ -242,7 +289,10 @@ def audit_ledger(
     prefetched = pool.submit(prefetch_ledger_views, views, positions=False) if compare_with_views else None
     try:
         try:
-            records, checker, old = fetch_records(w3, address, catalog, final, index, from_block, config, progress)
+            stream = StreamReplay()
+            records, checker, old = fetch_records(
+                w3, address, catalog, final, index, from_block, config, progress, stream.feed
+            )
         finally:
             if index is not None:
                 index.close()
@@ -252,7 +302,7 @@ def audit_ledger(
         result.onchain_head = format_head(onchain)
         result.findings.extend(old + checker.findings)
         result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
-        books = _replay_into(result, records)
+        books = stream.finish(result, records)
         if prefetched is None:
             views.close()
             return LedgerAudit(result, records, books, views)

@@ -177,8 +177,18 @@ class LoanBook:
         return total - sum(split_cumulative(total, self.shares))
 
     def undistributed(self) -> int:
-        """Σ remainders of the components not yet settled: held for the lead."""
-        return sum(self.remainder(c) for c in self.components() if c not in self.settled)
+        """Σ remainders of the components not yet settled: held for the lead.
+
+        ``remainder`` of each component, inlined: conservation sums this over every loan of an audit."""
+        shares, settled, out = self.shares, self.settled, 0
+        for component, total in (
+            (Component.INCOME, self.income),
+            (Component.PRINCIPAL, self.principal_paid),
+            (Component.RECOVERY, self.recovered),
+        ):
+            if total and component not in settled:
+                out += total - sum([total * share // BPS for share in shares])
+        return out
 
     def reserve_held(self, t: int) -> int:
         """Tranche t's reserve for this loan: floor(floor(I × share / BPS) × reserveBps / BPS)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from audit_synthetic import ADMIN, BANK, PLATFORM, SERVICER, records
 
+from pylender.audit.findings import VerificationResult
 from pylender.audit.frames import accounts_frame, lender_flows_frame, loans_frame, records_frame
 from pylender.audit.records import Record
 from pylender.audit.replay import Status, replay
 from pylender.audit.report import build_report, policy_breaches
 from pylender.audit.trail import describe, lender_statement, loan_trail
-from pylender.audit.verify import verify_records
+from pylender.audit.verify import StreamReplay, verify_records
 from pylender.roles import role_id
 
 # Loan 1 (1,000,003 at 12 %, 3 × 30 days, equal installments): interest 9,864 + 6,608 + 3,320 = 19,792;
@@ -65,6 +66,37 @@ def test_replay_findings_are_part_of_the_verification(synthetic_records, synthet
     result, books = verify_records(synthetic_records, synthetic_catalog, trusted_head=synthetic_records[-1].head)
     assert result.ok and books is not None
     assert result.summary["loss"] == 399_409 and result.summary["expected_token_balance"] == BANK_WITHDRAWABLE
+
+
+def _stream(chunks: list[list[Record]], everything: list[Record]) -> tuple[StreamReplay, VerificationResult]:
+    stream, result = StreamReplay(), VerificationResult()
+    for chunk in chunks:
+        stream.feed(chunk)
+    stream.finish(result, everything)
+    return stream, result
+
+
+def test_records_replayed_as_they_arrive_give_the_books_of_a_replay_at_the_end(
+    synthetic_records, synthetic_catalog
+) -> None:
+    stream, streamed = _stream([synthetic_records[:4], [], synthetic_records[4:]], synthetic_records)
+    at_end, _ = verify_records(synthetic_records, synthetic_catalog)
+    assert stream.in_order
+    assert streamed.summary == at_end.summary and streamed.summary["withdrawable"] == BANK_WITHDRAWABLE
+    assert streamed.findings == [] and streamed.loans_checked == 2
+
+
+def test_records_arriving_out_of_seq_order_are_replayed_sorted_as_a_whole(synthetic_records) -> None:
+    # seq 9 (a repayment) altered and moved before seq 8: arrival order is no longer seq order
+    rec = synthetic_records[8]
+    fields = {**rec.fields, "breakdown": {**rec.fields["breakdown"], "feePaid": rec.fields["breakdown"]["feePaid"] + 1}}
+    altered = rec.model_copy(update={"fields": fields})
+    arrived = [*synthetic_records[:7], altered, synthetic_records[7], *synthetic_records[9:]]
+    stream, streamed = _stream([arrived[:8], arrived[8:]], arrived)
+    assert not stream.in_order
+    books, findings = replay(sorted(arrived, key=lambda r: r.seq))
+    assert [(f.seq, f.field) for f in streamed.findings] == [(f.seq, f.field) for f in findings] == [(9, "feePaid")]
+    assert streamed.summary["withdrawable"] == sum(a.withdrawable for a in books.accounts.values())
 
 
 def test_frames_hold_exact_integers(synthetic_records: list[Record]) -> None:

@@ -1,4 +1,5 @@
-"""The plain-HTTP transport: used only for a stock HTTPProvider, and failing the way the fetcher's retries expect."""
+"""The plain-HTTP transport: used for pylender's own provider and a stock HTTPProvider only, and failing the way
+the fetcher's retries expect."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.records import LogDecoder, Record, encode_log
 from pylender.audit.transport import RawHttp
+from pylender.node import KeepAliveHTTPProvider, make_web3
 
 LATEST = 4_999
 
@@ -85,6 +87,23 @@ def test_only_a_stock_http_provider_with_headers_and_timeout_gets_the_plain_tran
     assert RawHttp.for_provider(HTTPProvider(url, request_kwargs={"timeout": (3, 30)})) is None
     assert RawHttp.for_provider(InterruptingProvider(url)) is None  # wraps make_request: keep its hooks
     assert RawHttp.for_provider(FakeLogNode([], 0)) is None
+
+
+def test_pylenders_own_provider_gets_the_plain_transport_with_its_credentials() -> None:
+    plain = RawHttp.for_provider(KeepAliveHTTPProvider("https://audit:s3cret@node.example:8443/v1?key=k", 12.0))
+    assert plain is not None and plain.https
+    assert (plain.host, plain.port, plain.path, plain.timeout) == ("node.example", 8443, "/v1?key=k", 12.0)
+    assert plain.headers == {"Authorization": "Basic YXVkaXQ6czNjcmV0", "Content-Type": "application/json"}
+    bare = RawHttp.for_provider(KeepAliveHTTPProvider("http://127.0.0.1:8545"))
+    assert bare is not None and bare.headers == {"Content-Type": "application/json"}
+
+
+def test_the_fetcher_over_pylenders_provider_reads_every_log(
+    synthetic_catalog: EventCatalog, spread: list[Record], server: _Node
+) -> None:
+    fetcher = LogFetcher(make_web3(server.url), LEDGER, synthetic_catalog.topics, FetchConfig(chunk_size=5_000))
+    assert fetcher._http is not None
+    assert LogDecoder(synthetic_catalog).decode_all(fetcher.fetch(0, LATEST)) == spread
 
 
 def test_the_fetcher_reads_every_log_over_the_plain_transport(
