@@ -5,8 +5,9 @@ the 13 MB ``eth_getLogs`` reply of 10,000 records; ``http.client`` reads it in a
 msgspec parses it in about 60% of the time ``json`` takes. :meth:`RawHttp.for_provider` is used
 for pylender's own :class:`~pylender.node.KeepAliveHTTPProvider` (what ``pylender`` connects with:
 plain HTTP(S), credentials in the URL) and for a stock ``HTTPProvider`` (``make_request`` not
-overridden) whose request options are the headers and a timeout; anything else (auth, proxies, client certificates, an explicit session, a
-subclass that wraps requests) keeps the provider's own transport.
+overridden) whose request options are the headers and a timeout; anything else (auth, proxies,
+client certificates, an explicit session, a subclass that wraps requests) keeps the provider's own
+transport.
 """
 
 from __future__ import annotations
