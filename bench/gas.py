@@ -36,11 +36,14 @@ OPERATIONS = (
 PREPAY_PRINCIPAL = 1_000 * 10**6
 DEFAULT_AFTER = 90 * 86_400
 BREAKDOWN_LENDERS = 2
+STORAGE_FLOOR_BATCH = 100  # loans per StorageFloorRepay batch
 # rows of the breakdown: (label, operation or reference, transactions it is divided by)
 BREAKDOWN_ROWS = (
     ("floor repay (reference)", "floor", 1),
     ("ERC-20 transfer (reference)", "transfer", 1),
+    ("storage floor repay (reference)", "storage floor", 1),
     ("repay", "repay", 1),
+    ("storage floor batch 100 (per loan, reference)", "storage floor batch", STORAGE_FLOOR_BATCH),
     ("batch repay 100 (per loan)", "batch repay 100 (per loan)", 100),
     ("withdraw", "withdraw", 1),
 )
@@ -53,6 +56,10 @@ class GasResults(BaseModel):
     operations: dict[str, dict[int, int]]
     floor_repay: int
     erc20_transfer: int
+    storage_floor_repay: int = 0
+    """StorageFloorRepay.repay: the storage, audit record and pull a repayment needs, no arithmetic (2 lenders)."""
+    storage_floor_batch: int = 0
+    """StorageFloorRepay.repayBatch of ``STORAGE_FLOOR_BATCH`` loans, per loan."""
     repay_by_loans: dict[int, int]
     breakdown: dict[str, GasBreakdown] = {}
     """Where the gas goes at ``BREAKDOWN_LENDERS`` lenders (opcode trace), by ``BREAKDOWN_ROWS`` label."""
@@ -65,6 +72,9 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
     with BenchChain.start() as chain:
         refs = _references(chain)
         floor, transfer = refs["floor"].gas_used, refs["transfer"].gas_used
+        storage = _storage_floor(chain)
+        storage_floor = storage["storage floor"].gas_used
+        storage_batch = round(storage["storage floor batch"].gas_used / STORAGE_FLOOR_BATCH)
         tick("references")
         push = chain.deploy_reference("PushSplitBaseline")
         payer = chain.account(PAYER)
@@ -91,6 +101,8 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
         operations=ops,
         floor_repay=floor,
         erc20_transfer=transfer,
+        storage_floor_repay=storage_floor,
+        storage_floor_batch=storage_batch,
         repay_by_loans=by_loans,
         breakdown=breakdown,
         notes=notes,
@@ -102,6 +114,7 @@ def _breakdown(plan: LoanPlan) -> dict[str, GasBreakdown]:
     traces (anvil holds every step of every transaction in memory: too much for the whole gas section)."""
     with BenchChain.start(trace_steps=True) as chain:
         receipts = _references(chain)
+        receipts.update(_storage_floor(chain))
         receipts.update(_lifecycle(chain, BREAKDOWN_LENDERS, plan)[1])
         return {
             label: trace_breakdown(chain.session.w3, receipts[key].tx_hash).divided(per)
@@ -122,6 +135,26 @@ def _references(chain: BenchChain) -> dict[str, Receipt]:
     transfer = lg.call("transfer", chain.account(RECIPIENT).address, amount, target="token")
     lg.send(transfer, payer)
     return {"floor": floor, "transfer": lg.send(transfer, payer)}
+
+
+def _storage_floor(chain: BenchChain) -> dict[str, Receipt]:
+    """StorageFloorRepay: repay (second call: steady state) and a batch of ``STORAGE_FLOOR_BATCH`` loans (second
+    batch), with two lenders whose balances are already non-zero."""
+    lg = chain.ledger
+    payer = chain.account(PAYER)
+    ref = chain.deploy_reference("StorageFloorRepay")
+    chain.approve_spender(payer, ref)
+    n = STORAGE_FLOOR_BATCH
+    setup = "setUp(uint256,uint256,uint16,uint16)"
+    lg.send(_raw_call(lg, ref, setup, ["uint256", "uint256", "uint16", "uint16"], [1, n + 1, 1, 2]), payer)
+    amount = 1_056_618_803
+    single = _raw_call(lg, ref, "repay(uint256,uint256)", ["uint256", "uint256"], [1, amount])
+    lg.send(single, payer)
+    batch = _raw_call(
+        lg, ref, "repayBatch(uint256[],uint256[])", ["uint256[]", "uint256[]"], [list(range(2, n + 2)), [amount] * n]
+    )
+    lg.send(batch, payer)
+    return {"storage floor": lg.send(single, payer), "storage floor batch": lg.send(batch, payer)}
 
 
 def _raw_call(lg, to: str, signature: str, types: list[str], args: list[object]):  # type: ignore[no-untyped-def]

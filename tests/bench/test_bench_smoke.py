@@ -95,6 +95,20 @@ def test_gas_table_covers_every_operation_and_lender_count(quick_report: tuple[d
     assert "## Gas (deterministic)" in markdown and "| repay |" in markdown
 
 
+def test_the_storage_floor_lies_between_the_transfer_floor_and_the_ledger(
+    quick_report: tuple[dict[str, Any], str],
+) -> None:
+    # StorageFloorRepay makes the ledger's storage accesses and writes its record with no arithmetic: dearer than
+    # the bare pull, cheaper than the ledger doing the same work with its arithmetic.
+    data, markdown = quick_report
+    gas = data["gas"]
+    assert gas["floor_repay"] < gas["storage_floor_repay"] < gas["operations"]["repay"]["2"]
+    assert 0 < gas["storage_floor_batch"] < gas["operations"]["batch repay 100 (per loan)"]["2"]
+    assert f"| repay | {gas['storage_floor_repay']:,} |" in markdown
+    repay_goal = next(g for g in data["goals"] if g["goal"].startswith("repay, 2 lenders"))
+    assert f"{gas['storage_floor_repay']:,} gas" in repay_goal["detail"]
+
+
 def test_throughput_and_audit_figures_have_three_runs(quick_report: tuple[dict[str, Any], str]) -> None:
     data, markdown = quick_report
     for key in ("raw_transfers", "pipelined", "bare_loop", "single", "batch"):
