@@ -24,6 +24,8 @@ from pylender.scenario import (
     METHODS,
     BatchStep,
     CancelStep,
+    DisburseStep,
+    FundStep,
     LedgerStep,
     LoanStep,
     PrepayStep,
@@ -298,6 +300,16 @@ class ScenarioRunner:
                 self.run_steps(inner)
         elif step.kind == "expect_error":
             self._expect(step)
+        elif isinstance(a, FundStep):
+            loan_id = self.loan_ids[a.loan]
+            lender = self._account(a.lender, a.lender)
+            self._act("fund", lambda: ledger.fund(loan_id, lender), a.loan, lender=a.lender)
+        elif isinstance(a, DisburseStep):
+            loan_id = self.loan_ids[a.loan]
+            caller = ledger.default_signer if a.by is None else self._account(a.by, a.by)
+            originator = ledger.has_role("ORIGINATOR_ROLE", caller)
+            disburse = functools.partial(ledger.disburse, loan_id, by=caller)
+            self._act("disburse", disburse, a.loan, caller=caller.address, by_originator=originator)
         elif isinstance(a, RepayStep):
             amount = self._amount(a.loan, a.amount)
             if amount == 0:
@@ -515,6 +527,8 @@ def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, s
     elif action.kind == "fund":
         model.fund(loan_id, address[a["lender"]], now)
     elif action.kind == "disburse":
+        if not a.get("by_originator", True):  # onlyRole(ORIGINATOR_ROLE) comes first; the model takes no caller
+            raise ref.AccessControlUnauthorizedAccount(a["caller"], "ORIGINATOR_ROLE")
         model.disburse(loan_id, now)
     elif action.kind == "cancel":
         model.cancel(loan_id, now, by_originator=a["by_originator"], caller=a["caller"])

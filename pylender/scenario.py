@@ -1,12 +1,12 @@
 """Scenario files: a portfolio and its timeline in YAML, run deterministically on a chain.
 
 A scenario names institutions, borrowers, loans (terms + tranches; set up to ``stage`` ``active``
-unless told ``originated`` or ``funded``) and a timeline of steps (``advance_days``, ``repay``,
-``repay_batch``, ``prepay``, ``cancel``, ``mark_default``, ``write_off``, ``recover``, ``withdraw``,
-``pause``, ``unpause``, ``repeat``, and ``expect_error``, which runs one step that must revert with
-the named contract error). Amounts are in whole tokens (decimals allowed) or the words ``due``
-(everything due now) / ``max`` (the most ``repay`` accepts now). Errors in the file are reported
-with its line number (from the YAML marks). See ``scenarios/*.yaml``.
+unless told ``originated`` or ``funded``) and a timeline of steps (``advance_days``, ``fund``,
+``disburse``, ``repay``, ``repay_batch``, ``prepay``, ``cancel``, ``mark_default``, ``write_off``,
+``recover``, ``withdraw``, ``pause``, ``unpause``, ``repeat``, and ``expect_error``, which runs one step
+that must revert with the named contract error). Amounts are in whole tokens (decimals allowed) or the
+words ``due`` (everything due now) / ``max`` (the most ``repay`` accepts now). Errors in the file are
+reported with its line number (from the YAML marks). See ``scenarios/*.yaml``.
 """
 
 from __future__ import annotations
@@ -153,6 +153,16 @@ class LoanSpec(_Spec):
         return int(self.grace_days * DAY)
 
 
+class FundStep(_Spec):
+    loan: str
+    lender: str  # any institution: whether it lends in this loan is the contract's call (NotATrancheLender)
+
+
+class DisburseStep(_Spec):
+    loan: str
+    by: str | None = None  # default: the originator (the deployer)
+
+
 class RepayStep(_Spec):
     loan: str
     amount: Amount = "due"
@@ -205,13 +215,16 @@ class ExpectErrorStep(_Spec):
 
 # the steps that send exactly one transaction: what ``expect_error`` may wrap
 ONE_ACTION_KINDS = (
-    "repay", "repay_batch", "prepay", "cancel", "mark_default", "write_off", "recover", "withdraw", "pause", "unpause",
+    "fund", "disburse", "repay", "repay_batch", "prepay", "cancel", "mark_default", "write_off", "recover",
+    "withdraw", "pause", "unpause",
 )  # fmt: skip
 
 
 STEP_KINDS: dict[str, type[BaseModel] | None] = {
     "advance_days": None,
     "advance_seconds": None,
+    "fund": FundStep,
+    "disburse": DisburseStep,
     "repay": RepayStep,
     "repay_batch": BatchStep,
     "prepay": PrepayStep,
@@ -284,7 +297,7 @@ class Scenario(_Spec):
 
     def _check_step(self, step: Step) -> None:
         loans = []
-        if isinstance(step.args, (RepayStep, PrepayStep, CancelStep, LoanStep, RecoverStep)):
+        if isinstance(step.args, (FundStep, DisburseStep, RepayStep, PrepayStep, CancelStep, LoanStep, RecoverStep)):
             loans = [step.args.loan]
         elif isinstance(step.args, BatchStep):
             loans = list(step.args.payments)
@@ -293,8 +306,8 @@ class Scenario(_Spec):
         for loan in loans:
             if loan not in self.loans:
                 raise ScenarioError(f"{step.kind}: unknown loan {loan!r}", line=step.line)
-        if isinstance(step.args, WithdrawStep) and step.args.lender not in self.institutions:
-            raise ScenarioError(f"withdraw: unknown institution {step.args.lender!r}", line=step.line)
+        if isinstance(step.args, (FundStep, WithdrawStep)) and step.args.lender not in self.institutions:
+            raise ScenarioError(f"{step.kind}: unknown institution {step.args.lender!r}", line=step.line)
         by = getattr(step.args, "by", None)
         if by is not None and by not in self.borrowers and by not in self.institutions and by != "servicer":
             raise ScenarioError(f"{step.kind}: unknown payer {by!r}", line=step.line)

@@ -175,7 +175,10 @@ def _json(result: Result) -> dict[str, object]:
 
 
 def _advance(chain: Pylender, seconds: int) -> None:
-    chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    # From the last block's time, not the node's clock: earlier tests on this session chain may have pinned block
+    # times far beyond it, and evm_increaseTime's offset would then vanish under them.
+    now = chain.w3.eth.get_block("latest")["timestamp"]
+    chain.w3.provider.make_request("evm_setNextBlockTimestamp", [now + seconds])  # type: ignore[arg-type]
     chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from pylender.cli import cli
 from pylender.errors import EnforcedPause, ScenarioError
-from pylender.runner import chain_view, replay_reference, run_scenario
+from pylender.runner import ScenarioRunner, chain_view, replay_reference, run_scenario
 from pylender.scenario import load, parse
 from pylender.session import Pylender
 
@@ -19,7 +19,7 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.y
 
 def test_example_scenarios_ship() -> None:
     stems = {p.stem for p in SCENARIOS}
-    assert stems >= {"co-lending-70-30", "facilitation-fee", "default-write-off", "cancel-and-pause"}
+    assert stems >= {"co-lending-70-30", "facilitation-fee", "default-write-off", "cancel-and-pause", "funding-window"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -212,3 +212,82 @@ def test_the_reference_must_revert_with_the_same_error(chain: Pylender) -> None:
     tampered = [a.model_copy(update={"reverted": "EnforcedPause"}) if a.kind == "pause" else a for a in result.actions]
     with pytest.raises(ScenarioError, match="pause: the chain reverted EnforcedPause, the reference accepted it"):
         replay_reference(scenario, result.model_copy(update={"actions": tampered}))
+
+
+# -- fund and disburse on the timeline -----------------------------------------------------------------------
+
+
+def test_fund_and_disburse_steps_name_unknown_references_with_their_line() -> None:
+    err = _error(BASE + "timeline:\n  - advance_days: 1\n  - fund: {loan: L, lender: nobody}\n")
+    assert str(err) == "s.yaml:15: fund: unknown institution 'nobody'"
+    err = _error(BASE + "timeline:\n  - disburse: {loan: Z}\n")
+    assert str(err) == "s.yaml:14: disburse: unknown loan 'Z'"
+    err = _error(BASE + "timeline:\n  - expect_error:\n      error: X\n      step: {fund: {loan: Z, lender: bank}}\n")
+    assert str(err) == "s.yaml:16: fund: unknown loan 'Z'"
+
+
+def test_funding_window_scenario_funds_in_steps_and_refunds_the_bank(chain: Pylender) -> None:
+    scenario = load(next(p for p in SCENARIOS if p.stem == "funding-window"))
+    runner = ScenarioRunner(scenario, chain)
+    runner.setup()
+    cut = next(i for i, step in enumerate(scenario.timeline) if step.kind == "cancel") + 1
+    runner.run_steps(scenario.timeline[:cut])
+    refunded = runner.result()  # right after the borrower cancelled M past its deadline
+    runner.run_steps(scenario.timeline[cut:])
+    result = runner.result()
+    assert {k: s.status for k, s in refunded.loans.items()} == {"K": "Active", "M": "Cancelled"}
+    bank = refunded.lenders["bank"]
+    assert (bank.withdrawable, bank.exposure, bank.withdrawn) == (7_000 * 10**6, 7_000 * 10**6, 0)  # M back, K out
+    steps = [
+        (a.kind, a.loan, a.args.get("lender"), a.reverted) for a in result.actions if a.kind in ("fund", "disburse")
+    ]
+    assert steps == [
+        ("fund", "K", "bank", None),
+        ("fund", "M", "bank", None),
+        ("fund", "M", "bank", "AlreadyFunded"),
+        ("fund", "K", "platform", None),
+        ("fund", "K", "platform", "LoanNotInStatus"),
+        ("disburse", "K", None, "AccessControlUnauthorizedAccount"),
+        ("disburse", "K", None, None),
+        ("fund", "M", "platform", "DeadlinePassed"),
+    ]
+    assert {k: s.status for k, s in result.loans.items()} == {"K": "Closed", "M": "Cancelled"}
+    assert result.loans["K"].interest_paid == 98_630_137  # ceil(10,000 x 12 % x 30 / 365)
+    # bank: M's refund + 70 % of K's principal + 70 % of its interest with the rounding remainder (the lead tranche)
+    assert {k: (s.withdrawable, s.exposure, s.withdrawn) for k, s in result.lenders.items()} == {
+        "bank": (0, 0, 14_069_041_096),
+        "platform": (0, 0, 3_029_589_041),
+    }
+    assert result.ledger_token_balance == 0
+    assert chain_view(result) == replay_reference(scenario, result)
+
+
+OPEN = RUNNABLE.replace("periods: 3\n", "periods: 3\n    stage: originated\n").replace(
+    "  bank: {account: 1, name: Bank, balance: 1000}\n",
+    "  bank: {account: 1, name: Bank, balance: 1000}\n  other: {account: 2, name: Other, balance: 1000}\n",
+)
+
+
+def test_funding_by_an_institution_outside_the_loan_reverts_not_a_tranche_lender(chain: Pylender) -> None:
+    step = "{fund: {loan: L, lender: other}}"
+    scenario = parse(OPEN + f"timeline:\n  - expect_error: {{error: NotATrancheLender, step: {step}}}\n")
+    result = run_scenario(scenario, session=chain)
+    assert [(a.kind, a.reverted) for a in result.actions] == [("originate", None), ("fund", "NotATrancheLender")]
+    assert chain_view(result) == replay_reference(scenario, result)  # the reference reverts the same way
+    wrong = parse(OPEN + f"timeline:\n  - expect_error: {{error: AlreadyFunded, step: {step}}}\n")
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(wrong, session=chain)
+    other = chain.account(2).address
+    assert str(info.value) == (
+        "line 16: fund: expected AlreadyFunded, the ledger said "
+        f"AccessDenied: NotATrancheLender(loanId=1, caller={other})"
+    )
+
+
+def test_a_loan_funded_at_setup_is_disbursed_on_the_timeline(chain: Pylender) -> None:
+    text = RUNNABLE.replace("periods: 3\n", "periods: 3\n    stage: funded\n")
+    scenario = parse(text + "timeline:\n  - disburse: {loan: L}\n  - advance_days: 30\n  - repay: {loan: L}\n")
+    result = run_scenario(scenario, session=chain)
+    assert [a.kind for a in result.actions] == ["originate", "fund", "disburse", "repay"]
+    assert (result.loans["L"].status, result.loans["L"].current_installment) == ("Active", 2)
+    assert chain_view(result) == replay_reference(scenario, result)
