@@ -304,12 +304,6 @@ class ScenarioRunner:
             loan_id = self.loan_ids[a.loan]
             lender = self._account(a.lender, a.lender)
             self._act("fund", lambda: ledger.fund(loan_id, lender), a.loan, lender=a.lender)
-        elif isinstance(a, DisburseStep):
-            loan_id = self.loan_ids[a.loan]
-            caller = ledger.default_signer if a.by is None else self._account(a.by, a.by)
-            originator = ledger.has_role("ORIGINATOR_ROLE", caller)
-            disburse = functools.partial(ledger.disburse, loan_id, by=caller)
-            self._act("disburse", disburse, a.loan, caller=caller.address, by_originator=originator)
         elif isinstance(a, RepayStep):
             amount = self._amount(a.loan, a.amount)
             if amount == 0:
@@ -340,12 +334,13 @@ class ScenarioRunner:
                 principal = self.units(a.principal)
             payer = self._account(a.by, self.s.loans[a.loan].borrower)
             self._act("prepay", lambda: ledger.prepay(loan_id, principal, by=payer), a.loan, principal=principal)
-        elif isinstance(a, CancelStep):
+        elif isinstance(a, (CancelStep, DisburseStep)):
+            # the originator's calls: the caller and whether it holds the role are recorded for the reference
             loan_id = self.loan_ids[a.loan]
             caller = ledger.default_signer if a.by is None else self._account(a.by, a.by)
             originator = ledger.has_role("ORIGINATOR_ROLE", caller)
-            cancel = functools.partial(ledger.cancel, loan_id, by=caller)
-            self._act("cancel", cancel, a.loan, caller=caller.address, by_originator=originator)
+            send = functools.partial(ledger.cancel if step.kind == "cancel" else ledger.disburse, loan_id, by=caller)
+            self._act(step.kind, send, a.loan, caller=caller.address, by_originator=originator)
         elif isinstance(a, LoanStep) and step.kind == "mark_default":
             loan_id = self.loan_ids[a.loan]
             self._act("mark_default", lambda: ledger.mark_default(loan_id, by=self._servicer()), a.loan)
