@@ -133,7 +133,7 @@ def main(quick: bool, out: Path, only: tuple[str, ...], strict: bool, progress: 
                 report.gas = measure_gas(lenders, loans, tick)
             report.goals += gas_goals(report.gas)
         if "throughput" in sections:
-            with bar.section("throughput", 1 + tp_sizes.runs * len(FIGURES)) as tick:
+            with bar.section("throughput", 1 + (tp_sizes.warmup + tp_sizes.runs) * len(FIGURES)) as tick:
                 report.throughput = measure_throughput(tp_sizes, tick)
             report.goals += throughput_goals(report.throughput)
         if "audit" in sections:

@@ -3,9 +3,9 @@
 Each round measures presigned raw transfers, client pipelined repayments (``Ledger.send_many``),
 the bare web3.py sign-send-receipt loop, client single repayments (``Ledger.repay``) and batch
 repayments (``repayBatch`` of 100 loans through ``send_many``) once; odd rounds run them in the
-reverse order, and every round starts from the same EVM snapshot. Each subject is compared with its
-reference within the same round, so drift on a shared machine (and anvil's per-block cost, which
-grows with the chain) hits both.
+reverse order, and every figure starts from the same EVM snapshot (same state, same chain length:
+anvil's per-block cost grows with the chain). Each subject is compared with its reference within the
+same round, so drift on a shared machine hits both.
 Every repayment pays exactly one installment of a 2-lender loan (100 loans, 600 daily
 installments, all already due, no penalty rate), so every repayment transaction does the same work.
 """
@@ -46,7 +46,10 @@ class ThroughputSizes:
     single: int = 150
     bare: int = 150
     batches: int = 3
-    runs: int = 5
+    runs: int = 7
+    warmup: int = 1
+    """Rounds run first and not counted: a path's first use pays one-time costs (ABI encoders, caches,
+    connections) that are not throughput (measured: the client's paths were slowest in round 1)."""
 
 
 class ThroughputResults(BaseModel):
@@ -131,20 +134,24 @@ def measure_throughput(sizes: ThroughputSizes, tick: Callable[[str], None]) -> T
 
         measures = {"raw": raw, "pipelined": pipelined, "bare": bare_loop, "single": single, "batch": batch}
         rpc = chain.fast()
-        for run in range(sizes.runs):
-            # Every round starts from the same state and chain length: anvil's per-block cost grows with
-            # the chain, so without the revert later rounds would run on a slower node than earlier ones.
-            snapshot = rpc.rpc_batch([("evm_snapshot", [])])[0]
-            used = book.used
+        used = book.used
+        for run in range(-sizes.warmup, sizes.runs):
             order = FIGURES if run % 2 == 0 else tuple(reversed(FIGURES))
             for figure in order:
-                results[figure].append(measures[figure]())
-                tick(f"round {run + 1}: {figure}")
-            if not rpc.rpc_batch([("evm_revert", [snapshot])])[0]:
-                raise RuntimeError("anvil could not revert to the round's snapshot")
-            book.used = used
-            bare.nonce = None
-            chain.resync()
+                # Every figure starts from the same state and chain length: anvil's per-block cost grows with the
+                # chain, so a figure measured after another round's or figure's blocks would run on a slower node
+                # (measured: with one snapshot per round, pipelined/raw was 0.76-0.78 in the rounds where raw went
+                # first and 1.11-1.14 where it went last).
+                snapshot = rpc.rpc_batch([("evm_snapshot", [])])[0]
+                measured = measures[figure]()
+                if run >= 0:
+                    results[figure].append(measured)
+                if not rpc.rpc_batch([("evm_revert", [snapshot])])[0]:
+                    raise RuntimeError("anvil could not revert to the figure's snapshot")
+                book.used = used
+                bare.nonce = None
+                chain.resync()
+                tick(f"round {run + 1}: {figure}" if run >= 0 else f"warm-up: {figure}")
 
     return ThroughputResults(
         raw_transfers=Sample(name="presigned raw ERC-20 transfers", unit="tx/s", runs=results["raw"], items=sizes.raw),
@@ -173,10 +180,11 @@ def measure_throughput(sizes: ThroughputSizes, tick: Callable[[str], None]) -> T
             "raw transfers: signed before the clock starts, sent back to back, then every receipt collected",
             "bare loop: stock web3.py HTTPProvider, eth_account signing, fixed gas, local nonce, "
             f"receipt polled every {BARE_POLL * 1000:g} ms",
-            f"{sizes.runs} rounds on one anvil, each measuring every figure once from the same snapshot (reverted "
-            "after the round) with the order reversed every other round: anvil's per-block cost grows with the "
-            "chain, so a fixed order would favour the earlier figure; goal ratios are the median of the per-round "
-            "ratios",
+            f"{sizes.warmup} warm-up round (not counted), then {sizes.runs} rounds on one anvil, each measuring "
+            "every figure once, every figure from the same "
+            "snapshot (reverted after it: anvil's per-block cost grows with the chain, so a figure run after "
+            "another's blocks would be slower), the order reversed every other round; goal ratios are the median "
+            "of the per-round ratios",
         ],
     )
 
