@@ -53,6 +53,9 @@ def test_late_payment_pays_penalty_and_counts_days_late(ledger: Ledger, accounts
     loan_id = _active_loan(ledger, accounts)
     first = build_schedule(12_000 * UNIT, 1200, 30 * DAY, 12, RepaymentMethod.EQUAL_INSTALLMENT)[0]
     due_date = ledger.loan(loan_id).disbursed_at + 30 * DAY
+    # Approve first: repay() would otherwise send the approval itself, mined in the pinned block, and the payment
+    # would land in the next one, one second later or not depending on the node's wall clock.
+    ledger.approve(accounts["borrower"])
     quoted_at = ledger.advance(40 * DAY)  # 10 days after the due date, past the 3-day grace
     due = ledger.amount_due(loan_id)  # at quoted_at; the payment lands one second later (pinned: no wall-clock)
     assert due.overdue_installments == 1
@@ -61,7 +64,7 @@ def test_late_payment_pays_penalty_and_counts_days_late(ledger: Ledger, accounts
         first.payment, 3600, quoted_at - due_date
     )
     ledger.w3.provider.make_request("evm_setNextBlockTimestamp", [hex(paid_at)])
-    receipt = ledger.repay(loan_id, due.total_due + one_more_second, by=accounts["borrower"])
+    receipt = ledger.repay(loan_id, due.total_due + one_more_second, by=accounts["borrower"], approve=False)
     assert ledger.w3.eth.get_block(receipt.block_number)["timestamp"] == paid_at
     # penalty accrues from the due date on the unpaid installment, rounded up, until the block that paid it
     assert ledger.loan(loan_id).penalty_paid == penalty(first.payment, 3600, paid_at - due_date)
