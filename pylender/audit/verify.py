@@ -11,7 +11,6 @@ import gc
 import json
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,9 +23,10 @@ from pylender.audit.export import read_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
+from pylender.audit.prefetch import ViewPrefetch
 from pylender.audit.records import LogDecoder, Record, format_head
 from pylender.audit.replay import AuditBooks, Replayer, replay
-from pylender.audit.views import LedgerViews, compare_views, prefetch_from_records, prefetch_ledger_views
+from pylender.audit.views import LedgerViews, compare_views
 
 log = logging.getLogger(__name__)
 
@@ -281,36 +281,38 @@ def audit_ledger(
         final = index.fetched_block  # already accepted as final by an earlier run (with fewer confirmations)
         result.final_block = final
     views = LedgerViews(w3, address, abi, final)
-    # The node answers the view calls (a few lens calls, see views.prefetch_ledger_views) while the logs are
-    # fetched, decoded and replayed here: they need nothing from the records. The positions need the lenders:
-    # the records name them, so they are read once the records are in, while those replay (one getTranches
-    # per loan fewer for the node, which is busy serving the logs until then).
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-views")
-    prefetched = pool.submit(prefetch_ledger_views, views, positions=False) if compare_with_views else None
+    # The node answers the view calls (a few lens calls, see pylender.audit.prefetch) while the logs are
+    # fetched, decoded and replayed here: the ledger's own lists from the start, the positions and roles the
+    # records name as each range of them arrives.
+    prefetch = ViewPrefetch(views, positions=positions) if compare_with_views else None
+    stream = StreamReplay()
+
+    def on_records(records: Sequence[Record]) -> None:
+        stream.feed(records)
+        if prefetch is not None:
+            prefetch.feed(records)
+
     try:
         try:
-            stream = StreamReplay()
             records, checker, old = fetch_records(
-                w3, address, catalog, final, index, from_block, config, progress, stream.feed
+                w3, address, catalog, final, index, from_block, config, progress, on_records
             )
         finally:
             if index is not None:
                 index.close()
-        held = pool.submit(prefetch_from_records, views, records) if compare_with_views and positions else None
-        onchain = views.audit_head()
+        onchain = prefetch.head() if prefetch is not None else views.audit_head()
         checker.check_final(onchain, "ledger")
         result.onchain_head = format_head(onchain)
         result.findings.extend(old + checker.findings)
         result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
         books = stream.finish(result, records)
-        if prefetched is None:
+        if prefetch is None:
             views.close()
             return LedgerAudit(result, records, books, views)
-        cache = prefetched.result()
-        if held is not None:
-            cache.update(held.result())
+        cache = prefetch.cache()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if prefetch is not None:
+            prefetch.close()
     try:
         result.findings.extend(compare_views(views, books, positions=positions, cache=cache))
     finally:

@@ -28,7 +28,7 @@ from pylender.audit.findings import Finding
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
 from pylender.audit.lens import Lens
 from pylender.audit.records import from_json, to_json
-from pylender.audit.replay import LENDER_ROLE, AuditBooks, LoanState, Status, role_hex
+from pylender.audit.replay import AuditBooks, LoanState, Status
 from pylender.audit.transport import RawHttp
 from pylender.roles import role_name
 
@@ -296,6 +296,10 @@ class LedgerViews:
         (value,) = self._call_plain(
             [self.function("auditHead")], [("auditHead", ())], self.address, self._block_param()
         )
+        return self.head_value(value)
+
+    def head_value(self, value: Any) -> int:
+        """``auditHead()``'s answer (as :meth:`call_many` reads it) as an integer."""
         if isinstance(value, str) and len(value) == 66:
             return int(value, 16)
         if isinstance(value, int):
@@ -421,81 +425,6 @@ def _round_two_calls(
     return calls
 
 
-def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: bool = True) -> dict[ViewKey, Any]:
-    """Every view :func:`compare_views` will read, for the loans, lenders, institutions and borrowers the
-    records name (run it in a thread while the records replay; anything it misses is fetched later)."""
-    cache: dict[ViewKey, Any] = {}
-    loan_count, count, token = _round_one(views, None)
-    cache.update({("loanCount", ()): loan_count, ("institutionCount", ()): count, ("token", ()): token})
-    loans: list[tuple[int, list[str]]] = []
-    accounts: list[str] = []
-    borrowers: dict[str, None] = {}
-    for r in records:
-        f = r.fields
-        if r.kind == "LoanOriginated":
-            try:
-                loans.append((int(f["loanId"]), [str(t["lender"]) for t in f["tranches"]]))
-                borrowers[str(f["terms"]["borrowerId"])] = None
-            except (KeyError, TypeError, ValueError):
-                continue
-        elif r.kind == "InstitutionRegistered" and isinstance(f.get("account"), str):
-            accounts.append(f["account"])
-    calls = _round_two_calls(loans, count, sorted(set(accounts)), list(borrowers), positions)
-    calls.append(("balanceOf", (views.address,)))
-    values = views.call_many(calls[:-1])
-    cache.update(zip(calls[:-1], values, strict=True))
-    (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
-    return cache
-
-
-def prefetch_from_records(views: LedgerViews, records: Sequence[Any]) -> dict[ViewKey, Any]:
-    """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name, and ``hasRole`` of every
-    (role, account) their ``AccessChanged`` and ``InstitutionRegistered`` name: what :func:`compare_views`
-    reads, without a ``getTranches`` per loan to learn the lenders (run it in a thread once the records are
-    fetched, while they replay; anything it misses is fetched later)."""
-    calls: list[ViewKey] = []
-    for r in records:
-        try:
-            if r.kind == "LoanOriginated":
-                loan_id = int(r.fields["loanId"])
-                calls += [("positionOf", (loan_id, str(t["lender"]))) for t in r.fields["tranches"]]
-            elif r.kind == "AccessChanged":
-                calls.append(("hasRole", (role_hex(r.fields["role"]), r.fields["account"])))
-            elif r.kind == "InstitutionRegistered":
-                calls.append(("hasRole", (LENDER_ROLE, r.fields["account"])))
-        except (KeyError, TypeError, ValueError):
-            continue
-    calls = list(dict.fromkeys(calls))
-    return dict(zip(calls, views.call_many(calls), strict=True)) if calls else {}
-
-
-def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict[ViewKey, Any]:
-    """Every view :func:`compare_views` will read, for the loans, lenders, institutions and borrowers the
-    ledger itself lists (``loanCount``, ``getTranches``, ``institutionAt``, the loans' borrower ids).
-
-    It needs no record, so it runs in a thread from the start of an audit while the logs are fetched and
-    replayed. The answers are the views at ``views.block`` whatever the records say: a loan or lender
-    that only the records name (a forged record) is read later by :func:`compare_views` itself.
-    """
-    cache: dict[ViewKey, Any] = {}
-    loan_count, count, token = _round_one(views, None)
-    cache.update({("loanCount", ()): loan_count, ("institutionCount", ()): count, ("token", ()): token})
-    ids = range(1, loan_count + 1)
-    first: list[ViewKey] = [("getLoan", (i,)) for i in ids]
-    if positions:
-        first += [("getTranches", (i,)) for i in ids]
-    first += [("institutionAt", (i,)) for i in range(1, count + 1)]
-    cache.update(zip(first, views.call_many(first), strict=True))
-    second: list[ViewKey] = []
-    if positions:
-        second += [("positionOf", (i, t["lender"])) for i in ids for t in cache.pop(("getTranches", (i,)))]
-    second += [("accountOf", (cache[("institutionAt", (i,))],)) for i in range(1, count + 1)]
-    second += [("creditRecord", (b,)) for b in dict.fromkeys(cache[("getLoan", (i,))]["borrowerId"] for i in ids)]
-    cache.update(zip(second, views.call_many(second), strict=True))
-    (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
-    return cache
-
-
 def compare_views(
     views: LedgerViews,
     books: AuditBooks,
@@ -506,7 +435,7 @@ def compare_views(
     """Every difference between the replayed books and the ledger's views and token balance.
 
     The calls go out in batches (counts and the token; every loan, position, institution, account and
-    credit record; then accounts only the chain knows), or come from ``cache`` (:func:`prefetch_views`).
+    credit record; then accounts only the chain knows), or come from ``cache`` (:mod:`pylender.audit.prefetch`).
     """
     out: list[Finding] = []
     loan_count, count, token = _round_one(views, cache)

@@ -324,7 +324,8 @@ def test_batched_views_through_a_provider_without_http_transport(chain: tuple[st
 
 
 def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.views import compare_views, prefetch_views
+    from pylender.audit.prefetch import prefetch_views
+    from pylender.audit.views import compare_views
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
@@ -338,7 +339,8 @@ def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: 
 def test_positions_read_from_the_records_lenders_leave_compare_views_nothing_to_fetch(
     chain: tuple[str, Chain],
 ) -> None:
-    from pylender.audit.views import compare_views, prefetch_from_records, prefetch_ledger_views
+    from pylender.audit.prefetch import prefetch_from_records, prefetch_ledger_views
+    from pylender.audit.views import compare_views
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
