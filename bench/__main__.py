@@ -30,7 +30,7 @@ from bench.gas import measure_gas
 from bench.goals import audit_goals, gas_goals, throughput_goals
 from bench.report import Report, RunInfo
 from bench.throughput import FIGURES, ThroughputSizes, measure_throughput
-from pylender import contracts
+from pylender import contracts, native
 from pylender.node import find_anvil
 
 log = logging.getLogger("bench")
@@ -103,6 +103,7 @@ def _run_info(started: dt.datetime, seconds: float, quick: bool, load: list[floa
         python=platform.python_version(),
         anvil=anvil,
         ledger_artifact=f"CoLendingLedger {size:,} bytes, sha256(code) {digest}",
+        audit_build=native.describe(),
         load_average=load,
     )
 

@@ -22,6 +22,8 @@ class RunInfo(BaseModel):
     python: str
     anvil: str
     ledger_artifact: str
+    audit_build: str = ""
+    """How the audit's hot modules ran: compiled (mypyc) or from source, and why (pylender.native)."""
     load_average: list[float] = []
     """1-minute load average at the start and at the end (the machine is shared)."""
 
@@ -57,7 +59,8 @@ class Report(BaseModel):
             f"Run {self.run.started} UTC on {self.run.host} ({self.run.cpus} CPUs), {self.run.seconds:.0f} s"
             f"{' - QUICK run (small sizes)' if self.run.quick else ''}. Python {self.run.python}, {self.run.anvil}. "
             f"Load average (1 min) at start / end: {' / '.join(f'{x:.1f}' for x in self.run.load_average)}.",
-            f"Ledger: `{self.run.ledger_artifact}`. Regenerate with `make bench` (or `python -m bench --quick`).",
+            f"Ledger: `{self.run.ledger_artifact}`. Audit modules: {self.run.audit_build or 'not recorded'}.",
+            "Regenerate with `make bench` (or `python -m bench --quick`).",
             "Every figure is measured against its reference in the same run.",
             "",
             "## Goals",

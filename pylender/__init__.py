@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pylender import native
+
+native.install()  # before any compiled module is imported: a stale build must not run (see pylender.native)
+
 __all__ = ["LoanTerms", "Pylender", "Tranche"]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
 from pylender.audit.findings import Finding
-from pylender.audit.layout import keccak256
+from pylender.audit.layout import keccak_256
 from pylender.audit.records import HASH_MASK, SEQ_MASK, Record, chain_head, format_head, seq_of
 
 
@@ -39,7 +39,7 @@ class ChainChecker:
         head = self.head
         expected_seq = (head & SEQ_MASK) + 1
         if body is not None and record.seq == expected_seq and record.head & SEQ_MASK == expected_seq:
-            digest = int.from_bytes(keccak256(head.to_bytes(32, "big") + body), "big")
+            digest = int.from_bytes(keccak_256(head.to_bytes(32, "big") + body).digest(), "big")
             computed = (digest & HASH_MASK) | expected_seq
             if computed == record.head:
                 self.head = computed

@@ -20,8 +20,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
+import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from web3 import Web3
@@ -120,6 +121,25 @@ def _classify_exception(exc: Exception) -> Exception:
     return _classify_error(None, str(exc))
 
 
+class _Log(TypedDict, total=False):
+    """The fields of a log the audit reads (the rest of each log in the reply is skipped, not decoded)."""
+
+    topics: list[str]
+    data: str
+    blockNumber: str | int | None
+    transactionHash: str | None
+    logIndex: str | int | None
+    removed: bool
+
+
+class _LogsReply(TypedDict, total=False):
+    result: list[_Log] | None
+    error: Any
+
+
+LOGS_REPLY = msgspec.json.Decoder(_LogsReply)
+
+
 class LogFetcher:
     """Fetches the logs of one address and a set of topic0s, chunk by chunk."""
 
@@ -187,7 +207,7 @@ class LogFetcher:
         """One JSON-RPC request: over :class:`RawHttp` when the provider allows it, else ``make_request``."""
         if self._http is None:
             return self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        return self._http.call(method, params)
+        return self._http.call(method, params, LOGS_REPLY if method == "eth_getLogs" else None)
 
     def close(self) -> None:
         """Close the plain-HTTP connections (if any; a later request opens new ones)."""

@@ -5,6 +5,7 @@ Each function takes the records (replayed on the fly) or already replayed :class
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +54,7 @@ def records_frame(records: Sequence[Record]) -> pd.DataFrame:
 def lender_flows_frame(source: Sequence[Record] | AuditBooks, account: str | None = None) -> pd.DataFrame:
     """Every unit credited to (or withdrawn/lost by) an institution: seq, block, loan, component, amount."""
     books = _books(source)
-    rows = [f.__dict__ for f in books.flows if account is None or f.account.lower() == account.lower()]
+    rows = [dataclasses.asdict(f) for f in books.flows if account is None or f.account.lower() == account.lower()]
     frame = pd.DataFrame(rows, columns=FLOW_COLUMNS)
     frame["loan_id"] = frame["loan_id"].astype("Int64")
     frame["amount"] = frame["amount"].astype(object)  # exact integers, token base units
@@ -100,4 +101,6 @@ def loans_frame(source: Sequence[Record] | AuditBooks) -> pd.DataFrame:
 def accounts_frame(source: Sequence[Record] | AuditBooks) -> pd.DataFrame:
     """One row per institution as replayed: withdrawable, reserve, loss, exposure, withdrawn."""
     books = _books(source)
-    return pd.DataFrame([{**a.__dict__, "withdrawn": books.withdrawn(a.address)} for a in books.accounts.values()])
+    return pd.DataFrame(
+        [{**dataclasses.asdict(a), "withdrawn": books.withdrawn(a.address)} for a in books.accounts.values()]
+    )

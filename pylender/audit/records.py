@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
@@ -22,6 +22,8 @@ from hexbytes import HexBytes
 from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog, EventSpec
 from pylender.audit.layout import EventLayout, keccak256, layout_of
+from pylender.audit.record import Record as Record
+from pylender.audit.record import format_head as format_head  # re-exported: where callers import it from
 from pylender.models import AUDIT_SEQ_BITS
 
 _checksum = lru_cache(maxsize=1 << 16)(to_checksum_address)  # addresses repeat; keccak per call is costly
@@ -29,37 +31,6 @@ _checksum = lru_cache(maxsize=1 << 16)(to_checksum_address)  # addresses repeat;
 SEQ_BITS = AUDIT_SEQ_BITS
 SEQ_MASK = (1 << SEQ_BITS) - 1
 HASH_MASK = ((1 << 248) - 1) ^ SEQ_MASK
-
-
-class Record(NamedTuple):
-    """One audit record: a decoded audit event and where it sits on chain.
-
-    ``fields`` holds every event argument except ``head``, in declaration order, as JSON values
-    (addresses checksummed, bytes as ``0x`` hex, tuples as objects keyed by component name).
-    An immutable tuple: 100k of them are built per verification, so no per-record validation.
-    """
-
-    seq: int
-    kind: str
-    loan_id: int | None
-    fields: dict[str, Any]
-    head: int
-    block_number: int
-    tx_hash: str
-    log_index: int
-
-    @property
-    def head_hex(self) -> str:
-        return format_head(self.head)
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Record:
-        """A copy with ``update`` applied (the pydantic-style spelling the tools and tests use)."""
-        return self._replace(**(update or {}))
-
-
-def format_head(head: int) -> str:
-    """A head as a 0x-prefixed 64-digit hex string."""
-    return f"0x{head:064x}"
 
 
 def parse_head(value: str | int) -> int:
@@ -285,7 +256,7 @@ def encode_log(catalog: EventCatalog, record: Record, address: str) -> dict[str,
     data_values: list[Any] = []
     for param in spec.inputs:
         if param is spec.inputs[-1]:
-            value = record.head.to_bytes(32, "big") if param.type == "bytes32" else record.head
+            value: Any = record.head.to_bytes(32, "big") if param.type == "bytes32" else record.head
         else:
             value = from_json(param.abi, record.fields[param.name])
         if param.indexed:

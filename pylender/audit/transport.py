@@ -99,11 +99,19 @@ class RawHttp:
             raise HttpStatusError(response.status, data)
         return data
 
-    def call(self, method: str, params: list[Any]) -> Any:
-        """One JSON-RPC request; the decoded reply object (``result`` or ``error``)."""
+    def call(self, method: str, params: list[Any], decoder: msgspec.json.Decoder[Any] | None = None) -> Any:
+        """One JSON-RPC request; the decoded reply object (``result`` or ``error``).
+
+        ``decoder`` reads the reply into the types it was made for (skipping fields they do not name); a
+        reply it cannot read that way is decoded as plain JSON."""
         self._ids += 1
         raw = self.post(msgspec.json.encode({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}))
         try:
+            if decoder is not None:
+                try:
+                    return decoder.decode(raw)
+                except msgspec.ValidationError:
+                    pass
             return msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:
             raise FetchError(f"{method}: the node's answer is not JSON: {raw[:200]!r}") from exc

@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, overload
+from typing import Any, Final, NamedTuple, overload
 
 from pylender.reference.values import LoanStatus
 from pylender.schedule import BPS, split_cumulative
@@ -18,17 +18,19 @@ _WIDTH = 6  # fields of a Credit
 class Component:
     """Names of the credits :class:`Books` reports (``Credit.component``)."""
 
-    FEE = "fee"
-    INCOME = "income"  # lender income (net interest, penalty, prepayment fee) to withdrawable
-    RESERVE = "reserve"  # the reserve part of an income credit (withdrawable 0, reserve > 0)
-    PRINCIPAL = "principal"
-    RECOVERY = "recovery"
-    LEFTOVER = "leftover"  # a component's undistributed remainder, to the lead once the component is final
-    RESERVE_RELEASE = "reserve-release"  # reserve → withdrawable at closure
-    ABSORBED = "absorbed"  # reserve → withdrawable at write-off (the provision pays the lender back)
-    LOSS = "loss"  # recorded unrecovered write-off loss (loss > 0); a recovery after write-off reduces it (loss < 0)
-    REFUND = "refund"  # a cancelled loan's funded tranche
-    WITHDRAWAL = "withdrawal"
+    FEE: Final = "fee"
+    INCOME: Final = "income"  # lender income (net interest, penalty, prepayment fee) to withdrawable
+    RESERVE: Final = "reserve"  # the reserve part of an income credit (withdrawable 0, reserve > 0)
+    PRINCIPAL: Final = "principal"
+    RECOVERY: Final = "recovery"
+    LEFTOVER: Final = "leftover"  # a component's undistributed remainder, to the lead once the component is final
+    RESERVE_RELEASE: Final = "reserve-release"  # reserve → withdrawable at closure
+    ABSORBED: Final = "absorbed"  # reserve → withdrawable at write-off (the provision pays the lender back)
+    LOSS: Final = (
+        "loss"  # recorded unrecovered write-off loss (loss > 0); a recovery after write-off reduces it (loss < 0)
+    )
+    REFUND: Final = "refund"  # a cancelled loan's funded tranche
+    WITHDRAWAL: Final = "withdrawal"
 
 
 class Credit(NamedTuple):

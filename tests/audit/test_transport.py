@@ -140,3 +140,35 @@ def test_an_http_error_status_carries_its_code(server: _Node) -> None:
         transport.call("eth_blockNumber", [])
     assert raised.value.status_code == 502
     assert transport.call("eth_blockNumber", []) == {"jsonrpc": "2.0", "id": 2, "result": hex(LATEST)}
+
+
+def test_logs_are_read_into_the_fields_the_audit_uses_and_odd_replies_as_plain_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pylender.audit.fetch import LOGS_REPLY
+
+    log = {
+        "address": LEDGER,
+        "topics": ["0x" + "11" * 32],
+        "data": "0x" + "22" * 32,
+        "blockHash": "0x" + "33" * 32,
+        "blockNumber": "0x5",
+        "transactionHash": "0x" + "44" * 32,
+        "transactionIndex": "0x0",
+        "logIndex": "0x1",
+        "removed": False,
+    }
+    http = RawHttp("http://127.0.0.1:1/", {})
+    replies: list[dict[str, Any]] = [
+        {"jsonrpc": "2.0", "id": 1, "result": [log]},
+        {"jsonrpc": "2.0", "id": 2, "result": [{**log, "topics": "not a list"}]},  # not what the types say
+        {"jsonrpc": "2.0", "id": 3, "error": {"code": -32005, "message": "query returned more than 10000 results"}},
+    ]
+    monkeypatch.setattr(http, "post", lambda body: json.dumps(replies.pop(0)).encode())
+
+    typed = http.call("eth_getLogs", [], LOGS_REPLY)
+    assert typed == {
+        "result": [{k: log[k] for k in ("topics", "data", "blockNumber", "transactionHash", "logIndex", "removed")}]
+    }
+    assert http.call("eth_getLogs", [], LOGS_REPLY)["result"][0]["topics"] == "not a list"  # plain JSON, whole
+    assert http.call("eth_getLogs", [], LOGS_REPLY)["error"]["code"] == -32005
