@@ -14,7 +14,8 @@ SOLIDITY := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/
 PYSOURCES := $(shell find pylender -name '*.py' 2>/dev/null)
 
 SOURCE_ONLY_TESTS := tests/audit/test_replay.py tests/audit/test_tamper.py tests/audit/test_records.py \
-	tests/audit/test_layout.py tests/audit/test_export.py tests/audit/test_index.py tests/math tests/test_native.py
+	tests/audit/test_layout.py tests/audit/test_export.py tests/audit/test_index.py tests/audit/test_prefetch.py \
+	tests/audit/test_e2e_anvil.py tests/math tests/test_native.py
 
 .PHONY: all setup demo test test-foundry bench lint format artifacts compile clean
 
@@ -46,7 +47,7 @@ $(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
 	$(BIN)/ape compile --force  # the ledger embeds LedgerExtension; ape's incremental build misses it
 	@touch $@
 
-# The audit's hot modules compiled with mypyc (about 40 s; pylender.native). Without a C compiler the
+# The audit's hot modules compiled with mypyc (about 50 s; pylender.native). Without a C compiler the
 # build reports why and everything runs from source; a build older than its sources is never used.
 $(STAMPS)/native: $(STAMPS)/python $(PYSOURCES)
 	$(BIN)/python -m pylender.toolchain.native build --optional

@@ -25,13 +25,18 @@ from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent
 STAMP = PACKAGE / "native.json"
-# The modules compiled together (one mypyc group): what an audit runs per record.
+# The modules compiled together (one mypyc group): what an audit runs per record (decoding, hash chain,
+# replay, the reference books) and per view (the lens, the readers, the comparison).
 MODULES = (
     "pylender.reference.records",
     "pylender.reference.books",
+    "pylender.audit.layout",
     "pylender.audit.chain",
     "pylender.audit.records",
     "pylender.audit.replay",
+    "pylender.audit.lens",
+    "pylender.audit.views",
+    "pylender.audit.prefetch",
 )
 GROUP = "pylender.native_group"  # the shared library: pylender/native_group__mypyc.*.so
 ENV = "PYLENDER_NATIVE"

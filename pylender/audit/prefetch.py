@@ -11,9 +11,10 @@ the records never name is read later by ``compare_views`` itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from pylender.audit.replay import LENDER_ROLE, role_hex
 from pylender.audit.views import LedgerViews, ViewKey, _answers, _round_one, _round_two_calls
@@ -102,19 +103,35 @@ def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict
     return cache
 
 
+class ViewReader(Protocol):
+    """What :class:`ViewPrefetch` needs of :class:`LedgerViews`."""
+
+    def call_many(self, calls: Sequence[ViewKey]) -> list[Any]: ...
+
+    def head_value(self, value: Any) -> int: ...
+
+
 class ViewPrefetch:
     """The views of one audit, read in a thread while the records are fetched and replayed.
 
-    Construct it at the start of the audit (it starts :func:`prefetch_ledger_views`), hand it each range
+    Construct it at the start of the audit (it starts ``ledger_views``, by default
+    :func:`prefetch_ledger_views` without positions), hand it each range
     of records with :meth:`feed` as it arrives, and take :meth:`head` and :meth:`cache` once the replay
     is done. With ``positions=False`` it reads no position (and only the roles of the records).
     """
 
-    def __init__(self, views: LedgerViews, *, positions: bool = True) -> None:
+    def __init__(
+        self,
+        views: ViewReader,
+        *,
+        positions: bool = True,
+        ledger_views: Callable[[Any], dict[ViewKey, Any]] | None = None,
+    ) -> None:
         self.views = views
         self.positions = positions
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-views")
-        self._ledger = self._pool.submit(prefetch_ledger_views, views, positions=False)
+        first = ledger_views or functools.partial(prefetch_ledger_views, positions=False)
+        self._ledger = self._pool.submit(first, views)
         self._reads: list[Future[dict[ViewKey, Any]]] = []
         self._pending: dict[ViewKey, None] = {}
         self._asked: set[ViewKey] = set()

@@ -241,7 +241,7 @@ class LedgerViews:
         if self._http is not None:
             post: Any = self._http.post
         elif isinstance(provider, HTTPProvider) and hasattr(provider, "_make_request"):
-            post = functools.partial(provider._make_request, "eth_call")
+            post = functools.partial(provider._make_request, "eth_call")  # type: ignore[arg-type]
         else:
             return None
         body = msgspec.json.encode(
@@ -307,7 +307,7 @@ class LedgerViews:
         raise AuditError(f"auditHead() at block {self.block} returned {value!r}: is {self.address} the ledger?")
 
     def token_balance(self) -> int:
-        token = self.contract.functions.token().call(block_identifier=self.block)
+        token = self.contract.functions.token().call(block_identifier=self.block)  # type: ignore[arg-type]
         erc20 = self.w3.eth.contract(address=token, abi=ERC20_BALANCE_ABI)
         return int(erc20.functions.balanceOf(self.address).call(block_identifier=self.block))
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-import pylender.audit.prefetch as prefetch
 from pylender.audit.prefetch import FLUSH_CALLS, HEAD, ViewPrefetch
 from pylender.audit.records import Record
 from pylender.audit.replay import LENDER_ROLE
@@ -39,14 +38,17 @@ def _originated(loan_id: int, seq: int) -> Record:
 
 
 @pytest.fixture
-def views(monkeypatch: pytest.MonkeyPatch) -> FakeViews:
-    monkeypatch.setattr(prefetch, "prefetch_ledger_views", lambda v, positions: {HEAD: HEAD_HEX, ("token", ()): "t"})
+def views() -> FakeViews:
     return FakeViews()
+
+
+def _ledger_views(views: object) -> dict[Any, Any]:
+    return {HEAD: HEAD_HEX, ("token", ()): "t"}
 
 
 def test_a_lens_calls_worth_of_positions_is_read_before_the_records_end(views: FakeViews) -> None:
     loans = FLUSH_CALLS // 2  # two positions each: exactly one flush's worth
-    reader = ViewPrefetch(views)  # type: ignore[arg-type]
+    reader = ViewPrefetch(views, ledger_views=_ledger_views)  # type: ignore[arg-type]
     try:
         reader.feed([_originated(i, i) for i in range(1, loans + 1)])
         reader._reads[0].result(timeout=5)  # read without waiting for cache()
@@ -66,7 +68,7 @@ def test_a_lens_calls_worth_of_positions_is_read_before_the_records_end(views: F
 
 
 def test_without_positions_only_the_roles_are_read(views: FakeViews) -> None:
-    reader = ViewPrefetch(views, positions=False)  # type: ignore[arg-type]
+    reader = ViewPrefetch(views, positions=False, ledger_views=_ledger_views)  # type: ignore[arg-type]
     try:
         grant = {"role": "0x" + "11" * 32, "account": BANK, "granted": True}
         reader.feed([_originated(1, 1), Record(2, "AccessChanged", None, grant, 0, 1, "0x", 0)])
@@ -82,7 +84,7 @@ def test_a_failed_read_surfaces_in_cache(views: FakeViews) -> None:
         raise RuntimeError("node gone")
 
     views.call_many = refuse  # type: ignore[method-assign]
-    reader = ViewPrefetch(views)  # type: ignore[arg-type]
+    reader = ViewPrefetch(views, ledger_views=_ledger_views)  # type: ignore[arg-type]
     try:
         reader.feed([_originated(1, 1)])
         with pytest.raises(RuntimeError, match="node gone"):
