@@ -34,6 +34,7 @@ class AuditSizes:
     periods: int = 100
     targets: tuple[int, ...] = (10_000, 100_000)
     runs: int = 7  # verify and raw getLogs: cheap, and a 10k-record run lasts ~0.4 s, so noise needs rounds
+    warmup: int = 1  # rounds of raw getLogs and verify run first and not counted (caches, connections, the heap)
     ape_runs_large: int = 3
 
 
@@ -78,7 +79,8 @@ def measure_audit(sizes: AuditSizes, tick: Callable[[str], None]) -> AuditResult
             "verify_ledger: defaults (fetch, hash chain, on-chain head, replay, "
             "reconciliation with every view and position)",
             ape_note,
-            "rounds alternate the order of the readers; median (min-max) of the rounds",
+            f"{sizes.warmup} warm-up round of raw eth_getLogs and verify_ledger (not counted), then rounds that "
+            "alternate the order of the readers; median (min-max) of the rounds",
         ],
     )
 
@@ -99,7 +101,7 @@ def _grow_and_measure(
         rounds += grow_records(chain, loan_ids, amount, target, sizes.periods - 1 - rounds)
         tick(f"built {lg.audit_head().seq} records")
         ape_runs = sizes.runs if target == sizes.targets[0] else max(sizes.ape_runs_large, 1)
-        points.append(_measure_point(chain, ape_reader, sizes.runs, ape_runs, tick))
+        points.append(_measure_point(chain, ape_reader, sizes.runs, ape_runs, tick, sizes.warmup))
     return points
 
 
@@ -124,7 +126,7 @@ def grow_records(chain: BenchChain, loan_ids: list[int], amount: int, target: in
 
 
 def _measure_point(
-    chain: BenchChain, ape: _ApeReader, runs: int, ape_runs: int, tick: Callable[[str], None]
+    chain: BenchChain, ape: _ApeReader, runs: int, ape_runs: int, tick: Callable[[str], None], warmup: int = 1
 ) -> AuditPoint:
     lg = chain.ledger
     w3 = chain.session.w3
@@ -152,6 +154,10 @@ def _measure_point(
 
     series: dict[str, list[float]] = {"raw": [], "verify": [], "ape": []}
     readers = [("raw", raw), ("verify", verify)] + ([("ape", ape_query)] if ape.available else [])
+    for run in range(warmup):  # not counted: the first rounds pay for caches, connections and heap growth
+        raw()
+        verify()
+        tick(f"{records} records, warm-up {run + 1}")
     for run in range(max(runs, ape_runs)):
         order = readers if run % 2 == 0 else list(reversed(readers))
         for name, action in order:
