@@ -133,7 +133,7 @@ class ViewPrefetch:
         first = ledger_views or functools.partial(prefetch_ledger_views, positions=False)
         self._ledger = self._pool.submit(first, views)
         self._reads: list[Future[dict[ViewKey, Any]]] = []
-        self._pending: dict[ViewKey, None] = {}
+        self._pending: list[ViewKey] = []  # asked, not yet read (each key once: ``_asked``)
         self._asked: set[ViewKey] = set()
 
     def feed(self, records: Sequence[Any]) -> None:
@@ -142,14 +142,14 @@ class ViewPrefetch:
             if key in self._asked or (key[0] == "positionOf" and not self.positions):
                 continue
             self._asked.add(key)
-            self._pending[key] = None
+            self._pending.append(key)
         if len(self._pending) >= FLUSH_CALLS:
             self._flush()
 
     def _flush(self) -> None:
         if not self._pending:
             return
-        calls, self._pending = list(self._pending), {}
+        calls, self._pending = self._pending, []
         views = self.views
         self._reads.append(self._pool.submit(lambda: dict(zip(calls, views.call_many(calls), strict=True))))
 
