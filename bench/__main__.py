@@ -56,6 +56,7 @@ class _Bar:
                 TimeElapsedColumn(),
                 TextColumn("{task.fields[step]}"),
                 console=Console(stderr=True),
+                auto_refresh=False,  # redrawn on each tick, between measurements: no thread takes the GIL mid-run
             )
             if show
             else None
@@ -70,10 +71,10 @@ class _Bar:
 
         def tick(step: str) -> None:
             assert self.progress is not None
-            self.progress.update(task, advance=1, step=step)
+            self.progress.update(task, advance=1, step=step, refresh=True)
 
         yield tick
-        self.progress.update(task, completed=total, step="done")
+        self.progress.update(task, completed=total, step="done", refresh=True)
 
     def __enter__(self) -> _Bar:
         if self.progress is not None:

@@ -18,9 +18,9 @@ import {SplitMath} from "./libraries/SplitMath.sol";
 /// cancel before disbursement; or markDefault → writeOff → recover. Every state change writes one audit record.
 /// @dev docs/ledger-spec.md is the specification. Entry points that move tokens are nonReentrant; state is
 /// written before tokens move (checks, effects, interactions) and `_pull` verifies the amount received.
-/// The views and the cold paths (prepay, markDefault, writeOff, recover) run in LedgerExtension, deployed by the
-/// constructor and reached by `delegatecall` (views through `extensionView`, a static self-call), which keeps both
-/// contracts under the 24 KiB code-size limit. This contract's ABI is the whole of ICoLendingLedger.
+/// The loan views and the cold paths (originate, prepay, markDefault, writeOff, recover) run in LedgerExtension,
+/// deployed by the constructor and reached by `delegatecall` (views through `extensionView`, a static self-call),
+/// which keeps both contracts under the 24 KiB code-size limit. This contract's ABI is the whole of ICoLendingLedger.
 contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     using SafeCast for uint256;
 
@@ -108,12 +108,42 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     }
 
     /// @inheritdoc ICoLendingLedger
-    function accountOf(address) external view returns (AccountView memory) {
-        _viewInExtension();
+    function accountOf(address account) external view returns (AccountView memory v) {
+        uint16 idx = _indexOf[account];
+        if (idx == 0) return v;
+        Institution storage inst = _institutions[idx];
+        Account storage acc = _accounts[idx];
+        v.index = idx;
+        v.isPlatform = inst.isPlatform;
+        v.withdrawable = acc.withdrawable;
+        v.reserve = acc.reserve;
+        v.loss = inst.loss;
+        v.exposure = inst.exposure;
+        v.name = inst.name;
     }
 
     /// @inheritdoc ICoLendingLedger
-    function creditRecord(bytes32) external view returns (CreditRecord memory) {
+    function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory r) {
+        uint256[] storage ids = _borrowerLoans[borrowerId];
+        uint256 count = ids.length;
+        for (uint256 i; i < count; ++i) {
+            Loan storage l = _loans[ids[i]];
+            LoanStatus s = l.status;
+            if (s == LoanStatus.Originated || s == LoanStatus.Funded || s == LoanStatus.Cancelled) continue;
+            r.loansTaken += 1;
+            if (s == LoanStatus.Active) r.active += 1;
+            else if (s == LoanStatus.Closed) r.closed += 1;
+            else r.defaulted += 1; // Defaulted or WrittenOff
+            r.onTimeInstallments += l.onTime;
+            r.lateInstallments += l.late;
+            r.totalDaysLate += l.totalDaysLate;
+            if (l.maxDaysLate > r.maxDaysLate) r.maxDaysLate = l.maxDaysLate;
+            r.amountWrittenOff += l.writtenOff;
+        }
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function auditSnapshot(uint256, uint256) external view returns (uint256[] memory) {
         _viewInExtension();
     }
 

@@ -13,9 +13,9 @@ import {SplitMath} from "./libraries/SplitMath.sol";
 
 /// @title LedgerExtension
 /// @notice The second half of the co-lending ledger's code, run only by `delegatecall` from CoLendingLedger (so it
-/// reads and writes the ledger's storage): the views (loans, tranches, schedules, dues, quotes, positions, accounts,
-/// credit records), prepayment, and default, write-off and recovery. Split off to keep each contract under the
-/// 24 KiB code-size limit; the hot paths (repay, repayBatch, withdraw) stay in the ledger itself.
+/// reads and writes the ledger's storage): the loan views (loans, tranches, schedules, dues, quotes, positions, the
+/// audit snapshot), origination, prepayment, and default, write-off and recovery. Split off to keep each contract
+/// under the 24 KiB code-size limit; the hot paths (repay, repayBatch, withdraw) stay in the ledger itself.
 /// @dev Same base (LedgerStorage), hence the same storage layout, as the ledger. Calling it directly is useless: it
 /// has no storage of its own and holds no tokens. Functions are documented in ICoLendingLedger.
 contract LedgerExtension is LedgerAccounting {
@@ -198,24 +198,37 @@ contract LedgerExtension is LedgerAccounting {
             if (i == idx && idx != 0) break;
         }
         if (t == n) revert NotATrancheLender(loanId, lender);
-        Totals memory tot = _totals(l);
         v.shareBps = share;
         v.amount = uint128(_trancheAmount(l, t));
         v.funded = l.fundedMask & (1 << t) != 0;
         v.lead = t == 0;
-        v.incomeCredited = SplitMath.bpsOf(tot.income, share);
-        v.principalCredited = SplitMath.bpsOf(tot.principal, share);
-        v.recoveredCredited = SplitMath.bpsOf(tot.recovered, share);
-        uint256 held = SplitMath.bpsOf(v.incomeCredited, l.reserveBps);
+        (v.incomeCredited, v.reserveHeld, v.principalCredited, v.recoveredCredited) =
+            _positionCredits(l, t, share, _totals(l));
+    }
+
+    /// @dev Tranche `t`'s cumulative credits, given the loan's `tot`: what it was credited of the income (and holds
+    /// of it in reserve), of the principal and of the recoveries (PositionView's last four fields). The lead (t == 0)
+    /// takes the income and principal remainders once the loan has ended, the recoveries' remainder once recoveries
+    /// reach owedAtDefault.
+    function _positionCredits(Loan storage l, uint256 t, uint256 share, Totals memory tot)
+        private
+        view
+        returns (uint256 income, uint256 held, uint256 principal, uint256 recovered)
+    {
+        income = SplitMath.bpsOf(tot.income, share);
+        principal = SplitMath.bpsOf(tot.principal, share);
+        recovered = SplitMath.bpsOf(tot.recovered, share);
         LoanStatus status = l.status;
-        if (status == LoanStatus.Active || status == LoanStatus.Defaulted) v.reserveHeld = held;
-        // Closed or WrittenOff: the loan's reserve was released (or absorbed) when it ended; reserveHeld stays 0.
+        if (status == LoanStatus.Active || status == LoanStatus.Defaulted) {
+            held = SplitMath.bpsOf(income, l.reserveBps);
+        }
+        // Closed or WrittenOff: the loan's reserve was released (or absorbed) when it ended; held stays 0.
         if (t == 0 && (status == LoanStatus.Closed || status == LoanStatus.WrittenOff)) {
-            v.incomeCredited = tot.income - _othersOf(l, tot.income);
-            v.principalCredited = tot.principal - _othersOf(l, tot.principal);
+            income = tot.income - _othersOf(l, tot.income);
+            principal = tot.principal - _othersOf(l, tot.principal);
         }
         if (t == 0 && tot.recovered != 0 && tot.recovered == l.owedAtDefault) {
-            v.recoveredCredited = tot.recovered - _othersOf(l, tot.recovered);
+            recovered = tot.recovered - _othersOf(l, tot.recovered);
         }
     }
 
@@ -229,38 +242,68 @@ contract LedgerExtension is LedgerAccounting {
     }
 
     /// @notice See ICoLendingLedger.
-    function accountOf(address account) external view returns (AccountView memory v) {
-        uint16 idx = _indexOf[account];
-        if (idx == 0) return v;
-        Institution storage inst = _institutions[idx];
-        Account storage acc = _accounts[idx];
-        v.index = idx;
-        v.isPlatform = inst.isPlatform;
-        v.withdrawable = acc.withdrawable;
-        v.reserve = acc.reserve;
-        v.loss = inst.loss;
-        v.exposure = inst.exposure;
-        v.name = inst.name;
+    function auditSnapshot(uint256 firstId, uint256 count) external view returns (uint256[] memory words) {
+        uint256 last = _loanCount;
+        if (firstId == 0 || firstId > last || count == 0) return words;
+        uint256 end = count > last - firstId ? last + 1 : firstId + count;
+        uint256 size = 0;
+        for (uint256 id = firstId; id < end; ++id) {
+            size += SNAPSHOT_LOAN_WORDS + SNAPSHOT_TRANCHE_WORDS * _loans[id].trancheCount;
+        }
+        words = new uint256[](size);
+        uint256 p;
+        assembly ("memory-safe") {
+            p := add(words, 0x20)
+        }
+        for (uint256 id = firstId; id < end; ++id) {
+            p = _snapshotLoan(p, id);
+        }
     }
 
-    /// @notice See ICoLendingLedger.
-    function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory r) {
-        uint256[] storage ids = _borrowerLoans[borrowerId];
-        uint256 count = ids.length;
-        for (uint256 i; i < count; ++i) {
-            Loan storage l = _loans[ids[i]];
-            LoanStatus s = l.status;
-            if (s == LoanStatus.Originated || s == LoanStatus.Funded || s == LoanStatus.Cancelled) continue;
-            r.loansTaken += 1;
-            if (s == LoanStatus.Active) r.active += 1;
-            else if (s == LoanStatus.Closed) r.closed += 1;
-            else r.defaulted += 1; // Defaulted or WrittenOff
-            r.onTimeInstallments += l.onTime;
-            r.lateInstallments += l.late;
-            r.totalDaysLate += l.totalDaysLate;
-            if (l.maxDaysLate > r.maxDaysLate) r.maxDaysLate = l.maxDaysLate;
-            r.amountWrittenOff += l.writtenOff;
+    /// @dev Writes loan `id`'s snapshot words from memory address `p` on (layout: ICoLendingLedger.auditSnapshot,
+    /// into the array `auditSnapshot` sized for them); returns the address after them.
+    function _snapshotLoan(uint256 p, uint256 id) private view returns (uint256) {
+        Loan storage l = _loans[id];
+        uint256 n = l.trancheCount;
+        p = _put(p, id);
+        p = _put(p, uint256(l.status));
+        p = _put(p, uint256(l.borrowerId));
+        p = _put(p, l.fundedCount);
+        p = _put(p, l.current);
+        p = _put(p, l.installmentAmount);
+        p = _put(p, _outstandingPrincipal(l));
+        p = _put(p, l.interestPaid);
+        p = _put(p, _feePaid(l));
+        p = _put(p, l.penaltyPaid);
+        p = _put(p, l.prepaymentFeePaid);
+        p = _put(p, l.principalPaid);
+        p = _put(p, l.recovered);
+        p = _put(p, l.owedAtDefault);
+        p = _put(p, l.writtenOff);
+        p = _put(p, n);
+        Totals memory tot = _totals(l);
+        for (uint256 t = 0; t < n; ++t) {
+            p = _snapshotTranche(p, l, t, tot);
         }
+        return p;
+    }
+
+    /// @dev Writes tranche `t`'s snapshot words from `p` on; returns the address after them.
+    function _snapshotTranche(uint256 p, Loan storage l, uint256 t, Totals memory tot) private view returns (uint256) {
+        (uint16 idx, uint16 share) = _trancheAt(l, t);
+        p = _put(p, uint256(uint160(_institutions[idx].account)));
+        p = _put(p, share);
+        p = _put(p, (l.fundedMask >> t) & 1);
+        (uint256 income, uint256 held, uint256 principal, uint256 recovered) = _positionCredits(l, t, share, tot);
+        return _put(_put(_put(_put(p, income), held), principal), recovered);
+    }
+
+    /// @dev Stores `value` at memory address `p` (inside an array allocated for it); returns the next address.
+    function _put(uint256 p, uint256 value) private pure returns (uint256) {
+        assembly ("memory-safe") {
+            mstore(p, value)
+        }
+        return p + 32;
     }
 
     // -------------------------------------------------------------- origination

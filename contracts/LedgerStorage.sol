@@ -44,6 +44,9 @@ abstract contract LedgerStorage is ILedgerTypes, LendingPolicy, AccessControl, P
     uint256 internal constant DAY = 86_400;
     uint256 internal constant MAX_PERIODS = 600;
     uint256 internal constant MAX_TRANCHES = 16;
+    /// @dev `auditSnapshot` words per loan, and per tranche after them.
+    uint256 internal constant SNAPSHOT_LOAN_WORDS = 16;
+    uint256 internal constant SNAPSHOT_TRANCHE_WORDS = 7;
     /// @dev Audit head layout: bits 0-55 the seq, bits 56-247 the chain hash (192 bits), bits 248-255 zero, so
     /// that the head fits a uint248 beside Pausable's flag in one slot: the pause check every call makes warms
     /// the head (2,100 gas less per record).

@@ -36,6 +36,7 @@ MODULES = (
     "pylender.audit.records",
     "pylender.audit.replay",
     "pylender.audit.lens",
+    "pylender.audit.snapshot",
     "pylender.audit.views",
     "pylender.audit.prefetch",
 )

@@ -12,6 +12,7 @@ The rules are those of docs/ledger-spec.md, section "Schedule": dues round up, e
 
 from __future__ import annotations
 
+import functools
 import logging
 from enum import IntEnum
 
@@ -115,6 +116,16 @@ def rpow(x: int, n: int) -> int:
     return z
 
 
+@functools.lru_cache(maxsize=4096)
+def _annuity_factor(rate_seconds: int, periods: int) -> int:
+    """ceil(r × f / (f − RAY)) with r = rate_seconds × RAY / (BPS × YEAR) and f = (RAY + r)^n: the RAY-scaled
+    payment per unit of principal. It depends only on the product (rate × period length, periods), which
+    many loans share, so an audit replaying thousands of disbursements computes it once per product."""
+    r_ray = mul_div(rate_seconds, RAY, BPS * YEAR)
+    f = rpow(_u256(RAY + r_ray), periods)
+    return mul_div(r_ray, f, f - RAY, round_up=True)
+
+
 def installment_amount(method: int, principal: int, annual_rate_bps: int, period_seconds: int, periods: int) -> int:
     """The stored per-loan amount A: annuity payment, floor(P/n), or 0 (see ``ScheduleMath.installmentAmount``)."""
     if periods == 0:
@@ -123,10 +134,7 @@ def installment_amount(method: int, principal: int, annual_rate_bps: int, period
         a = _u256(annual_rate_bps * period_seconds)
         if a == 0:
             return ceil_div(principal, periods)
-        r_ray = mul_div(a, RAY, BPS * YEAR)
-        f = rpow(_u256(RAY + r_ray), periods)
-        factor = mul_div(r_ray, f, f - RAY, round_up=True)
-        return mul_div(principal, factor, RAY, round_up=True)
+        return mul_div(principal, _annuity_factor(a, periods), RAY, round_up=True)
     if method == EQUAL_PRINCIPAL:
         return principal // periods
     if method == INTEREST_FIRST:

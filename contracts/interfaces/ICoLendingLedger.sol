@@ -98,6 +98,15 @@ interface ICoLendingLedger is ILedgerTypes {
     /// @notice A lender's position in a loan.
     function positionOf(uint256 loanId, address lender) external view returns (PositionView memory);
 
+    /// @notice What an audit reconciles, for loans `firstId` up to `firstId + count - 1` (or the last loan), in one
+    /// call: the fields of getLoan, positionOf and getTranches that the audit trail determines. Per loan, 16 words:
+    /// loanId, status, borrowerId, fundedCount, currentInstallment, installmentAmount, outstandingPrincipal,
+    /// interestPaid, feePaid, penaltyPaid, prepaymentFeePaid, principalPaid, recovered, owedAtDefault, writtenOff,
+    /// trancheCount; then per tranche, lead first, 7 words: lender, shareBps, funded (0 or 1), incomeCredited,
+    /// reserveHeld, principalCredited, recoveredCredited. Each value is the one the named view returns. Empty when
+    /// `firstId` is 0 or above loanCount, or `count` is 0.
+    function auditSnapshot(uint256 firstId, uint256 count) external view returns (uint256[] memory words);
+
     /// @notice An institution's account.
     function accountOf(address account) external view returns (AccountView memory);
 

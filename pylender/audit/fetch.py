@@ -5,11 +5,12 @@ Providers limit ``eth_getLogs`` by block range or result size and say so in many
 size exceeded``, HTTP 413, ...). The fetcher halves the range on such refusals and doubles it again
 after a run of successes; timeouts and connection errors are retried with exponential backoff.
 
-With ``target_logs`` (the audit's default) the range is also split into at least ``PARTS`` requests,
-narrowed after a reply of more logs than that, and :meth:`LogFetcher.iter_chunks_ahead` fetches the next
-range in a thread while the caller decodes the current one: the node serves on one core while Python
-decodes on the other. Over a plain HTTP provider the requests go through
-:class:`pylender.audit.transport.RawHttp` (http.client and msgspec, no requests).
+With ``target_logs`` (the audit's default) the range is also split: the first request covers a
+``PARTS``-th of it, the next ones twice the last while replies stay under ``target_logs`` (each request
+costs a round trip), up to a ``MIN_PARTS``-th, and narrower after a reply of more logs than that.
+:meth:`LogFetcher.iter_chunks_ahead` fetches the next range in a thread while the caller decodes the
+current one: the node serves on one core while Python decodes on the other. Over a plain HTTP provider
+the requests go through :class:`pylender.audit.transport.RawHttp` (http.client and msgspec, no requests).
 """
 
 from __future__ import annotations
@@ -64,11 +65,13 @@ class FetchConfig:
     max_backoff: float = 30.0
     confirmations: int = 0
     target_logs: int | None = None
-    """Split the range into ``PARTS`` requests at least (never above ``chunk_size`` blocks), narrowed
-    after a reply of more than this many logs and widened back after smaller ones; None: ``chunk_size``."""
+    """Split the range into ``MIN_PARTS`` requests at least (never above ``chunk_size`` blocks), the first
+    a ``PARTS``-th of it, narrowed after a reply of more than this many logs and widened back after smaller
+    ones; None: ``chunk_size``."""
 
 
-PARTS = 32  # with target_logs, each request covers at most this fraction of the whole range
+PARTS = 32  # with target_logs, the first request covers this fraction of the whole range (decoding starts early)
+MIN_PARTS = 8  # and no request more than this fraction (the next range is fetched while one is decoded)
 AHEAD = 2  # chunks iter_chunks_ahead keeps fetched before the caller takes them
 
 
@@ -248,7 +251,9 @@ class LogFetcher:
             streak = 0
             cursor = start
             target = self.config.target_logs
-            widest = span = max(1, -(-(end - start + 1) // PARTS))  # with target_logs: blocks per request
+            blocks = end - start + 1
+            span = max(1, -(-blocks // PARTS))  # with target_logs: blocks per request, doubled while replies are small
+            widest = max(1, -(-blocks // MIN_PARTS))
             while cursor <= end:
                 stop = min(end, cursor + (min(span, self.chunk_size) if target else self.chunk_size) - 1)
                 try:

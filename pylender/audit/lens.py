@@ -114,7 +114,8 @@ def lens_answer(error: Any) -> bytes | None:
     return raw[4 + 2 * WORD : 4 + 2 * WORD + length]
 
 
-def _is_gas_refusal(error: Any) -> bool:
+def is_gas_refusal(error: Any) -> bool:
+    """Whether an ``eth_call`` error is the node refusing it for gas."""
     text = str(error.get("message", "") if isinstance(error, dict) else error).lower()
     return "gas" in text
 
@@ -169,12 +170,12 @@ class Lens:
                 answer = lens_answer(error)
                 if answer is not None:
                     out[s:e] = read_answer(answer, e - s)
-                elif _is_gas_refusal(error) and e - s > 1:
+                elif is_gas_refusal(error) and e - s > 1:
                     spent = sum(GAS_PER_CALL.get(n, DEFAULT_GAS) for n in names[s:e])
                     self.gas_budget = max(1, min(self.gas_budget, spent // 2))
                     mid = (s + e) // 2
                     retry += [(s, mid), (mid, e)]
-                elif not _is_gas_refusal(error):
+                elif not is_gas_refusal(error):
                     log.info("the node refuses the lens call (%s); reading views with plain calls", str(error)[:200])
                     self.enabled = False
                     return None

@@ -2,9 +2,10 @@
 
 An audit of a live ledger spends most of its time fetching, decoding and replaying logs; the node
 is idle between two log ranges. :class:`ViewPrefetch` uses that time: from the start of the audit a
-thread reads what the ledger itself lists (counts, the audit head, every loan, institution, account
-and credit record: :func:`prefetch_ledger_views`), and as each range of records arrives it reads the
-positions and roles those records name (:func:`view_calls_of`). When the replay ends, the views are
+thread reads what the ledger itself lists (counts, the audit head, every loan with its positions in a
+few ``auditSnapshot`` calls, every institution, account and credit record: :func:`prefetch_ledger_views`),
+and as each range of records arrives it reads the roles those records name (and, on a ledger older than
+``auditSnapshot``, the positions: :func:`view_calls_of`). When the replay ends, the views are
 already in hand. Every answer is read at the audit's block, so reading early changes nothing; a key
 the records never name is read later by ``compare_views`` itself.
 """
@@ -17,10 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from pylender.audit.replay import LENDER_ROLE, role_hex
-from pylender.audit.views import LedgerViews, ViewKey, _answers, _round_one, _round_two_calls
+from pylender.audit.snapshot import borrower_hex
+from pylender.audit.views import SNAPSHOT, LedgerViews, ViewKey, _answers, _round_one, _round_two_calls
 
 FLUSH_CALLS = 250  # calls per read of the records' views: about one lens call's worth of positionOf
 HEAD: ViewKey = ("auditHead", ())
+_NAMING = frozenset(("LoanOriginated", "AccessChanged", "InstitutionRegistered"))  # records that name views
 
 
 def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: bool = True) -> dict[ViewKey, Any]:
@@ -48,15 +51,20 @@ def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: boo
     return cache
 
 
-def view_calls_of(records: Iterable[Any]) -> list[ViewKey]:
-    """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name, and ``hasRole`` of every
+def view_calls_of(records: Iterable[Any], positions: bool = True) -> list[ViewKey]:
+    """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name (unless ``positions`` is
+    off), and ``hasRole`` of every
     (role, account) their ``AccessChanged`` and ``InstitutionRegistered`` name: what :func:`compare_views`
     reads beyond what the ledger lists, without a ``getTranches`` per loan to learn the lenders. A record
     too malformed to name them is skipped (the replay reports it)."""
     calls: list[ViewKey] = []
     for r in records:
+        if r.kind not in _NAMING:
+            continue
         try:
             if r.kind == "LoanOriginated":
+                if not positions:
+                    continue
                 loan_id = int(r.fields["loanId"])
                 calls += [("positionOf", (loan_id, str(t["lender"]))) for t in r.fields["tranches"]]
             elif r.kind == "AccessChanged":
@@ -76,8 +84,8 @@ def prefetch_from_records(views: LedgerViews, records: Sequence[Any]) -> dict[Vi
 
 def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict[ViewKey, Any]:
     """Every view :func:`compare_views` will read, for the loans, lenders, institutions and borrowers the
-    ledger itself lists (``loanCount``, ``getTranches``, ``institutionAt``, the loans' borrower ids), and
-    the audit head.
+    ledger itself lists (``loanCount``, ``auditSnapshot`` or on an older ledger ``getLoan`` and
+    ``getTranches``, ``institutionAt``, the loans' borrower ids), and the audit head.
 
     It needs no record, so it runs from the start of an audit while the logs are fetched and replayed.
     The answers are the views at ``views.block`` whatever the records say: a loan or lender that only
@@ -88,16 +96,25 @@ def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict
     cache.update(zip(counts, _answers(views, counts, None), strict=True))
     loan_count, count, token = int(cache[counts[0]]), int(cache[counts[1]]), str(cache[counts[2]])
     ids = range(1, loan_count + 1)
-    first: list[ViewKey] = [("getLoan", (i,)) for i in ids]
-    if positions:
-        first += [("getTranches", (i,)) for i in ids]
+    snapshot = views.snapshot(loan_count) if views.has_snapshot() else None
+    if views.has_snapshot():
+        cache[SNAPSHOT] = snapshot  # None: the ledger predates the view; compare_views reads single views
+    first: list[ViewKey] = []
+    if snapshot is None:
+        first += [("getLoan", (i,)) for i in ids]
+        if positions:
+            first += [("getTranches", (i,)) for i in ids]
     first += [("institutionAt", (i,)) for i in range(1, count + 1)]
     cache.update(zip(first, views.call_many(first), strict=True))
     second: list[ViewKey] = []
-    if positions:
+    if positions and snapshot is None:
         second += [("positionOf", (i, t["lender"])) for i in ids for t in cache.pop(("getTranches", (i,)))]
     second += [("accountOf", (cache[("institutionAt", (i,))],)) for i in range(1, count + 1)]
-    second += [("creditRecord", (b,)) for b in dict.fromkeys(cache[("getLoan", (i,))]["borrowerId"] for i in ids)]
+    if snapshot is not None:
+        borrowers = [borrower_hex(words) for words in snapshot.values()]
+    else:
+        borrowers = [cache[("getLoan", (i,))]["borrowerId"] for i in ids]
+    second += [("creditRecord", (b,)) for b in dict.fromkeys(borrowers)]
     cache.update(zip(second, views.call_many(second), strict=True))
     (cache[("balanceOf", (views.address,))],) = views.call_many([("balanceOf", (views.address,))], to=token)
     return cache
@@ -138,8 +155,8 @@ class ViewPrefetch:
 
     def feed(self, records: Sequence[Any]) -> None:
         """Queue the views ``records`` name; read them once a lens call's worth is queued."""
-        for key in view_calls_of(records):
-            if key in self._asked or (key[0] == "positionOf" and not self.positions):
+        for key in view_calls_of(records, self.positions):
+            if key in self._asked:
                 continue
             self._asked.add(key)
             self._pending.append(key)

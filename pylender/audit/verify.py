@@ -281,10 +281,11 @@ def audit_ledger(
         final = index.fetched_block  # already accepted as final by an earlier run (with fewer confirmations)
         result.final_block = final
     views = LedgerViews(w3, address, abi, final)
-    # The node answers the view calls (a few lens calls, see pylender.audit.prefetch) while the logs are
-    # fetched, decoded and replayed here: the ledger's own lists from the start, the positions and roles the
-    # records name as each range of them arrives.
-    prefetch = ViewPrefetch(views, positions=positions) if compare_with_views else None
+    # The node answers the view calls (a few snapshot and lens calls, see pylender.audit.prefetch) while the
+    # logs are fetched, decoded and replayed here: the ledger's own lists from the start (every loan with its
+    # positions, through auditSnapshot), the roles the records name as each range of them arrives. An older
+    # ledger, without auditSnapshot, has its positions read as the records name them.
+    prefetch = ViewPrefetch(views, positions=positions and not views.has_snapshot()) if compare_with_views else None
     stream = StreamReplay()
 
     def on_records(records: Sequence[Record]) -> None:

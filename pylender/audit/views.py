@@ -26,9 +26,10 @@ from pylender.audit.errors import AuditError
 from pylender.audit.events import canonical_type
 from pylender.audit.findings import Finding
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
-from pylender.audit.lens import Lens
+from pylender.audit.lens import GAS_BUDGET, Lens, is_gas_refusal
 from pylender.audit.records import from_json, to_json
 from pylender.audit.replay import AuditBooks, LoanState, Status
+from pylender.audit.snapshot import SNAPSHOT_GAS_PER_LOAN, compare_snapshot, read_words, split_loans
 from pylender.audit.transport import RawHttp
 from pylender.roles import role_name
 
@@ -234,6 +235,40 @@ class LedgerViews:
                 raise AuditError(f"view {name}{tuple(args)}: unreadable result {result!r}: {exc}") from exc
         return out
 
+    def has_snapshot(self) -> bool:
+        """Whether the ABI has ``auditSnapshot`` (the ledger may still predate it: :meth:`snapshot` says)."""
+        return "auditSnapshot" in self._functions
+
+    def snapshot(self, loan_count: int) -> dict[int, list[int]] | None:
+        """Every loan's ``auditSnapshot`` words (:mod:`pylender.audit.snapshot`), keyed by loan id, in one
+        JSON-RPC batch of calls sized to the gas budget; None when the ledger has no such view (a deployment
+        older than the view reverts with no data)."""
+        if not self.has_snapshot():
+            return None
+        fn = self.function("auditSnapshot")
+        block = self._block_param()
+        per_call = max(1, GAS_BUDGET // SNAPSHOT_GAS_PER_LOAN)
+        pending = [(first, min(per_call, loan_count + 1 - first)) for first in range(1, loan_count + 1, per_call)]
+        words: dict[int, list[int]] = {}
+        while pending:
+            requests = [("eth_call", [{"to": self.address, "data": fn.calldata(part)}, block]) for part in pending]
+            retry: list[tuple[int, int]] = []
+            for (first, count), response in zip(pending, self._send(requests), strict=True):
+                result = response.get("result") if isinstance(response, Mapping) else None
+                if isinstance(result, str):
+                    words[first] = read_words(bytes.fromhex(result[2:]))
+                    continue
+                error = response.get("error") if isinstance(response, Mapping) else response
+                if is_gas_refusal(error) and count > 1:
+                    retry += [(first, count // 2), (first + count // 2, count - count // 2)]
+                elif _reverted_without_data(error):
+                    log.info("the ledger has no auditSnapshot view (%s); reading the single views", str(error)[:200])
+                    return None
+                else:
+                    raise AuditError(f"auditSnapshot({first}, {count}) failed at block {block}: {error}")
+            pending = retry
+        return split_loans([w for first in sorted(words) for w in words[first]])
+
     def _post_raw(self, requests: list[tuple[str, list[Any]]]) -> list[Any] | None:
         """One batch over an HTTP provider's transport, JSON built and parsed here (no per-call web3
         encoding); None when the provider is not HTTP or the answer is not a full batch."""
@@ -312,6 +347,16 @@ class LedgerViews:
         return int(erc20.functions.balanceOf(self.address).call(block_identifier=self.block))
 
 
+def _reverted_without_data(error: Any) -> bool:
+    """An ``eth_call`` error that is a revert carrying no data (what a contract without the function gives)."""
+    if not isinstance(error, Mapping):
+        return False
+    data = error.get("data")
+    if isinstance(data, Mapping):
+        data = data.get("data")
+    return "revert" in str(error.get("message", "")).lower() and data in (None, "", "0x")
+
+
 def _finding(subject: str, field: str, expected: Any, found: Any, detail: str = "") -> Finding:
     return Finding(check="view", subject=subject, field=field, expected=str(expected), found=str(found), detail=detail)
 
@@ -347,41 +392,44 @@ def _compare_loan(
     return out
 
 
+CREDIT_FIELDS = (
+    "loansTaken",
+    "active",
+    "closed",
+    "defaulted",
+    "onTimeInstallments",
+    "lateInstallments",
+    "maxDaysLate",
+    "totalDaysLate",
+    "amountWrittenOff",
+)
+_DISBURSED = (Status.ACTIVE, Status.CLOSED, Status.DEFAULTED, Status.WRITTEN_OFF)
+_DEFAULTED = (Status.DEFAULTED, Status.WRITTEN_OFF)
+
+
 def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:
     """Each borrower's credit record (``creditRecord`` view) summed from the replayed loans."""
-    out: dict[str, dict[str, int]] = {}
-    disbursed = (Status.ACTIVE, Status.CLOSED, Status.DEFAULTED, Status.WRITTEN_OFF)
+    sums: dict[str, list[int]] = {}
     for loan in books.loans.values():
-        rec = out.setdefault(
-            str(loan.terms["borrowerId"]),
-            dict.fromkeys(
-                (
-                    "loansTaken",
-                    "active",
-                    "closed",
-                    "defaulted",
-                    "onTimeInstallments",
-                    "lateInstallments",
-                    "maxDaysLate",
-                    "totalDaysLate",
-                    "amountWrittenOff",
-                ),
-                0,
-            ),
-        )
-        rec["loansTaken"] += loan.status in disbursed
-        rec["active"] += loan.status == Status.ACTIVE
-        rec["closed"] += loan.status == Status.CLOSED
-        rec["defaulted"] += loan.status in (Status.DEFAULTED, Status.WRITTEN_OFF)
-        rec["onTimeInstallments"] += loan.on_time
-        rec["lateInstallments"] += loan.late
-        rec["maxDaysLate"] = max(rec["maxDaysLate"], loan.max_days_late)
-        rec["totalDaysLate"] += loan.total_days_late
-        rec["amountWrittenOff"] += loan.book.written_off
-    return out
+        borrower = str(loan.terms["borrowerId"])
+        rec = sums.get(borrower)
+        if rec is None:
+            rec = sums[borrower] = [0] * len(CREDIT_FIELDS)
+        status = loan.status
+        rec[0] += status in _DISBURSED
+        rec[1] += status == Status.ACTIVE
+        rec[2] += status == Status.CLOSED
+        rec[3] += status in _DEFAULTED
+        rec[4] += loan.on_time
+        rec[5] += loan.late
+        rec[6] = max(rec[6], loan.max_days_late)
+        rec[7] += loan.total_days_late
+        rec[8] += loan.book.written_off
+    return {borrower: dict(zip(CREDIT_FIELDS, rec, strict=True)) for borrower, rec in sums.items()}
 
 
 ViewKey = tuple[str, tuple[Any, ...]]
+SNAPSHOT: ViewKey = ("auditSnapshot", ())  # the cache's key for every loan's snapshot words (or None)
 
 
 def _compare_roles(views: LedgerViews, books: AuditBooks, cache: Mapping[ViewKey, Any] | None) -> list[Finding]:
@@ -415,14 +463,25 @@ def _round_two_calls(
     accounts: Sequence[str],
     borrowers: Sequence[str],
     positions: bool,
+    loan_views: bool = True,
 ) -> list[ViewKey]:
-    calls: list[ViewKey] = [("getLoan", (loan_id,)) for loan_id, _ in loans]
-    if positions:
+    """The views of the second round: each loan (and position) unless ``loan_views`` is off (the
+    snapshot has them), each institution, account and credit record."""
+    calls: list[ViewKey] = [("getLoan", (loan_id,)) for loan_id, _ in loans] if loan_views else []
+    if positions and loan_views:
         calls += [("positionOf", (loan_id, lender)) for loan_id, lenders in loans for lender in lenders]
     calls += [("institutionAt", (i,)) for i in range(1, institutions + 1)]
     calls += [("accountOf", (address,)) for address in accounts]
     calls += [("creditRecord", (borrower_id,)) for borrower_id in borrowers]
     return calls
+
+
+def _snapshot(views: LedgerViews, cache: Mapping[ViewKey, Any] | None, loan_count: int) -> dict[int, list[int]] | None:
+    """The ``auditSnapshot`` words: from ``cache`` when it was read there (None: the ledger lacks the view)."""
+    if cache is not None and SNAPSHOT in cache:
+        found: dict[int, list[int]] | None = cache[SNAPSHOT]
+        return found
+    return views.snapshot(loan_count)
 
 
 def compare_views(
@@ -434,8 +493,9 @@ def compare_views(
 ) -> list[Finding]:
     """Every difference between the replayed books and the ledger's views and token balance.
 
-    The calls go out in batches (counts and the token; every loan, position, institution, account and
-    credit record; then accounts only the chain knows), or come from ``cache`` (:mod:`pylender.audit.prefetch`).
+    The calls go out in batches (counts and the token; every loan's ``auditSnapshot`` words, or on a ledger
+    without that view every loan and position; every institution, account and credit record; then accounts
+    only the chain knows), or come from ``cache`` (:mod:`pylender.audit.prefetch`).
     """
     out: list[Finding] = []
     loan_count, count, token = _round_one(views, cache)
@@ -444,14 +504,20 @@ def compare_views(
     loans = list(books.loans.values())
     credit = expected_credit_records(books)
     known = sorted(books.accounts)
-    calls = _round_two_calls([(loan.loan_id, loan.lenders) for loan in loans], count, known, list(credit), positions)
+    snapshot = _snapshot(views, cache, loan_count)
+    single = snapshot is None  # a ledger without auditSnapshot: getLoan and positionOf per loan
+    calls = _round_two_calls(
+        [(loan.loan_id, loan.lenders) for loan in loans], count, known, list(credit), positions, single
+    )
     answers = iter(_answers(views, calls, cache))
-    loan_views = [next(answers) for _ in loans]
-    position_views = [[next(answers) for _ in loan.lenders] for loan in loans] if positions else None
+    loan_views = [next(answers) for _ in loans] if single else []
+    position_views = [[next(answers) for _ in loan.lenders] for loan in loans] if positions and single else None
     onchain = {Web3.to_checksum_address(next(answers)) for _ in range(count)}
     account_views = {address: next(answers) for address in known}
     credit_views = {borrower_id: next(answers) for borrower_id in credit}
-    for i, (loan, view) in enumerate(zip(loans, loan_views, strict=True)):
+    if snapshot is not None:
+        out.extend(compare_snapshot(books, snapshot, positions=positions))
+    for i, (loan, view) in enumerate(zip(loans, loan_views, strict=True) if single else ()):
         out.extend(_compare_loan(books, loan, view, position_views[i] if position_views is not None else None))
     replayed = {a for a, acct in books.accounts.items() if acct.index}
     if onchain != replayed:

@@ -237,19 +237,27 @@ class Books:
     def position(self, loan_id: int, lender: str) -> dict[str, int]:
         """A lender's credits in a loan, as ``positionOf``: income, reserve held, principal, recovered."""
         book = self.loan(loan_id)
-        t = book.lenders.index(lender)
-        share = book.shares[t]
-        income, principal, recovered = (c * share // BPS for c in (book.income, book.principal_paid, book.recovered))
-        if t == 0:
-            income += book.remainder(Component.INCOME) if Component.INCOME in book.settled else 0
-            principal += book.remainder(Component.PRINCIPAL) if Component.PRINCIPAL in book.settled else 0
-            recovered += book.remainder(Component.RECOVERY) if Component.RECOVERY in book.settled else 0
+        income, held, principal, recovered = self.positions(loan_id)[book.lenders.index(lender)]
         return {
             "income_credited": income,
-            "reserve_held": 0 if book.ended else book.reserve_held(t),
+            "reserve_held": held,
             "principal_credited": principal,
             "recovered_credited": recovered,
         }
+
+    def positions(self, loan_id: int) -> list[tuple[int, int, int, int]]:
+        """Every tranche's credits, lead first: (income, reserve held, principal, recovered) as ``positionOf``."""
+        book = self.loan(loan_id)
+        totals = (book.income, book.principal_paid, book.recovered)
+        out = []
+        for t, share in enumerate(book.shares):
+            income, principal, recovered = (c * share // BPS for c in totals)
+            if t == 0:
+                income += book.remainder(Component.INCOME) if Component.INCOME in book.settled else 0
+                principal += book.remainder(Component.PRINCIPAL) if Component.PRINCIPAL in book.settled else 0
+                recovered += book.remainder(Component.RECOVERY) if Component.RECOVERY in book.settled else 0
+            out.append((income, 0 if book.ended else book.reserve_held(t), principal, recovered))
+        return out
 
     # -- internals
 

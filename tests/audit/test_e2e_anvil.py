@@ -430,3 +430,53 @@ def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[s
     assert [(f.check, f.subject, f.field, f.expected, f.found) for f in findings] == [
         ("view", "role DEFAULT_ADMIN_ROLE", admin, "False", "True")
     ]
+
+
+def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.snapshot import LOAN_FIELDS, LOAN_WORDS, TRANCHE_WORDS, expected_words
+    from pylender.audit.views import SNAPSHOT, compare_views
+
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    snapshot = run.views.snapshot(3)
+    assert snapshot is not None and sorted(snapshot) == [1, 2, 3]
+    for loan_id, words in snapshot.items():
+        assert words == expected_words(run.books, run.books.loans[loan_id])
+        loan = run.views.call("getLoan", loan_id)
+        assert words[: LOAN_WORDS - 1] == [loan_id, loan["status"], int(loan["borrowerId"], 16)] + [
+            loan[name] for name in LOAN_FIELDS[3:-1]
+        ]
+        for t, tranche in enumerate(run.views.call("getTranches", loan_id)):
+            position = run.views.call("positionOf", loan_id, tranche["lender"])
+            assert words[LOAN_WORDS + t * TRANCHE_WORDS :][:TRANCHE_WORDS] == [
+                int(tranche["lender"], 16),
+                tranche["shareBps"],
+                int(tranche["funded"]),
+                position["incomeCredited"],
+                position["reserveHeld"],
+                position["principalCredited"],
+                position["recoveredCredited"],
+            ]
+    before = run.views.requests
+    assert compare_views(run.views, run.books) == []
+    assert run.views.requests - before == 5  # counts; the snapshot; institutions, accounts, credit; roles; balance
+    forged = {1: list(snapshot[1]), 2: snapshot[2], 3: snapshot[3]}
+    forged[1][LOAN_WORDS + 6] += 1  # the lead's recoveredCredited
+    [finding] = compare_views(run.views, run.books, cache={SNAPSHOT: forged})
+    assert (finding.subject, finding.field, finding.found) == (f"loan 1 position {c.bank}", "recoveredCredited", "1")
+
+
+def test_a_ledger_without_the_snapshot_view_is_reconciled_through_the_single_views(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LedgerViews, compare_views
+
+    _, c = chain
+    run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
+    older_abi = [e for e in load_ledger_abi() if e.get("name") != "auditSnapshot"]
+    older = LedgerViews(c.w3, c.ledger.address, older_abi)
+    assert not older.has_snapshot() and older.snapshot(3) is None
+    assert compare_views(older, run.books) == []
+    run.books.loans[2].book.recovered += 1  # the same forgery, now found through getLoan
+    assert [(f.subject, f.field) for f in compare_views(older, run.books)][:1] == [("loan 2", "recovered")]
+    # a contract without the function reverts with no data: the audit falls back instead of failing
+    assert LedgerViews(c.w3, c.token.address, load_ledger_abi()).snapshot(3) is None

@@ -161,5 +161,6 @@ def test_target_logs_splits_the_range_and_narrows_after_a_big_reply(
     assert LogDecoder(synthetic_catalog).decode_all(logs) == burst
     # a 32nd of the range (157 blocks) holds all 20 logs: then 157 x 2 / 20 = 15 blocks, widened 2x per small reply
     assert node.served[:4] == [(0, 156), (157, 171), (172, 201), (202, 261)]
-    assert max(b - a + 1 for a, b in node.served) == 157
+    # up to an 8th of the range (625 blocks) once replies are small
+    assert [b - a + 1 for a, b in node.served][4:9] == [120, 240, 480, 625, 625]
     assert _covering(node.served, 0, LATEST)

@@ -154,3 +154,33 @@ class Breakdown:
         values = list(values)
         assert len(values) == len(BREAKDOWN_FIELDS)
         self.__dict__.update(zip(BREAKDOWN_FIELDS, values, strict=False))
+
+
+SNAPSHOT_LOAN_FIELDS = (  # auditSnapshot's words per loan after loanId, status, borrowerId (ICoLendingLedger)
+    "fundedCount",
+    "currentInstallment",
+    "installmentAmount",
+    "outstandingPrincipal",
+    "interestPaid",
+    "feePaid",
+    "penaltyPaid",
+    "prepaymentFeePaid",
+    "principalPaid",
+    "recovered",
+    "owedAtDefault",
+    "writtenOff",
+    "trancheCount",
+)
+SNAPSHOT_POSITION_FIELDS = ("incomeCredited", "reserveHeld", "principalCredited", "recoveredCredited")
+
+
+def snapshot_from_views(ledger: Any, loan_id: int) -> list[int]:
+    """``auditSnapshot(loan_id, 1)`` as it must be, built from getLoan, getTranches and positionOf."""
+    loan = ledger.getLoan(loan_id)
+    words = [loan_id, int(loan.status), int.from_bytes(bytes(loan.borrowerId), "big")]
+    words += [int(getattr(loan, name)) for name in SNAPSHOT_LOAN_FIELDS]
+    for tranche in ledger.getTranches(loan_id):
+        position = ledger.positionOf(loan_id, tranche.lender)
+        words += [int(tranche.lender, 16), int(position.shareBps), int(position.funded)]
+        words += [int(getattr(position, name)) for name in SNAPSHOT_POSITION_FIELDS]
+    return words

@@ -7,7 +7,7 @@ import random
 
 import pytest
 from conftest import terms_tuple
-from ledger_expect import ACTIVE, DAY, DEFAULTED, WRITTEN_OFF
+from ledger_expect import ACTIVE, DAY, DEFAULTED, WRITTEN_OFF, snapshot_from_views
 
 from pylender import reference as ref
 
@@ -38,6 +38,7 @@ def _compare(ledger, model, loan_id, lenders) -> None:
         ml.owed_at_default,
         ml.written_off,
     )
+    assert list(ledger.auditSnapshot(loan_id, 1)) == snapshot_from_views(ledger, loan_id)  # the audit's one call
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 12, 30])
