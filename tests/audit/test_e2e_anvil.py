@@ -480,3 +480,33 @@ def test_a_ledger_without_the_snapshot_view_is_reconciled_through_the_single_vie
     assert [(f.subject, f.field) for f in compare_views(older, run.books)][:1] == [("loan 2", "recovered")]
     # a contract without the function reverts with no data: the audit falls back instead of failing
     assert LedgerViews(c.w3, c.token.address, load_ledger_abi()).snapshot(3) is None
+
+
+def test_a_snapshot_call_refused_for_gas_is_halved_until_it_fits(chain: tuple[str, Chain]) -> None:
+    from web3.providers.base import BaseProvider
+
+    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.views import LedgerViews
+
+    url, c = chain
+    reference = LedgerViews(c.w3, c.ledger.address, load_ledger_abi()).snapshot(3)
+    selector = LedgerViews(c.w3, c.ledger.address, load_ledger_abi()).function("auditSnapshot").calldata((1, 1))[:10]
+    asked: list[int] = []
+
+    class OneLoanAtATime(BaseProvider):  # a node whose gas cap fits one loan's snapshot
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = HTTPProvider(url)
+
+        def make_request(self, method: Any, params: Any) -> Any:
+            data = params[0].get("data", "") if method == "eth_call" else ""
+            if data.startswith(selector):
+                count = int(data[-64:], 16)
+                asked.append(count)
+                if count > 1:
+                    return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32000, "message": "out of gas"}}
+            return self.inner.make_request(method, params)
+
+    views = LedgerViews(Web3(OneLoanAtATime()), c.ledger.address, load_ledger_abi())
+    assert views.snapshot(3) == reference
+    assert asked == [3, 1, 2, 1, 1]  # (1, 3) refused; (1, 1) answered, (2, 2) refused and halved
