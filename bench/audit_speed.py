@@ -7,9 +7,11 @@ size the three readers run on the same node and the same block range, interleave
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,21 @@ from pylender.audit.verify import load_ledger_abi
 
 log = logging.getLogger(__name__)
 
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a reader runs: verify_ledger pauses it for itself, so every
+    reader gets the same (raw getLogs builds ~100k objects per 10k records, and a full collection over the
+    bench's heap in the middle of one round doubled it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # The audit events are the ABI's (an event whose last input is `bytes32 head`), as the verifier reads them.
 AUDIT_EVENTS = tuple(EventCatalog.default().names)
 BATCH = 100
@@ -33,7 +50,7 @@ class AuditSizes:
     loans: int = 1_000
     periods: int = 100
     targets: tuple[int, ...] = (10_000, 100_000)
-    runs: int = 7  # verify and raw getLogs: cheap, and a 10k-record run lasts ~0.4 s, so noise needs rounds
+    runs: int = 11  # raw getLogs and verify: a 10k-record round lasts ~0.3 s and single rounds vary 2x here, so many
     warmup: int = 1  # rounds of raw getLogs and verify run first and not counted (caches, connections, the heap)
     ape_runs_large: int = 3
 
@@ -81,6 +98,7 @@ def measure_audit(sizes: AuditSizes, tick: Callable[[str], None]) -> AuditResult
             ape_note,
             f"{sizes.warmup} warm-up round of raw eth_getLogs and verify_ledger (not counted), then rounds that "
             "alternate the order of the readers; median (min-max) of the rounds",
+            "every reader runs with Python's cyclic garbage collector paused, as verify_ledger pauses it for itself",
         ],
     )
 
@@ -163,7 +181,8 @@ def _measure_point(
         for name, action in order:
             if run >= (ape_runs if name == "ape" else runs):
                 continue
-            series[name].append(rate(records, action))
+            with _gc_paused():
+                series[name].append(rate(records, action))
             tick(f"{records} records, round {run + 1}: {name}")
     for name, found in counts.items():
         if found != records:
