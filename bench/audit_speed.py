@@ -62,6 +62,7 @@ class AuditPoint(BaseModel):
     blocks: int
     raw_get_logs: Sample
     verify: Sample
+    verify_no_views: Sample | None = None  # the same without the reconciliation with the views (no goal)
     ape_query: Sample | None
     ape_skipped: str = ""
     verified_ok: bool
@@ -94,7 +95,7 @@ def measure_audit(sizes: AuditSizes, tick: Callable[[str], None]) -> AuditResult
             "raw eth_getLogs: one request over the ledger's whole range filtered on the audit events' topics, "
             "JSON decoded",
             "verify_ledger: defaults (fetch, hash chain, on-chain head, replay, "
-            "reconciliation with every view and position)",
+            "reconciliation with every view and position); also timed with compare_with_views=False (no goal)",
             ape_note,
             f"{sizes.warmup} warm-up round of raw eth_getLogs and verify_ledger (not counted), then rounds that "
             "alternate the order of the readers; median (min-max) of the rounds",
@@ -167,11 +168,16 @@ def _measure_point(
         if not result.ok:
             log.error("verify_ledger found %d problems; first: %s", len(result.findings), result.findings[0])
 
+    def verify_no_views() -> None:
+        result = verify_ledger(w3, lg.address, abi=abi, from_block=chain.deploy_block, compare_with_views=False)
+        counts["no views"] = result.records
+
     def ape_query() -> None:
         counts["ape"] = ape.count(latest)
 
-    series: dict[str, list[float]] = {"raw": [], "verify": [], "ape": []}
-    readers = [("raw", raw), ("verify", verify)] + ([("ape", ape_query)] if ape.available else [])
+    series: dict[str, list[float]] = {"raw": [], "verify": [], "no views": [], "ape": []}
+    readers = [("raw", raw), ("verify", verify), ("no views", verify_no_views)]
+    readers += [("ape", ape_query)] if ape.available else []
     for run in range(warmup):  # not counted: the first rounds pay for caches, connections and heap growth
         raw()
         verify()
@@ -193,6 +199,12 @@ def _measure_point(
         raw_get_logs=Sample(name="raw eth_getLogs", unit="records/s", runs=series["raw"], items=records),
         verify=Sample(
             name="verify_ledger (verified + replayed)", unit="records/s", runs=series["verify"], items=records
+        ),
+        verify_no_views=Sample(
+            name="verify_ledger, no reconciliation with the views",
+            unit="records/s",
+            runs=series["no views"],
+            items=records,
         ),
         ape_query=Sample(name="ape ContractEvent.query", unit="records/s", runs=series["ape"], items=records)
         if series["ape"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import statistics
 
-from bench.audit_speed import AuditResults
+from bench.audit_speed import AuditPoint, AuditResults
 from bench.gas import GasResults
 from bench.stats import Goal, Sample
 from bench.throughput import ThroughputResults
@@ -135,6 +135,13 @@ def throughput_goals(tp: ThroughputResults) -> list[Goal]:
     ]
 
 
+def _no_views_detail(point: AuditPoint) -> str:
+    if point.verify_no_views is None:
+        return ""
+    ratio = paired_ratio(point.verify_no_views, point.raw_get_logs)
+    return f"without the reconciliation with the views (compare_with_views=False): {ratio:.3f} × raw eth_getLogs"
+
+
 def audit_goals(audit: AuditResults) -> list[Goal]:
     goals: list[Goal] = []
     for point in audit.points:
@@ -148,7 +155,7 @@ def audit_goals(audit: AuditResults) -> list[Goal]:
                 target=f"≥ {VERIFY_VS_LOGS}",
                 passed=vs_logs >= VERIFY_VS_LOGS and point.verified_ok,
                 section="audit",
-                detail="" if point.verified_ok else "verify_ledger reported findings",
+                detail=_no_views_detail(point) if point.verified_ok else "verify_ledger reported findings",
             )
         )
         if point.ape_query is None:

@@ -45,7 +45,7 @@ class Report(BaseModel):
                         value.update(getattr(getattr(self, section), key).summary())
         if data.get("audit"):
             for raw, point in zip(data["audit"]["points"], self.audit.points if self.audit else [], strict=True):
-                for key in ("raw_get_logs", "verify", "ape_query"):
+                for key in ("raw_get_logs", "verify", "verify_no_views", "ape_query"):
                     sample = getattr(point, key)
                     if sample is not None:
                         raw[key].update(sample.summary())
@@ -192,7 +192,8 @@ def _audit_markdown(audit: AuditResults) -> list[str]:
     ]
     for p in audit.points:
         size = f"{p.records:,} ({p.blocks:,})"
-        for s in (p.raw_get_logs, p.verify, p.ape_query):
+        optional = [p.verify_no_views] if p.verify_no_views is not None else []  # absent in older reports
+        for s in [p.raw_get_logs, p.verify, *optional, p.ape_query]:
             if s is None:
                 out.append(f"| {size} | ape ContractEvent.query | skipped | | | | {p.ape_skipped} |")
                 continue
