@@ -53,10 +53,9 @@ def prefetch_views(views: LedgerViews, records: Sequence[Any], *, positions: boo
 
 def view_calls_of(records: Iterable[Any], positions: bool = True) -> list[ViewKey]:
     """``positionOf`` of every (loan, lender) the records' ``LoanOriginated`` name (unless ``positions`` is
-    off), and ``hasRole`` of every
-    (role, account) their ``AccessChanged`` and ``InstitutionRegistered`` name: what :func:`compare_views`
-    reads beyond what the ledger lists, without a ``getTranches`` per loan to learn the lenders. A record
-    too malformed to name them is skipped (the replay reports it)."""
+    off), and ``hasRole`` of every (role, account) their ``AccessChanged`` and ``InstitutionRegistered``
+    name: what :func:`compare_views` reads beyond what the ledger lists, without a ``getTranches`` per loan
+    to learn the lenders. A record too malformed to name them is skipped (the replay reports it)."""
     calls: list[ViewKey] = []
     for r in records:
         if r.kind not in _NAMING:
