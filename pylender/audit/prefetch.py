@@ -95,9 +95,9 @@ def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict
     cache.update(zip(counts, _answers(views, counts, None), strict=True))
     loan_count, count, token = int(cache[counts[0]]), int(cache[counts[1]]), str(cache[counts[2]])
     ids = range(1, loan_count + 1)
-    snapshot = views.snapshot(loan_count) if views.has_snapshot() else None
+    snapshot = views.snapshot(loan_count)  # None without the view in the ABI, or on a ledger that predates it
     if views.has_snapshot():
-        cache[SNAPSHOT] = snapshot  # None: the ledger predates the view; compare_views reads single views
+        cache[SNAPSHOT] = snapshot  # None tells compare_views to read the single views, not to try again
     first: list[ViewKey] = []
     if snapshot is None:
         first += [("getLoan", (i,)) for i in ids]
