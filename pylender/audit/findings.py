@@ -27,6 +27,11 @@ class Finding(BaseModel):
         return f"{text} ({self.detail})" if self.detail else text
 
 
+def view_finding(subject: str, field: str, expected: Any, found: Any, detail: str = "") -> Finding:
+    """A difference between the replayed books and what a ledger view says."""
+    return Finding(check="view", subject=subject, field=field, expected=str(expected), found=str(found), detail=detail)
+
+
 class VerificationResult(BaseModel):
     """The outcome of verifying one ledger's audit trail (or an export of it)."""
 

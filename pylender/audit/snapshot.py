@@ -21,7 +21,7 @@ from typing import Final
 from eth_utils import to_checksum_address
 
 from pylender.audit.errors import AuditError
-from pylender.audit.findings import Finding
+from pylender.audit.findings import Finding, view_finding
 from pylender.audit.replay import AuditBooks, LoanState, Status
 
 LOAN_FIELDS: Final = (  # per loan, in the view's order; every word but loanId is compared
@@ -53,6 +53,7 @@ TRANCHE_FIELDS: Final = (  # per tranche, lead first
 )
 LOAN_WORDS: Final = len(LOAN_FIELDS)
 TRANCHE_WORDS: Final = len(TRANCHE_FIELDS)
+BORROWER_ID: Final = LOAN_FIELDS.index("borrowerId")
 TRANCHE_COUNT: Final = LOAN_FIELDS.index("trancheCount")
 MAX_TRANCHES: Final = 16  # the ledger's MAX_TRANCHES
 WORD: Final = 32
@@ -96,14 +97,7 @@ def split_loans(words: Sequence[int]) -> dict[int, list[int]]:
 
 def borrower_hex(words: Sequence[int]) -> str:
     """A loan's borrower id from its snapshot words, as the views spell a ``bytes32`` (``0x`` + 64 hex digits)."""
-    return f"0x{words[LOAN_FIELDS.index('borrowerId')]:064x}"
-
-
-def _hex_int(value: object) -> int:
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    return int(text, 16) if text[:2].lower() == "0x" else int(text)
+    return f"0x{words[BORROWER_ID]:064x}"
 
 
 def expected_words(books: AuditBooks, loan: LoanState) -> list[int]:
@@ -112,7 +106,7 @@ def expected_words(books: AuditBooks, loan: LoanState) -> list[int]:
     words = [
         loan.loan_id,
         int(loan.status),
-        _hex_int(loan.terms["borrowerId"]),
+        int(str(loan.terms["borrowerId"]), 16),  # a bytes32 as 0x-hex, as every record spells it
         loan.funded,
         loan.installment,
         loan.installment_amount,
@@ -130,10 +124,6 @@ def expected_words(books: AuditBooks, loan: LoanState) -> list[int]:
     for t, (income, held, principal, recovered) in enumerate(books.books.positions(loan.loan_id)):
         words += [int(book.lenders[t], 16), book.shares[t], int(book.funded[t]), income, held, principal, recovered]
     return words
-
-
-def _finding(subject: str, field: str, expected: object, found: object) -> Finding:
-    return Finding(check="view", subject=subject, field=field, expected=str(expected), found=str(found))
 
 
 def _shown(field: str, value: int) -> str:
@@ -156,7 +146,7 @@ def _differences(loan: LoanState, expected: Sequence[int], found: Sequence[int],
     for i in range(1, LOAN_WORDS):
         name = LOAN_FIELDS[i]
         if expected[i] != found[i]:
-            out.append(_finding(subject, name, _shown(name, expected[i]), _shown(name, found[i])))
+            out.append(view_finding(subject, name, _shown(name, expected[i]), _shown(name, found[i])))
     if expected[TRANCHE_COUNT] != found[TRANCHE_COUNT]:
         return out  # the tranches no longer line up; the count finding says why
     for t, lender in enumerate(loan.lenders):
@@ -167,7 +157,7 @@ def _differences(loan: LoanState, expected: Sequence[int], found: Sequence[int],
             want, got = expected[base + j], found[base + j]
             if want != got:
                 where = f"{subject} position {lender}" if j >= 3 else f"{subject} tranche {t}"
-                out.append(_finding(where, name, _shown(name, want), _shown(name, got)))
+                out.append(view_finding(where, name, _shown(name, want), _shown(name, got)))
     return out
 
 
@@ -184,12 +174,12 @@ def compare_snapshot(
     for loan in books.loans.values():
         found = snapshot.get(loan.loan_id)
         if found is None:
-            out.append(_finding(f"loan {loan.loan_id}", "auditSnapshot", "the loan", "no such loan"))
+            out.append(view_finding(f"loan {loan.loan_id}", "auditSnapshot", "the loan", "no such loan"))
             continue
         expected = expected_words(books, loan)
         if len(found) < LOAN_WORDS or len(found) != LOAN_WORDS + TRANCHE_WORDS * found[TRANCHE_COUNT]:
             out.append(
-                _finding(f"loan {loan.loan_id}", "auditSnapshot", f"{len(expected)} words", f"{len(found)} words")
+                view_finding(f"loan {loan.loan_id}", "auditSnapshot", f"{len(expected)} words", f"{len(found)} words")
             )
         elif list(found) != expected:
             out.extend(_differences(loan, expected, found, positions))

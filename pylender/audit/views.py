@@ -24,7 +24,7 @@ from web3.contract import Contract
 
 from pylender.audit.errors import AuditError
 from pylender.audit.events import canonical_type
-from pylender.audit.findings import Finding
+from pylender.audit.findings import Finding, view_finding
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
 from pylender.audit.lens import GAS_BUDGET, Lens, is_gas_refusal
 from pylender.audit.records import from_json, to_json
@@ -357,10 +357,6 @@ def _reverted_without_data(error: Any) -> bool:
     return "revert" in str(error.get("message", "")).lower() and data in (None, "", "0x")
 
 
-def _finding(subject: str, field: str, expected: Any, found: Any, detail: str = "") -> Finding:
-    return Finding(check="view", subject=subject, field=field, expected=str(expected), found=str(found), detail=detail)
-
-
 def _attr(loan: LoanState, path: str) -> int:
     value: Any = loan
     for part in path.split("."):
@@ -377,18 +373,18 @@ def _compare_loan(
     out: list[Finding] = []
     subject = f"loan {loan.loan_id}"
     if Status(int(view["status"])) != loan.status:
-        out.append(_finding(subject, "status", loan.status.name, Status(int(view["status"])).name))
+        out.append(view_finding(subject, "status", loan.status.name, Status(int(view["status"])).name))
     for key, getter in _LOAN_GETTERS:
         if int(view[key]) != int(getter(loan)):
-            out.append(_finding(subject, key, _attr(loan, LOAN_FIELDS[key]), view[key]))
+            out.append(view_finding(subject, key, _attr(loan, LOAN_FIELDS[key]), view[key]))
     if int(view["fundedCount"]) != loan.funded:
-        out.append(_finding(subject, "fundedCount", loan.funded, view["fundedCount"]))
+        out.append(view_finding(subject, "fundedCount", loan.funded, view["fundedCount"]))
     if positions is not None:
         for lender, pos in zip(loan.lenders, positions, strict=True):
             expected = books.books.position(loan.loan_id, lender)
             for key, ref_key in POSITION_FIELDS.items():
                 if int(pos[key]) != expected[ref_key]:
-                    out.append(_finding(f"{subject} position {lender}", key, expected[ref_key], pos[key]))
+                    out.append(view_finding(f"{subject} position {lender}", key, expected[ref_key], pos[key]))
     return out
 
 
@@ -437,7 +433,7 @@ def _compare_roles(views: LedgerViews, books: AuditBooks, cache: Mapping[ViewKey
     pairs = sorted(books.role_history)
     held = _answers(views, [("hasRole", (role, account)) for role, account in pairs], cache) if pairs else []
     return [
-        _finding(f"role {role_name(role)}", account, expected, bool(found))
+        view_finding(f"role {role_name(role)}", account, expected, bool(found))
         for (role, account), found in zip(pairs, held, strict=True)
         if bool(found) != (expected := account in books.roles.get(role, ()))
     ]
@@ -500,7 +496,7 @@ def compare_views(
     out: list[Finding] = []
     loan_count, count, token = _round_one(views, cache)
     if loan_count != len(books.loans):
-        out.append(_finding("ledger", "loanCount", len(books.loans), loan_count))
+        out.append(view_finding("ledger", "loanCount", len(books.loans), loan_count))
     loans = list(books.loans.values())
     credit = expected_credit_records(books)
     known = sorted(books.accounts)
@@ -521,7 +517,7 @@ def compare_views(
         out.extend(_compare_loan(books, loan, view, position_views[i] if position_views is not None else None))
     replayed = {a for a, acct in books.accounts.items() if acct.index}
     if onchain != replayed:
-        out.append(_finding("ledger", "institutions", sorted(replayed), sorted(onchain)))
+        out.append(view_finding("ledger", "institutions", sorted(replayed), sorted(onchain)))
     extra = sorted(onchain - set(account_views))
     account_views.update(zip(extra, _answers(views, [("accountOf", (a,)) for a in extra], cache), strict=True))
     for address in sorted(onchain | set(books.accounts)):
@@ -530,12 +526,12 @@ def compare_views(
         for key in ACCOUNT_FIELDS:
             expected = getattr(acct, key) if acct else 0
             if int(view[key]) != expected:
-                out.append(_finding(f"account {address}", key, expected, view[key]))
+                out.append(view_finding(f"account {address}", key, expected, view[key]))
     for borrower_id, expected_record in credit.items():
         view = credit_views[borrower_id]
         for key, value in expected_record.items():
             if int(view[key]) != value:
-                out.append(_finding(f"borrower {borrower_id}", f"creditRecord.{key}", value, view[key]))
+                out.append(view_finding(f"borrower {borrower_id}", f"creditRecord.{key}", value, view[key]))
     out.extend(_compare_roles(views, books, cache))
     balance_key: ViewKey = ("balanceOf", (views.address,))
     if cache is not None and balance_key in cache:

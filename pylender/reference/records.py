@@ -26,9 +26,8 @@ class Component:
     LEFTOVER: Final = "leftover"  # a component's undistributed remainder, to the lead once the component is final
     RESERVE_RELEASE: Final = "reserve-release"  # reserve → withdrawable at closure
     ABSORBED: Final = "absorbed"  # reserve → withdrawable at write-off (the provision pays the lender back)
-    LOSS: Final = (
-        "loss"  # recorded unrecovered write-off loss (loss > 0); a recovery after write-off reduces it (loss < 0)
-    )
+    # recorded unrecovered write-off loss (loss > 0); a recovery after write-off reduces it (loss < 0)
+    LOSS: Final = "loss"
     REFUND: Final = "refund"  # a cancelled loan's funded tranche
     WITHDRAWAL: Final = "withdrawal"
 
