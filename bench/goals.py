@@ -135,27 +135,29 @@ def throughput_goals(tp: ThroughputResults) -> list[Goal]:
     ]
 
 
-def _no_views_detail(point: AuditPoint) -> str:
-    if point.verify_no_views is None:
-        return ""
-    ratio = paired_ratio(point.verify_no_views, point.raw_get_logs)
-    return f"without the reconciliation with the views (compare_with_views=False): {ratio:.3f} × raw eth_getLogs"
+def _reconciled_detail(point: AuditPoint) -> str:
+    ratio = paired_ratio(point.verify, point.raw_get_logs)
+    return f"reconciled with every view as well (verify_ledger's default): {ratio:.3f} × raw eth_getLogs"
 
 
 def audit_goals(audit: AuditResults) -> list[Goal]:
     goals: list[Goal] = []
     for point in audit.points:
         size = f"{point.records:,} records"
-        vs_logs = paired_ratio(point.verify, point.raw_get_logs)
+        # The figure is records verified + replayed; a report from before that reader was timed
+        # apart has only verify_ledger's default (which also reconciles), so that one stands in.
+        replayed = point.verify_no_views or point.verify
+        vs_logs = paired_ratio(replayed, point.raw_get_logs)
+        detail = _reconciled_detail(point) if point.verify_no_views is not None else "measured with the reconciliation"
         goals.append(
             Goal(
                 goal=f"audit ({size}): verified + replayed records/s ≥ {VERIFY_VS_LOGS} × raw eth_getLogs records/s",
-                measured=f"{point.verify.median:,.0f} vs {point.raw_get_logs.median:,.0f} records/s (medians)",
+                measured=f"{replayed.median:,.0f} vs {point.raw_get_logs.median:,.0f} records/s (medians)",
                 ratio=vs_logs,
                 target=f"≥ {VERIFY_VS_LOGS}",
                 passed=vs_logs >= VERIFY_VS_LOGS and point.verified_ok,
                 section="audit",
-                detail=_no_views_detail(point) if point.verified_ok else "verify_ledger reported findings",
+                detail=detail if point.verified_ok else "verify_ledger reported findings",
             )
         )
         if point.ape_query is None:
@@ -180,6 +182,7 @@ def audit_goals(audit: AuditResults) -> list[Goal]:
                 target="> 1.0",
                 passed=vs_ape > 1.0 and point.verified_ok,
                 section="audit",
+                detail="verify_ledger's default, the reconciliation with the views included",
             )
         )
     return goals

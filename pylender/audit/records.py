@@ -207,7 +207,9 @@ class LogDecoder:
         """Records and their chain bodies, skipping removed logs and other events."""
         records: list[Record] = []
         bodies: list[bytes | None] = []
-        decode, by_hex, fromhex, join = self.decode_chained, self._by_hex, bytes.fromhex, "".join
+        decode, by_hex, fromhex, join = self.decode_chained, self._by_hex, bytes.fromhex, b"".join
+        new_record = tuple.__new__
+        blocks: dict[str, int] = {}
         for log in logs:
             if log.get("removed"):
                 continue
@@ -225,20 +227,29 @@ class LogDecoder:
             if layout is None:
                 continue
             fields, head, body = layout.read_joined(
-                fromhex(join([t[2:] for t in raw_topics]) + data[2:]), len(raw_topics)
+                join([fromhex(t[2:]) for t in raw_topics]) + fromhex(data[2:]), len(raw_topics)
             )
             loan_id = fields.get("loanId")
             number, tx_hash, index = log["blockNumber"], log["transactionHash"], log["logIndex"]
+            if type(number) is str:
+                block = blocks.get(number)  # a block's logs share its number: parse it once
+                if block is None:
+                    block = blocks[number] = int(number, 16)
+            else:
+                block = _as_int(number)
             records.append(
-                Record(
-                    head & SEQ_MASK,
-                    layout.spec.name,
-                    loan_id if loan_id is None or type(loan_id) is int else int(loan_id),
-                    fields,
-                    head,
-                    int(number, 16) if type(number) is str else _as_int(number),
-                    tx_hash.lower() if type(tx_hash) is str else _as_hash(tx_hash),
-                    int(index, 16) if type(index) is str else _as_int(index),
+                new_record(  # the NamedTuple's own __new__ without its Python-level argument handling
+                    Record,
+                    (
+                        head & SEQ_MASK,
+                        layout.spec.name,
+                        loan_id if loan_id is None or type(loan_id) is int else int(loan_id),
+                        fields,
+                        head,
+                        block,
+                        tx_hash.lower() if type(tx_hash) is str else _as_hash(tx_hash),
+                        int(index, 16) if type(index) is str else _as_int(index),
+                    ),
                 )
             )
             bodies.append(body)

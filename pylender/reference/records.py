@@ -12,7 +12,7 @@ from pylender.reference.values import LoanStatus
 from pylender.schedule import BPS, split_cumulative
 
 _new = tuple.__new__  # builds a Credit from a sequence without the keyword-handling constructor frame
-_WIDTH = 6  # fields of a Credit
+CREDIT_WIDTH: Final = 6  # fields of a Credit: slots per entry of Journal.flat
 
 
 class Component:
@@ -60,12 +60,12 @@ class Journal(Sequence[Credit]):
             self.append(credit)
 
     def append(self, credit: Credit) -> None:
-        if len(credit) != _WIDTH:
+        if len(credit) != CREDIT_WIDTH:
             raise TypeError(f"a journal entry is a Credit, got {credit!r}")
         self.flat += credit
 
     def __len__(self) -> int:
-        return len(self.flat) // _WIDTH
+        return len(self.flat) // CREDIT_WIDTH
 
     @overload
     def __getitem__(self, index: int) -> Credit: ...
@@ -76,20 +76,21 @@ class Journal(Sequence[Credit]):
     def __getitem__(self, index: int | slice) -> Credit | list[Credit]:
         data = self.flat
         if isinstance(index, slice):
-            return [_new(Credit, data[i * _WIDTH : (i + 1) * _WIDTH]) for i in range(*index.indices(len(self)))]
+            w = CREDIT_WIDTH
+            return [_new(Credit, data[i * w : (i + 1) * w]) for i in range(*index.indices(len(self)))]
         n = len(self)
         i = operator.index(index)
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("journal index out of range")
-        i *= _WIDTH
-        return _new(Credit, data[i : i + _WIDTH])
+        i *= CREDIT_WIDTH
+        return _new(Credit, data[i : i + CREDIT_WIDTH])
 
     def __iter__(self) -> Iterator[Credit]:
         data = self.flat
-        for i in range(0, len(data), _WIDTH):
-            yield _new(Credit, data[i : i + _WIDTH])
+        for i in range(0, len(data), CREDIT_WIDTH):
+            yield _new(Credit, data[i : i + CREDIT_WIDTH])
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Journal):

@@ -222,7 +222,18 @@ def test_mounted_under_the_main_cli_it_takes_the_root_rpc(chain: tuple[str, Chai
     ]
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["records"] >= RECORDS
+    full = json.loads(out.output)
+    assert full["records"] >= RECORDS and full["compared_views"] is True
+    # --no-views: the same proof and replay, no reconciliation; said so in the human output too
+    lean = json.loads(CliRunner().invoke(cli, [*args, "--no-views"]).output)
+    assert lean["compared_views"] is False and lean["ok"] is True
+    assert (lean["records"], lean["computed_head"], lean["loans_checked"]) == (
+        full["records"],
+        full["computed_head"],
+        full["loans_checked"],
+    )
+    human = CliRunner().invoke(cli, [a for a in args if a != "--json"] + ["--no-views"])
+    assert human.exit_code == 0 and "(replayed; views not compared)" in human.output
 
 
 class RangeLimitedProvider(HTTPProvider):
