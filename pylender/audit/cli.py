@@ -1,6 +1,8 @@
 """``pylender audit``: verify, export, trail, lender, roles, report (a click group the main CLI mounts).
 
-Exit status 0 only when everything matches; otherwise 1, with each finding named.
+``verify`` and ``report`` exit 0 only when the trail is proven complete (it ends in a trusted head) and
+everything matches; 1 with each finding named; 3 when the records are consistent but nothing trusted says
+where the trail ends (an export checked offline): :class:`pylender.audit.findings.Outcome`.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import FORMATS, read_export, write_export
 from pylender.audit.fetch import FetchConfig
-from pylender.audit.findings import VerificationResult
-from pylender.audit.records import Record, parse_head
+from pylender.audit.findings import EXIT_ERROR, EXIT_USAGE, VerificationResult
+from pylender.audit.record import parse_trusted_head
+from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, replay
 from pylender.audit.report import role_rows, write_report
 from pylender.audit.trail import lender_statement, loan_trail
+from pylender.audit.verdict import verdict_lines
 from pylender.audit.verify import (
     PIPELINE_LOGS,
     audit_ledger,
@@ -151,11 +155,24 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(src, **kwargs)
         except PylenderError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise _named_error(exc) from exc
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _named_error(exc: PylenderError) -> click.ClickException:
+    """A pylender error as click prints it: bad input exits 2 (a usage error), anything that kept the audit
+    from being carried out exits 4, so that 1 always means findings and 3 "not proven complete"."""
+    name = type(exc).__name__
+    if isinstance(exc, ValueError):
+        usage = click.UsageError(f"{name}: {exc}")
+        usage.exit_code = EXIT_USAGE
+        return usage
+    error = click.ClickException(f"{name}: {exc}")
+    error.exit_code = EXIT_ERROR
+    return error
 
 
 def _console() -> Console:
@@ -167,30 +184,8 @@ def _print_result(result: VerificationResult, as_json: bool) -> None:
         click.echo(json.dumps(result.to_json_dict(), indent=1))
         return
     console = _console()
-    table = Table(title="audit verification", show_header=False)
-    for key, value in (
-        ("ledger", result.ledger),
-        ("records", result.records),
-        ("last seq", result.last_seq),
-        ("computed head", result.computed_head),
-        ("on-chain head", result.onchain_head),
-        ("final block", result.final_block),
-        ("loans", result.loans_checked),
-        ("institutions", result.institutions_checked),
-        ("views compared", result.compared_views),
-    ):
-        table.add_row(key, str(value))
-    console.print(table)
-    if result.ok:
-        if result.compared_views:
-            said = "the chain holds and every balance matches"
-        else:
-            said = "the chain holds (replayed; views not compared)"
-        console.print(f"[green bold]OK[/]: the trail is complete, {said}.")
-        return
-    console.print(f"[red bold]FAILED[/]: {len(result.findings)} finding(s), first bad seq {result.first_bad_seq}")
-    for finding in result.findings:
-        console.print(" • " + finding.describe(), markup=False)
+    for line in verdict_lines(result):
+        console.print(line, markup=False, highlight=False)
 
 
 @click.group("audit")
@@ -215,7 +210,7 @@ def verify(src: Source, expected_head: str | None, no_positions: bool, no_views:
             abi_path=src.abi,
             w3=w3,
             ledger=src.ledger,
-            expected_head=parse_head(expected_head) if expected_head else None,
+            expected_head=parse_trusted_head(expected_head) if expected_head else None,
         )
     else:
         w3, ledger = src.need_chain()
@@ -232,8 +227,7 @@ def verify(src: Source, expected_head: str | None, no_positions: bool, no_views:
             positions=not no_positions,
         )
     _print_result(result, as_json)
-    if not result.ok:
-        raise SystemExit(1)
+    raise SystemExit(result.exit_code)
 
 
 @audit.command()
@@ -361,9 +355,8 @@ def report(src: Source, html_out: Path) -> None:
         )
         result = run.result
         write_report(html_out, result, run.records, run.books, run.views)
-    click.echo(f"wrote {html_out} ({'passed' if result.ok else f'{len(result.findings)} finding(s)'})")
-    if not result.ok:
-        raise SystemExit(1)
+    click.echo(f"wrote {html_out}: {result.outcome.headline}")
+    raise SystemExit(result.exit_code)
 
 
 main = audit

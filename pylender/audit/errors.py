@@ -23,3 +23,8 @@ class HttpStatusError(AuditError, OSError):
     def __init__(self, status_code: int, body: bytes) -> None:
         super().__init__(f"HTTP {status_code}: {body[:200]!r}")
         self.status_code = status_code
+
+
+class InvalidHead(AuditError, ValueError):
+    """A head given by the auditor (``--expected-head``) is not a ledger head: 32 bytes of hex, the top byte
+    zero (a head is 248 bits), a seq (the low 56 bits) of at least 1."""

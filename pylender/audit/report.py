@@ -10,18 +10,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pylender.audit.findings import VerificationResult
+from pylender.audit.findings import Outcome, VerificationResult
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, Status
 from pylender.audit.svg import bar_chart, line_chart
 from pylender.audit.trail import INTERNAL_MOVES
+from pylender.audit.verdict import headline, statements
 from pylender.audit.views import LedgerViews
 from pylender.roles import role_name
 
 BPS = 10_000
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}
-.ok{color:#13795b;font-weight:bold}.bad{color:#b00020;font-weight:bold}svg{margin:0.5em 1em 0.5em 0}"""
+.ok{color:#13795b;font-weight:bold}
+.warn{color:#8a5a00;font-weight:bold}.bad{color:#b00020;font-weight:bold}svg{margin:0.5em 1em 0.5em 0}"""
 
 
 class Breach(BaseModel):
@@ -186,7 +188,9 @@ def build_report(
     title: str = "pylender audit report",
 ) -> str:
     """The report as one HTML document (inline CSS and SVG only)."""
-    status = '<span class="ok">PASSED</span>' if result.ok else '<span class="bad">FAILED</span>'
+    css = {Outcome.VERIFIED: "ok", Outcome.FINDINGS: "bad", Outcome.NOT_PROVEN_COMPLETE: "warn"}[result.outcome]
+    status = f'<span class="{css}">{escape(headline(result))}</span>'
+    proved = "".join(f"<li>{escape(s.mark)} {escape(s.text)}</li>" for s in statements(result))
     verification = _table(
         [
             {
@@ -253,7 +257,7 @@ def build_report(
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{CSS}</style></head><body>
 <h1>{escape(title)}</h1><p>Generated {generated}. Verification: {status}</p>
-<h2>Verification</h2>{facts}{verification}
+<h2>Verification</h2><ul>{proved}</ul>{facts}{verification}
 <h2>Portfolio</h2>
 {bar_chart("Loans by status", list(counts), list(counts.values()))}
 {_table(loans, "No loans.")}

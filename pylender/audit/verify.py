@@ -127,7 +127,7 @@ def verify_records(
     catalog: EventCatalog,
     *,
     trusted_head: int | None = None,
-    trusted_source: str = "trusted head",
+    trusted_source: str = "the trusted head",
     do_replay: bool = True,
     result: VerificationResult | None = None,
 ) -> tuple[VerificationResult, AuditBooks | None]:
@@ -137,6 +137,8 @@ def verify_records(
     checker.feed_all(records)
     if trusted_head is not None:
         checker.check_final(trusted_head, trusted_source)
+        result.proven_complete = True
+        result.trusted_head, result.trusted_source = format_head(trusted_head), trusted_source
     result.findings.extend(checker.findings)
     result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
     books = _replay_into(result, records) if do_replay else None
@@ -156,8 +158,8 @@ def verify_file(
     exp = read_export(path)
     fallback = EventCatalog.from_abi(load_ledger_abi(abi_path)) if abi_path is not None else None
     catalog = fallback if fallback is not None else exp.catalog()
-    result = VerificationResult(ledger=ledger or exp.ledger, chain_id=exp.chain_id)
-    trusted, source = expected_head, "expected head"
+    result = VerificationResult(source="export", ledger=ledger or exp.ledger, chain_id=exp.chain_id)
+    trusted, source = expected_head, "the --expected-head"
     if w3 is not None:
         address = ledger or exp.ledger
         if address is None:
@@ -302,8 +304,11 @@ def audit_ledger(
             if index is not None:
                 index.close()
         onchain = prefetch.head() if prefetch is not None else views.audit_head()
-        checker.check_final(onchain, "ledger")
-        result.onchain_head = format_head(onchain)
+        trusted_source = f"the ledger's auditHead at block {final}"
+        checker.check_final(onchain, trusted_source)
+        result.onchain_head = result.trusted_head = format_head(onchain)
+        result.trusted_source, result.proven_complete = trusted_source, True
+        result.first_block = from_block
         result.findings.extend(old + checker.findings)
         result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
         books = stream.finish(result, records)
