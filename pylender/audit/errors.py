@@ -28,3 +28,23 @@ class HttpStatusError(AuditError, OSError):
 class InvalidHead(AuditError, ValueError):
     """A head given by the auditor (``--expected-head``) is not a ledger head: 32 bytes of hex, the top byte
     zero (a head is 248 bits), a seq (the low 56 bits) of at least 1."""
+
+
+class InvalidAddress(AuditError, ValueError):
+    """Text given as an address is not one (``0x`` and 40 hex digits, with a valid checksum if mixed case)."""
+
+
+class NotALedger(AuditError, ValueError):
+    """The address holds no pylender ledger on the node's chain (an account, a token, another contract)."""
+
+
+class ExportMismatch(AuditError, ValueError):
+    """An export and the chain it is checked against disagree on what they are (ledger, chain id, blocks)."""
+
+
+class InvalidPath(AuditError, ValueError):
+    """A file the command must read is missing, or one it must write cannot be written there."""
+
+
+class InvalidAbi(AuditError, ValueError):
+    """``--abi`` is not an ABI: a JSON list of ABI entries, or an artifact object with an ``abi`` key."""

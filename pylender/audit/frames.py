@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 from pylender.audit.records import Record, format_head
 from pylender.audit.replay import AuditBooks, replay

@@ -20,7 +20,7 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
-from sha3 import keccak_256  # safe-pysha3: keccak in C, about 4x faster per call than eth_utils.keccak
+from sha3 import keccak_256  # type: ignore[import-untyped]  # safe-pysha3: keccak in C, about 4x faster per call than eth_utils.keccak
 
 from pylender.audit.errors import AuditError
 from pylender.audit.events import EventSpec
