@@ -4,13 +4,15 @@
     >>> result = verify_ledger(w3, ledger_address, confirmations=12, index_path="audit.sqlite")
     >>> result.ok, result.first_bad_seq, [f.describe() for f in result.findings]
 
-Modules, one job each: ``events`` (audit events from the ABI), ``fetch`` (eth_getLogs with adaptive
-ranges, retries, confirmations), ``layout`` (per-event decoders and chain pre-images compiled from the
-ABI), ``records`` (records from raw logs, the hash chain rule), ``chain`` (seq and chain checks),
-``replay`` (rebuild loans and accounts with :class:`pylender.reference.Books`), ``views`` (batched
-view calls, compare with the contract), ``verify`` (the whole check), ``export``, ``index`` (SQLite,
-incremental), ``frames`` (pandas), ``trail`` (timelines), ``report`` + ``svg`` (HTML), ``cli``
-(the click group mounted as ``pylender audit``).
+Modules, one job each: ``events`` (audit events from the ABI), ``rpc`` (JSON-RPC with retries, backoff and
+a bound), ``fetch`` (eth_getLogs with adaptive ranges, retries, confirmations), ``layout`` (per-event
+decoders and chain pre-images compiled from the ABI), ``records`` (records from raw logs, the hash chain
+rule), ``chain`` (seq and chain checks), ``replay`` (rebuild loans and accounts with
+:class:`pylender.reference.Books`), ``views`` (reading the contract's views in batches), ``reconcile``
+(comparing them with the replay), ``verify`` (the whole check), ``verdict`` (what it proved, in words),
+``probe`` (is this a ledger?), ``export`` (self-describing files), ``provenance`` (an export against the
+chain as of its final block), ``index`` (SQLite, incremental), ``frames`` (pandas), ``trail``
+(timelines), ``report`` (HTML), ``cli`` (the click group mounted as ``pylender audit``).
 """
 
 from __future__ import annotations

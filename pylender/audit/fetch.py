@@ -15,6 +15,7 @@ the requests go through :class:`pylender.audit.transport.RawHttp` (http.client a
 
 from __future__ import annotations
 
+import http.client
 import logging
 import queue
 import threading
@@ -29,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from web3 import Web3
 
 from pylender.audit.errors import FetchError
+from pylender.audit.rpc import RpcExhausted
 from pylender.audit.transport import RawHttp
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,11 @@ def _classify_exception(exc: Exception) -> Exception:
     if status in (429, 500, 502, 503, 504):
         return _Transient(f"HTTP {status}: {exc}", shrink=status == 504)
     name = type(exc).__name__.lower()
-    if isinstance(exc, (TimeoutError, ConnectionError)) or "timeout" in name or "connection" in name:
+    if (
+        isinstance(exc, (TimeoutError, ConnectionError, http.client.HTTPException))
+        or "timeout" in name
+        or "connection" in name
+    ):
         return _Transient(f"{type(exc).__name__}: {exc}", shrink="timeout" in name or isinstance(exc, TimeoutError))
     rpc = getattr(exc, "rpc_response", None)
     err = rpc.get("error") if isinstance(rpc, dict) else None
@@ -173,6 +179,7 @@ class LogFetcher:
     def _call(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC call with retries on transient errors; range refusals propagate."""
         delay = self.config.backoff
+        started = time.monotonic()
         for attempt in range(self.config.retries + 1):
             self.requests += 1
             try:
@@ -198,7 +205,7 @@ class LogFetcher:
                     self._sleep(min(self.config.backoff * 2 ** (self._timeouts - 1), self.config.max_backoff))
                     raise _RangeRefused(str(err), timeout=True)
                 if attempt == self.config.retries:
-                    raise FetchError(f"{method} failed after {attempt + 1} attempts: {err}")
+                    raise RpcExhausted(method, attempt + 1, time.monotonic() - started, str(err))
                 log.warning("%s: %s; retrying in %.1fs", method, err, delay)
                 self._sleep(delay)
                 delay = min(delay * 2, self.config.max_backoff)

@@ -26,10 +26,11 @@ from pylender.audit.index import AuditIndex
 from pylender.audit.prefetch import ViewPrefetch
 from pylender.audit.probe import checksum_address, require_ledger
 from pylender.audit.provenance import Method, prove_prefix
+from pylender.audit.reconcile import compare_views
 from pylender.audit.records import LogDecoder, Record, format_head, seq_of
 from pylender.audit.replay import AuditBooks, Replayer, replay
 from pylender.audit.rpc import Rpc
-from pylender.audit.views import LedgerViews, compare_views
+from pylender.audit.views import LedgerViews
 
 log = logging.getLogger(__name__)
 

@@ -338,7 +338,7 @@ def test_batched_views_through_a_provider_without_http_transport(chain: tuple[st
 
 def test_views_read_while_replaying_give_the_same_findings_as_read_after(chain: tuple[str, Chain]) -> None:
     from pylender.audit.prefetch import prefetch_views
-    from pylender.audit.views import compare_views
+    from pylender.audit.reconcile import compare_views
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
@@ -353,7 +353,7 @@ def test_positions_read_from_the_records_lenders_leave_compare_views_nothing_to_
     chain: tuple[str, Chain],
 ) -> None:
     from pylender.audit.prefetch import prefetch_from_records, prefetch_ledger_views
-    from pylender.audit.views import compare_views
+    from pylender.audit.reconcile import compare_views
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
@@ -430,7 +430,7 @@ def test_a_lens_chunk_refused_for_gas_is_halved_and_a_node_without_the_lens_gets
 
 
 def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.views import compare_views
+    from pylender.audit.reconcile import compare_views
     from pylender.roles import role_id
 
     _, c = chain
@@ -446,8 +446,9 @@ def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[s
 
 
 def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.reconcile import compare_views
     from pylender.audit.snapshot import LOAN_FIELDS, LOAN_WORDS, TRANCHE_WORDS, expected_words
-    from pylender.audit.views import SNAPSHOT, compare_views
+    from pylender.audit.views import SNAPSHOT
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
@@ -480,8 +481,9 @@ def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it
 
 
 def test_a_ledger_without_the_snapshot_view_is_reconciled_through_the_single_views(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.reconcile import compare_views
     from pylender.audit.verify import load_ledger_abi
-    from pylender.audit.views import LedgerViews, compare_views
+    from pylender.audit.views import LedgerViews
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
