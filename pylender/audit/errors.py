@@ -48,3 +48,15 @@ class InvalidPath(AuditError, ValueError):
 
 class InvalidAbi(AuditError, ValueError):
     """``--abi`` is not an ABI: a JSON list of ABI entries, or an artifact object with an ``abi`` key."""
+
+
+class NoSource(AuditError, ValueError):
+    """Nothing says where the records are: no export file, no node, or no ledger."""
+
+
+class NothingFinal(AuditError, ValueError):
+    """No block is final yet with the confirmations asked for."""
+
+
+class IndexUnusable(AuditError, ValueError):
+    """The SQLite index cannot be opened or written where ``--index`` points, or belongs to another ledger."""

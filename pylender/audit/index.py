@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from pylender.audit.errors import AuditError
+from pylender.audit.errors import IndexUnusable
 from pylender.audit.findings import Finding
 from pylender.audit.records import Record, format_head, parse_head
 
@@ -39,16 +39,25 @@ class AuditIndex:
 
     def __init__(self, path: str | Path, ledger: str, chain_id: int) -> None:
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path)
-        self.db.executescript(SCHEMA)
-        stored_ledger, stored_chain = self._get("ledger"), self._get("chain_id")
+        if self.path.is_dir():
+            raise IndexUnusable(f"--index {self.path} is a directory, not an index file")
+        try:
+            self.db = sqlite3.connect(self.path)
+        except sqlite3.Error as exc:
+            raise IndexUnusable(f"cannot open the index {self.path}: {exc}") from exc
+        try:
+            self.db.executescript(SCHEMA)
+            stored_ledger, stored_chain = self._get("ledger"), self._get("chain_id")
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise IndexUnusable(f"{self.path} is not a usable SQLite audit index: {exc}") from exc
         if stored_ledger is None:
             with self.db:
                 self._set("ledger", ledger)
                 self._set("chain_id", str(chain_id))
         elif stored_ledger.lower() != ledger.lower() or int(stored_chain or -1) != chain_id:
             self.db.close()
-            raise AuditError(
+            raise IndexUnusable(
                 f"index {self.path} belongs to ledger {stored_ledger} on chain {stored_chain}, "
                 f"not {ledger} on chain {chain_id}"
             )

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from web3 import Web3
 
 from pylender.audit.chain import ChainChecker
-from pylender.audit.errors import AuditError, InvalidAbi
+from pylender.audit.errors import AuditError, InvalidAbi, NothingFinal
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import read_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
@@ -349,7 +349,7 @@ def audit_ledger(
         probe.close()
     result = VerificationResult(ledger=address, chain_id=chain_id, final_block=final)
     if final < 0:
-        raise AuditError(f"no block is final yet with {confirmations} confirmations")
+        raise NothingFinal(f"no block is final yet with {confirmations} confirmations")
     index = AuditIndex(index_path, address, chain_id) if index_path is not None else None
     if index is not None and index.fetched_block > final:
         final = index.fetched_block  # already accepted as final by an earlier run (with fewer confirmations)

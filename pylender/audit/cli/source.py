@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from web3 import Web3
 
 from pylender.audit.cli.output import guarded
-from pylender.audit.errors import AuditError, InvalidPath
+from pylender.audit.errors import AuditError, InvalidPath, NoSource, NothingFinal
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import Export, read_export
 from pylender.audit.fetch import FetchConfig
@@ -76,7 +76,7 @@ class Source:
             if not self.rpc_given:
                 self.rpc = None  # an export is checked offline unless --rpc is given on the command line
             return
-        self.rpc = self.rpc or os.environ.get(ENV_RPC)
+        self.rpc = self.rpc or os.environ.get(ENV_RPC) or None
         if self.ledger is None and os.environ.get(ENV_LEDGER):
             self.ledger = checksum_address(os.environ[ENV_LEDGER], f"${ENV_LEDGER}")
         if self.deployment.exists() and (self.ledger is None or self.rpc is None or self.from_block is None):
@@ -90,7 +90,7 @@ class Source:
 
     def web3(self) -> Web3 | None:
         """The node (None without ``--rpc``); :class:`NodeUnreachable` when nothing answers there."""
-        if self.rpc is None:
+        if not self.rpc:
             return None
         if self._w3 is None:
             parts = urlsplit(self.rpc)
@@ -118,7 +118,7 @@ class Source:
         """The node and the ledger on it; :class:`NotALedger` when the address holds no pylender ledger."""
         w3 = self.web3()
         if w3 is None or self.ledger is None:
-            raise AuditError(
+            raise NoSource(
                 "no records source: pass --file F, or --rpc URL and --ledger ADDR "
                 f"(or set {ENV_RPC}/{ENV_LEDGER}, or run where {DEFAULT_DEPLOYMENT} exists)"
             )
@@ -154,7 +154,7 @@ class Source:
         finally:
             rpc.close()
         if final < 0:
-            raise AuditError(f"no block is final yet with {self.confirmations} confirmations")
+            raise NothingFinal(f"no block is final yet with {self.confirmations} confirmations")
         chain_id = self.chain_id or 0
         index = AuditIndex(self.index, ledger, chain_id) if self.index else None
         try:
@@ -209,10 +209,11 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(**kwargs: Any) -> Any:
         keys = ("rpc", "ledger", "file", "index", "abi", "confirmations", "from_block", "deployment")
         src = Source(**{k: kwargs.pop(k) for k in keys})
+        src.rpc = src.rpc or None  # an empty --rpc (or $PYLENDER_RPC="") is no RPC
         ctx = click.get_current_context()
         src.rpc_given = src.rpc is not None and ctx.get_parameter_source("rpc") is ParameterSource.COMMANDLINE
         root_rpc, root_typed = _root_option("rpc")
-        if src.rpc is None and isinstance(root_rpc, str):
+        if src.rpc is None and isinstance(root_rpc, str) and root_rpc:
             src.rpc, src.rpc_given = root_rpc, root_typed
         root_deployment, _ = _root_option("deployment")
         if src.deployment == DEFAULT_DEPLOYMENT and root_deployment:
