@@ -2,7 +2,9 @@
 
     >>> from pylender.audit import verify_ledger
     >>> result = verify_ledger(w3, ledger_address, confirmations=12, index_path="audit.sqlite")
-    >>> result.ok, result.first_bad_seq, [f.describe() for f in result.findings]
+    >>> result.ok, result.outcome, result.first_bad_seq, [f.describe() for f in result.findings]
+    >>> for event in follow_ledger(w3, ledger_address, confirmations=2):  # a live ledger, record by record
+    ...     print(event.line())
 
 Modules, one job each: ``events`` (audit events from the ABI), ``rpc`` (JSON-RPC with retries, backoff and
 a bound), ``fetch`` (eth_getLogs with adaptive ranges, retries, confirmations), ``layout`` (per-event
@@ -11,8 +13,9 @@ rule), ``chain`` (seq and chain checks), ``replay`` (rebuild loans and accounts 
 :class:`pylender.reference.Books`), ``views`` (reading the contract's views in batches), ``reconcile``
 (comparing them with the replay), ``verify`` (the whole check), ``verdict`` (what it proved, in words),
 ``probe`` (is this a ledger?), ``export`` (self-describing files), ``provenance`` (an export against the
-chain as of its final block), ``index`` (SQLite, incremental), ``frames`` (pandas), ``trail``
-(timelines), ``report`` (HTML), ``cli`` (the click group mounted as ``pylender audit``).
+chain as of its final block), ``index`` (SQLite, incremental, reorg-aware), ``follow`` (a live ledger,
+record by record), ``frames`` (pandas), ``trail`` (timelines), ``report`` (HTML), ``cli`` (the click
+group mounted as ``pylender audit``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pylender.audit.errors import AuditError, ExportFormatError, FetchError
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import read_export, write_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
-from pylender.audit.findings import Finding, VerificationResult
+from pylender.audit.findings import Finding, Outcome, VerificationResult
+from pylender.audit.follow import CaughtUp, FindingEvent, Follower, FollowEvent, Reorg, Verified, follow_ledger
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, replay
 from pylender.audit.verify import audit_ledger, verify_file, verify_ledger, verify_records
@@ -29,15 +33,23 @@ from pylender.audit.verify import audit_ledger, verify_file, verify_ledger, veri
 __all__ = [
     "AuditBooks",
     "AuditError",
+    "CaughtUp",
     "EventCatalog",
     "ExportFormatError",
     "FetchConfig",
     "FetchError",
     "Finding",
+    "FindingEvent",
+    "FollowEvent",
+    "Follower",
     "LogFetcher",
+    "Outcome",
     "Record",
+    "Reorg",
     "VerificationResult",
+    "Verified",
     "audit_ledger",
+    "follow_ledger",
     "read_export",
     "replay",
     "verify_file",

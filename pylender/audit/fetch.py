@@ -136,6 +136,7 @@ class _Log(TypedDict, total=False):
     topics: list[str]
     data: str
     blockNumber: str | int | None
+    blockHash: str | None
     transactionHash: str | None
     logIndex: str | int | None
     removed: bool

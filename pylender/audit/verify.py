@@ -10,7 +10,7 @@ import functools
 import gc
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -207,6 +207,42 @@ def verify_file(
     return result
 
 
+def chunk_block_hashes(logs: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """The hash of each block that holds one of ``logs`` (as the node reported it with the log)."""
+    out: dict[int, str] = {}
+    for entry in logs:
+        number, block_hash = entry.get("blockNumber"), entry.get("blockHash")
+        if number is not None and isinstance(block_hash, str):
+            out[int(number, 16) if isinstance(number, str) else int(number)] = block_hash
+    return out
+
+
+def chain_hashes(rpc: Rpc) -> Callable[[Sequence[int]], dict[int, str | None]]:
+    """What :meth:`AuditIndex.common_ancestor` asks: the chain's hash of each block number (None if absent)."""
+
+    def ask(numbers: Sequence[int]) -> dict[int, str | None]:
+        found = rpc.blocks(list(numbers))
+        return {n: (str(found[n]["hash"]) if n in found else None) for n in numbers}
+
+    return ask
+
+
+def reorganised(index: AuditIndex, rpc: Rpc, *, quiet: bool = False) -> list[Record]:
+    """Roll the index back to the newest block the chain still agrees with (a reorganisation deeper than the
+    confirmations it was read with); the records forgotten, in chain order (none when nothing changed).
+    Logged as a warning unless ``quiet`` (the caller reports it)."""
+    ancestor = index.common_ancestor(chain_hashes(rpc))
+    if ancestor is None or ancestor >= index.fetched_block:
+        return []
+    removed = index.rollback(ancestor)
+    (log.info if quiet else log.warning)(
+        "the chain no longer has the blocks the index read after block %d: %d record(s) forgotten, read again",
+        ancestor,
+        len(removed),
+    )
+    return removed
+
+
 def fetch_records(
     w3: Web3,
     address: str,
@@ -224,8 +260,10 @@ def fetch_records(
     next chunk is fetched."""
     decoder = LogDecoder(catalog)
     fetcher = LogFetcher(w3, address, catalog.topics, config, progress=progress)
-    if index is not None:
+    rpc = Rpc(w3) if index is not None else None
+    if index is not None and rpc is not None:
         index.set_start_block(from_block)
+        reorganised(index, rpc)
         start, checker, old = index.fetched_block + 1, ChainChecker(catalog, index.chain_head), index.findings()
         records = index.records()
     else:
@@ -238,13 +276,19 @@ def fetch_records(
             new, bodies = decoder.decode_all_chained(chunk.logs)
             before = len(checker.findings)
             checker.feed_all(new, bodies)
-            if index is not None:
-                index.commit_chunk(chunk.end, new, checker.head, checker.findings[before:])
+            if index is not None and rpc is not None:
+                hashes = chunk_block_hashes(chunk.logs)
+                tip = rpc.block(chunk.end)
+                if tip is not None:
+                    hashes[chunk.end] = str(tip["hash"])
+                index.commit_chunk(chunk.end, new, checker.head, checker.findings[before:], hashes)
             records.extend(new)
             if on_records is not None:
                 on_records(new)
     finally:
         fetcher.close()
+        if rpc is not None:
+            rpc.close()
     log.info(
         "fetched through block %d: %d records (%d requests, %d refusals)",
         final,

@@ -168,7 +168,12 @@ def test_logs_are_read_into_the_fields_the_audit_uses_and_odd_replies_as_plain_j
 
     typed = http.call("eth_getLogs", [], LOGS_REPLY)
     assert typed == {
-        "result": [{k: log[k] for k in ("topics", "data", "blockNumber", "transactionHash", "logIndex", "removed")}]
+        "result": [
+            {
+                k: log[k]
+                for k in ("topics", "data", "blockNumber", "blockHash", "transactionHash", "logIndex", "removed")
+            }
+        ]
     }
     assert http.call("eth_getLogs", [], LOGS_REPLY)["result"][0]["topics"] == "not a list"  # plain JSON, whole
     assert http.call("eth_getLogs", [], LOGS_REPLY)["error"]["code"] == -32005

@@ -39,20 +39,48 @@ def print_result(result: VerificationResult, as_json: bool) -> None:
 @click.option(
     "--no-views", is_flag=True, help="Verify and replay only: no reconciliation with the contract's views and balance."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="After verifying, tail new blocks: verify and print each new record as it becomes final "
+    "(--confirmations), through reorgs; stops at the first finding (exit 1) or on Ctrl-C.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="With --follow: seconds between two looks at the chain.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON (with --follow: one JSON object a line)."
+)
 def verify(
     src: Source,
     expected_head: str | None,
     prefix_check: str,
     no_positions: bool,
     no_views: bool,
+    follow: bool,
+    poll: float,
     as_json: bool,
 ) -> None:
     """Check seq, hash chain and the trusted head; replay and reconcile with the contract views.
 
     Exit 0: proven complete and matching; 1: findings; 3: consistent but not proven complete (an
-    export checked offline: add --rpc, or --expected-head)."""
+    export checked offline: add --rpc, or --expected-head). With --follow it keeps watching: one line
+    per new record, exit 1 at the first finding, 130 on Ctrl-C."""
     trusted = parse_trusted_head(expected_head) if expected_head is not None else None
+    if follow:
+        if src.file is not None:
+            raise click.UsageError("--follow watches a live ledger: it cannot follow an export (--file)")
+        if trusted is not None:
+            raise click.UsageError("--follow proves each record against the ledger's own head: no --expected-head")
+        w3, ledger = src.need_chain()
+        from pylender.audit.cli.follow_cmd import run_follow
+
+        run_follow(src, w3, ledger, poll=poll, views=not no_views, positions=not no_positions, as_json=as_json)
+        return
     if src.file is not None:
         result = verify_file(
             src.file,
