@@ -14,8 +14,9 @@ rule), ``chain`` (seq and chain checks), ``replay`` (rebuild loans and accounts 
 (comparing them with the replay), ``verify`` (the whole check), ``verdict`` (what it proved, in words),
 ``probe`` (is this a ledger?), ``export`` (self-describing files), ``provenance`` (an export against the
 chain as of its final block), ``index`` (SQLite, incremental, reorg-aware), ``follow`` (a live ledger,
-record by record), ``frames`` (pandas), ``trail`` (timelines), ``report`` (HTML), ``cli`` (the click
-group mounted as ``pylender audit``).
+record by record), ``frames`` (pandas), ``trail`` (timelines), ``portfolio`` (the figures a supervisor
+reads), ``breaches`` (policy), ``charts`` (matplotlib), ``report`` with ``report_facts`` and
+``report_sections`` (HTML), ``cli`` (the click group mounted as ``pylender audit``).
 """
 
 from __future__ import annotations

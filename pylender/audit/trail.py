@@ -155,3 +155,25 @@ def lender_statement(books: AuditBooks, account: str) -> list[StatementLine]:
             )
         )
     return out
+
+
+def role_rows(records: Sequence[Record], books: AuditBooks) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Who holds each role after the last record, and every grant and revocation (AccessChanged) in seq order."""
+    holders = [
+        {"role": role_name(role), "account": account}
+        for role, members in sorted(books.roles.items(), key=lambda kv: role_name(kv[0]))
+        for account in sorted(members)
+    ]
+    changes = [
+        {
+            "seq": r.seq,
+            "block": r.block_number,
+            "role": role_name(r.fields["role"]),
+            "account": r.fields["account"],
+            "change": "granted" if r.fields["granted"] else "revoked",
+            "by": r.fields["by"],
+        }
+        for r in sorted(records, key=lambda r: r.seq)
+        if r.kind == "AccessChanged"
+    ]
+    return holders, changes

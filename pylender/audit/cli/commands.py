@@ -15,8 +15,7 @@ from pylender.audit.errors import AuditError
 from pylender.audit.export import FORMATS, ExportHeader, make_header, sidecar_path, write_export
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, replay
-from pylender.audit.report import role_rows
-from pylender.audit.trail import lender_statement, loan_trail
+from pylender.audit.trail import lender_statement, loan_trail, role_rows
 
 
 class UnknownLoan(AuditError, ValueError):

@@ -12,7 +12,7 @@ from pylender.audit.cli.output import emit_json, print_lines
 from pylender.audit.cli.source import Source, source_options
 from pylender.audit.export import read_export
 from pylender.audit.replay import replay
-from pylender.audit.report import write_report
+from pylender.audit.report import check_zone, facts_from_chain, facts_from_export, write_report
 from pylender.audit.verdict import headline
 from pylender.audit.verify import audit_ledger, verify_file
 
@@ -20,16 +20,26 @@ from pylender.audit.verify import audit_ledger, verify_file
 @audit.command()
 @source_options
 @click.option("--html", "html_out", type=click.Path(path_type=Path), required=True, help="Output HTML file.")
+@click.option(
+    "--timezone",
+    "zone",
+    default="UTC",
+    show_default=True,
+    help="Timezone of the report's dates (an IANA name, e.g. Asia/Shanghai for a Beijing cut-off).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
-def report(src: Source, html_out: Path, as_json: bool) -> None:
+def report(src: Source, html_out: Path, zone: str, as_json: bool) -> None:
     """A self-contained HTML report: verdict, portfolio totals, overdue, cash flows, losses, breaches.
 
     Exits like `audit verify`: 0 proven complete and matching, 1 findings, 3 not proven complete."""
     writable_file(html_out, "--html")
+    check_zone(zone)  # an unknown timezone is said before the audit runs
     if src.file is not None:
         result = verify_file(src.file, abi_path=src.abi, w3=src.web3(), ledger=src.ledger)
-        records = read_export(src.file).records
-        write_report(html_out, result, records, replay(sorted(records, key=lambda r: r.seq))[0])
+        exp = read_export(src.file)
+        records = exp.records
+        facts = facts_from_export(exp, result, f"export {src.file}", zone)
+        write_report(html_out, result, records, replay(sorted(records, key=lambda r: r.seq))[0], None, facts)
     else:
         w3, ledger = src.need_chain()
         run = audit_ledger(
@@ -42,7 +52,8 @@ def report(src: Source, html_out: Path, as_json: bool) -> None:
             progress=not as_json,
         )
         result = run.result
-        write_report(html_out, result, run.records, run.books, run.views)
+        facts = facts_from_chain(w3, ledger, run.records, result, zone)
+        write_report(html_out, result, run.records, run.books, run.views, facts)
     if as_json:
         emit_json({"report": str(html_out), **result.to_json_dict()})
     else:
