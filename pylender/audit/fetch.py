@@ -66,6 +66,8 @@ class FetchConfig:
     backoff: float = 0.5
     max_backoff: float = 30.0
     confirmations: int = 0
+    block_hashes: bool = False
+    """Keep each log's ``blockHash`` (an index stores them to notice reorganisations; a plain audit skips them)."""
     target_logs: int | None = None
     """Split the range into ``MIN_PARTS`` requests at least (never above ``chunk_size`` blocks), the first
     a ``PARTS``-th of it, narrowed after a reply of more than this many logs and widened back after smaller
@@ -136,10 +138,15 @@ class _Log(TypedDict, total=False):
     topics: list[str]
     data: str
     blockNumber: str | int | None
-    blockHash: str | None
     transactionHash: str | None
     logIndex: str | int | None
     removed: bool
+
+
+class _HashedLog(_Log, total=False):
+    """A log with its block's hash: what an index keeps to notice a reorganisation (``FetchConfig.block_hashes``)."""
+
+    blockHash: str | None
 
 
 class _LogsReply(TypedDict, total=False):
@@ -147,7 +154,13 @@ class _LogsReply(TypedDict, total=False):
     error: Any
 
 
+class _HashedLogsReply(TypedDict, total=False):
+    result: list[_HashedLog] | None
+    error: Any
+
+
 LOGS_REPLY = msgspec.json.Decoder(_LogsReply)
+HASHED_LOGS_REPLY = msgspec.json.Decoder(_HashedLogsReply)  # about 15 % more decoding: only when indexing
 
 
 class LogFetcher:
@@ -218,7 +231,9 @@ class LogFetcher:
         """One JSON-RPC request: over :class:`RawHttp` when the provider allows it, else ``make_request``."""
         if self._http is None:
             return self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        return self._http.call(method, params, LOGS_REPLY if method == "eth_getLogs" else None)
+        if method != "eth_getLogs":
+            return self._http.call(method, params)
+        return self._http.call(method, params, HASHED_LOGS_REPLY if self.config.block_hashes else LOGS_REPLY)
 
     def close(self) -> None:
         """Close the plain-HTTP connections (if any; a later request opens new ones)."""

@@ -199,6 +199,7 @@ class Follower:
         self._decoder = LogDecoder(self.catalog)
         self._config = self.fetch_config or FetchConfig()
         self._config.confirmations = self.confirmations
+        self._config.block_hashes = True  # the index keeps them to notice a reorganisation
 
     # ------------------------------------------------------------------ life cycle
 

@@ -6,6 +6,7 @@ reads only new blocks); ``verify_records`` / ``verify_file`` check records or an
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import json
@@ -259,6 +260,8 @@ def fetch_records(
     ``on_records`` is handed the records already in the index, then each chunk's, in order, while the
     next chunk is fetched."""
     decoder = LogDecoder(catalog)
+    if index is not None:  # the index keeps the blocks' hashes to notice a reorganisation
+        config = dataclasses.replace(config, block_hashes=True)
     fetcher = LogFetcher(w3, address, catalog.topics, config, progress=progress)
     rpc = Rpc(w3) if index is not None else None
     if index is not None and rpc is not None:

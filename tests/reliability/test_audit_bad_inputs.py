@@ -127,6 +127,13 @@ CASES: dict[str, Case] = {
         lambda w, t: ["verify", *_chain(w), "--abi", str(t / "missing.json")], 2, "no such file"
     ),
     "verify: --prefix-check unknown": Case(lambda w, t: ["verify", *_chain(w), "--prefix-check", "magic"], 2, "magic"),
+    "verify: --follow an export": Case(
+        lambda w, t: ["verify", "--follow", "--file", _file(t, "t.json", "{}")], 2, "cannot follow an export"
+    ),
+    "verify: --follow with --expected-head": Case(
+        lambda w, t: ["verify", *_chain(w), "--follow", "--expected-head", "0x" + "00" * 31 + "01"], 2, "--follow"
+    ),
+    "verify: --poll 0": Case(lambda w, t: ["verify", *_chain(w), "--follow", "--poll", "0"], 2, "--poll"),
     # ------------------------------------------------------------------ export
     "export: --out in a missing directory": Case(
         lambda w, t: ["export", *_chain(w), "--out", str(t / "no" / "t.csv")], 2, "does not exist"
@@ -178,6 +185,11 @@ CASES: dict[str, Case] = {
         lambda w, t: ["report", *_rpc(w), "--ledger", "0x1234", "--html", str(t / "r.html")], 2, "InvalidAddress"
     ),
     "report: no --html": Case(lambda w, t: ["report", *_chain(w)], 2, "--html"),
+    "report: an unknown --timezone": Case(
+        lambda w, t: ["report", *_chain(w), "--html", str(t / "r.html"), "--timezone", "Mars/Olympus"],
+        2,
+        "unknown timezone 'Mars/Olympus'",
+    ),
 }
 
 
