@@ -3,7 +3,8 @@ call(s) of a method (the request still reaches the node, as when a reply is lost
 with an HTTP 503 without forwarding.
 
 Like a hosted provider it can also refuse ``eth_getLogs`` over more than ``max_log_range`` blocks, and drop a
-share ``drop_rate`` of all requests (the connection is closed without a reply, the request never forwarded).
+share ``drop_rate`` of all requests (the connection is closed without a reply, the request never forwarded),
+or the next ``drop_next[method]`` requests of a method.
 Which requests are dropped comes from a seeded RNG keyed on the request itself (method and params, ids left
 out) and on how many times that request was seen before: the same seed drops the same requests whatever the
 order the client's threads send them in, so a failing run can be replayed exactly."""
@@ -33,6 +34,7 @@ class FlakyProxy:
         self.lock = threading.Lock()
         self.max_log_range: int | None = None  # eth_getLogs over more blocks is refused (-32005)
         self.drop_rate = 0.0  # share of requests whose connection is closed without a reply
+        self.drop_next: Counter[str] = Counter()  # method ("batch" for a JSON-RPC batch) -> requests to drop next
         self.seed = 0
         self.dropped: Counter[str] = Counter()
         self.range_refusals = 0
@@ -52,7 +54,11 @@ class FlakyProxy:
                 except ValueError:
                     request = None
                 method = request.get("method", "?") if isinstance(request, dict) else "batch"
-                if proxy._drop(request):
+                with proxy.lock:
+                    forced = proxy.drop_next[method] > 0
+                    if forced:
+                        proxy.drop_next[method] -= 1
+                if forced or proxy._drop(request):
                     with proxy.lock:
                         proxy.dropped[method] += 1
                     self.close_connection = True  # no reply: the client sees the connection closed
