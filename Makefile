@@ -43,8 +43,11 @@ $(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node pylender/toolchain/solc.py pylen
 	$(BIN)/python -m pylender.toolchain.solc
 	@touch $@
 
+# ape compiles the test contracts; pylender's toolchain builds the ledger and its linked libraries into
+# pylender/artifacts (with their link references), which the client and the contract tests deploy from.
 $(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
-	$(BIN)/ape compile --force  # the ledger embeds LedgerExtension; ape's incremental build misses it
+	$(BIN)/ape compile
+	$(BIN)/python -m pylender.toolchain.artifacts
 	@touch $@
 
 # The audit's hot modules compiled with mypyc (about 50 s; pylender.native). Without a C compiler the
@@ -62,16 +65,17 @@ demo: setup $(STAMPS)/compile
 	$(BIN)/pylender demo
 
 # Every test (with the compiled modules when built), the unit tests of the compiled modules again from
-# source, then the contract suite again on the second EVM: ape's local:test is py-evm in
-# process, local:foundry is anvil (ape-foundry starts and stops it).
+# source, then the contract suite again on anvil, with its default hardfork and as a pre-Shanghai (london) EVM:
+# ape's local:test is py-evm in process, local:foundry is anvil (ape-foundry starts and stops it).
 test: setup $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests
 	PYLENDER_NATIVE=0 $(BIN)/python -m pytest -q $(SOURCE_ONLY_TESTS)
-	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+	$(MAKE) --no-print-directory test-foundry
 
-# The contract suite on anvil alone.
+# The contract suite on anvil alone: its default hardfork, then london (ape-foundry's --hardfork).
 test-foundry: setup $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+	APE_EVM_VERSION=london $(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
 
 bench: setup $(STAMPS)/compile
 	$(BIN)/python -m bench

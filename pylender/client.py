@@ -59,11 +59,17 @@ from pylender.models import (
     validate_tranches,
 )
 from pylender.roles import ROLES, role_id
+from pylender.schedule import DAY, penalty
 from pylender.tx import Call, Receipt, TxSender
 
 log = logging.getLogger(__name__)
 
 MAX_UINT256 = 2**256 - 1
+#: ``repay(loan_id, PAY_ALL_DUE)`` pays exactly everything due when the transaction executes: the contract's
+#: ``type(uint256).max`` sentinel (``repayBatch`` takes it per loan too).
+PAY_ALL_DUE = MAX_UINT256
+#: The largest penalty rate a loan can carry (uint16 bps): bounds the allowance of a PAY_ALL_DUE repayment.
+MAX_PENALTY_BPS = 2**16 - 1
 DEFAULT_FUNDING_WINDOW = 7 * 86_400
 
 Signer = LocalAccount | str | None
@@ -333,18 +339,51 @@ class Ledger:
         return self.send(self.call("disburse", loan_id), by)
 
     def repay(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        """Repay ``amount`` from ``by`` (penalty, then installments oldest first)."""
+        """Repay ``amount`` from ``by`` (penalty, then installments oldest first).
+
+        ``amount=PAY_ALL_DUE`` pays exactly what is due when the transaction executes (see :meth:`repay_due`).
+        """
+        if amount == PAY_ALL_DUE:
+            return self.repay_due(loan_id, by, approve=approve)
         if approve:
             self._ensure_allowance(by, amount)
         return self.send(self.call("repay", loan_id, amount), by)
 
+    def repay_due(self, loan_id: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+        """Pay exactly everything due when the transaction executes: the accrued penalty (to that second) and every
+        installment already due. Penalty accrues per second, so an amount read from :meth:`amount_due` a block
+        earlier may fall short or overshoot; this cannot. The amount paid is in the receipt
+        (:meth:`repaid_amounts`). Reverts ``NothingDue`` when nothing is due."""
+        if approve:
+            # At most what may be paid now (the next installment included) plus a day of penalty on all of it.
+            due = self.amount_due(loan_id)
+            self._ensure_allowance(by, due.max_payable + penalty(due.max_payable, MAX_PENALTY_BPS, DAY))
+        return self.send(self.call("repay", loan_id, PAY_ALL_DUE), by)
+
     def repay_batch(
         self, loan_ids: Sequence[int], amounts: Sequence[int], by: Signer = None, *, approve: bool = True
     ) -> Receipt:
-        """Repay several loans from the servicer with one transfer (all or nothing)."""
+        """Repay several loans from the servicer with one transfer (all or nothing); an amount of ``PAY_ALL_DUE``
+        pays everything due on that loan when the transaction executes."""
         if approve:
-            self._ensure_allowance(by, sum(amounts))
+            bound = 0
+            for loan_id, amount in zip(loan_ids, amounts, strict=True):
+                if amount == PAY_ALL_DUE:
+                    max_payable = self.amount_due(loan_id).max_payable
+                    amount = max_payable + penalty(max_payable, MAX_PENALTY_BPS, DAY)
+                bound += amount
+            self._ensure_allowance(by, bound)
         return self.send(self.call("repayBatch", list(loan_ids), list(amounts)), by)
+
+    def repaid_amounts(self, receipt: Receipt) -> list[int]:
+        """The amount each repayment in ``receipt`` paid (one per ``RepaymentApplied`` record, in order): what a
+        ``PAY_ALL_DUE`` repayment resolved to."""
+        amounts = []
+        for log_ in self._logs(receipt, "RepaymentApplied"):
+            data = log_["data"]
+            raw = bytes(data) if not isinstance(data, str) else bytes.fromhex(data.removeprefix("0x"))
+            amounts.append(int.from_bytes(raw[:32], "big"))  # RepaymentBreakdown.amount, the first data word
+        return amounts
 
     def prepay(self, loan_id: int, principal_amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
         """Prepay ``principal_amount`` of principal (pays :meth:`prepayment_quote` in full)."""

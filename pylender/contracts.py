@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -51,6 +52,13 @@ class Artifact:
     bytecode: str
     source: str = ""
     deployed_bytecode: str = field(default="", repr=False)
+    #: ``{source unit: {library name: [{"start", "length"}, ...]}}``: where linked library addresses go.
+    link_references: dict[str, dict[str, list[dict[str, int]]]] = field(default_factory=dict, repr=False)
+
+    @property
+    def libraries(self) -> list[str]:
+        """The names of the linked libraries this contract's bytecode calls."""
+        return sorted({name for names in self.link_references.values() for name in names})
 
     def function(self, name: str) -> dict[str, Any]:
         for item in self.abi:
@@ -93,7 +101,62 @@ def load(name: str) -> Artifact:
         bytecode=data["bytecode"],
         source=data.get("source", ""),
         deployed_bytecode=data.get("deployedBytecode", ""),
+        link_references=data.get("linkReferences", {}),
     )
+
+
+# -- linking ----------------------------------------------------------------------------------------
+
+
+def deployment_order(name: str) -> list[str]:
+    """The linked libraries that contract ``name`` needs, each after the libraries it needs itself."""
+    order: list[str] = []
+
+    def visit(current: str, path: tuple[str, ...]) -> None:
+        for lib in load(current).libraries:
+            if lib in path:
+                raise ArtifactNotFound(f"library link cycle: {' -> '.join((*path, lib))}")
+            if lib not in order:
+                visit(lib, (*path, lib))
+                order.append(lib)
+
+    visit(name, (name,))
+    return order
+
+
+def link_with_libraries(name: str, deploy: Callable[[Artifact, str], str]) -> tuple[str, dict[str, str]]:
+    """Deploys the libraries that contract ``name`` links, in order, and links ``name``'s creation bytecode.
+
+    ``deploy(artifact, creation_code)`` deploys one library and returns its address (a web3 sender, an ape account,
+    anything). Returns ``name``'s linked creation bytecode (constructor arguments still to append) and the library
+    addresses by name.
+    """
+    addresses: dict[str, str] = {}
+    for lib in deployment_order(name):
+        art = load(lib)
+        addresses[lib] = to_checksum_address(deploy(art, link(art, addresses)))
+    return link(load(name), addresses), addresses
+
+
+def link(art: Artifact, addresses: dict[str, str]) -> str:
+    """``art``'s creation bytecode with every linked library's address in place (``addresses``: name -> address).
+
+    Raises :class:`ArtifactNotFound` naming the libraries that have no address.
+    """
+    code = art.bytecode[2:] if art.bytecode.startswith("0x") else art.bytecode
+    missing = [lib for lib in art.libraries if lib not in addresses]
+    if missing:
+        raise ArtifactNotFound(f"{art.name} links {', '.join(missing)}: deploy them first (no address given)")
+    chars = list(code)
+    for names in art.link_references.values():
+        for lib, refs in names.items():
+            address = addresses[lib].lower().removeprefix("0x")
+            if len(address) != 40:
+                raise ArtifactNotFound(f"bad address for library {lib}: {addresses[lib]!r}")
+            for ref in refs:
+                start = ref["start"] * 2
+                chars[start : start + ref["length"] * 2] = address
+    return "0x" + "".join(chars)
 
 
 def token_artifact() -> Artifact:

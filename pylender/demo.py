@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pylender.client import Ledger
+from pylender.client import PAY_ALL_DUE, Ledger
 from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
 from pylender.scenario import GENESIS_TIMESTAMP
 from pylender.schedule import DAY, RepaymentMethod
@@ -220,9 +220,8 @@ class Demo:
                         continue
                     if loan_id in late and month == 4:
                         continue  # pays next month, with penalty interest
-                    due = lg.amount_due(loan_id)
-                    if due.total_due > 0:
-                        payments.append((loan_id, due.total_due))
+                    if lg.amount_due(loan_id).total_due > 0:
+                        payments.append((loan_id, PAY_ALL_DUE))  # exactly what is due when the batch executes
                         if loan_id in late and month == 5:
                             self.late_payments += 1
                 for chunk in range(0, len(payments), BATCH):

@@ -200,7 +200,15 @@ _KNOWN: dict[str, tuple[type[ContractError], tuple[str, ...]]] = {
     # malformed requests
     "ZeroAddress": (InvalidRequest, ()),
     "ZeroAmount": (InvalidRequest, ()),
-    "InvalidTerms": (InvalidRequest, ("reason",)),
+    "PeriodsOutOfRange": (InvalidRequest, ("periods", "maxPeriods")),
+    "ZeroPeriodSeconds": (InvalidRequest, ()),
+    "FeeRecipientMismatch": (InvalidRequest, ("feeRecipient", "serviceFeeBps")),
+    "ServiceFeeAboveWhole": (InvalidRequest, ("serviceFeeBps",)),
+    "PrepaymentFeeAboveWhole": (InvalidRequest, ("prepaymentFeeBps",)),
+    "ReserveAboveWhole": (InvalidRequest, ("reserveBps",)),
+    "InstallmentAboveLimit": (InvalidRequest, ("installmentAmount", "limit")),
+    "InstitutionLimitReached": (InvalidRequest, ("maxInstitutions",)),
+    "NothingDue": (InvalidRequest, ("loanId",)),
     "InvalidTrancheCount": (InvalidRequest, ("count",)),
     "SharesNotWhole": (InvalidRequest, ("sum",)),
     "DuplicateLender": (InvalidRequest, ("lender",)),
@@ -218,13 +226,12 @@ _KNOWN: dict[str, tuple[type[ContractError], tuple[str, ...]]] = {
     "PrepaymentLeavesNoPeriod": (LoanStateError, ("loanId",)),
     "EnforcedPause": (LoanStateError, ()),
     "ExpectedPause": (LoanStateError, ()),
-    "ReentrancyGuardReentrantCall": (LoanStateError, ()),
+    "ReentrantCall": (LoanStateError, ()),
     # access
     "AccessControlUnauthorizedAccount": (AccessDenied, ("account", "neededRole")),
     "AccessControlBadConfirmation": (AccessDenied, ()),
     "NotATrancheLender": (AccessDenied, ("loanId", "caller")),
     "CancelNotAllowed": (AccessDenied, ("loanId", "caller")),
-    "NotSelfCall": (AccessDenied, ("caller",)),
     # OpenZeppelin ERC20 / SafeERC20
     "ERC20InsufficientBalance": (InsufficientFunds, ("sender", "balance", "needed")),
     "ERC20InsufficientAllowance": (InsufficientFunds, ("spender", "allowance", "needed")),
@@ -299,7 +306,8 @@ ShareBelowMinimum = _CLASSES["ShareBelowMinimum"]
 ExposureAboveCap = _CLASSES["ExposureAboveCap"]
 ZeroAddress = _CLASSES["ZeroAddress"]
 ZeroAmount = _CLASSES["ZeroAmount"]
-InvalidTerms = _CLASSES["InvalidTerms"]
+PeriodsOutOfRange = _CLASSES["PeriodsOutOfRange"]
+NothingDue = _CLASSES["NothingDue"]
 InvalidTrancheCount = _CLASSES["InvalidTrancheCount"]
 SharesNotWhole = _CLASSES["SharesNotWhole"]
 DuplicateLender = _CLASSES["DuplicateLender"]

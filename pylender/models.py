@@ -348,6 +348,8 @@ class Deployment(_Value):
     block: int
     token_decimals: int = 6
     rpc: str | None = None
+    #: The linked libraries the ledger's code calls, name -> address (deployed with it).
+    libraries: dict[str, Address] = {}
 
 
 class Institution(_Value):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pylender.client import Ledger
+from pylender.client import PAY_ALL_DUE, Ledger
 from pylender.errors import ContractError, ScenarioError
 from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
 from pylender.scenario import (
@@ -273,7 +273,9 @@ class ScenarioRunner:
         assert self.ledger is not None
         if isinstance(amount, str):
             due = self.ledger.amount_due(self.loan_ids[loan])
-            return due.total_due if amount == "due" else due.max_payable
+            if amount == "due":  # everything due when the transaction executes, worked out by the contract
+                return PAY_ALL_DUE if due.total_due else 0
+            return due.max_payable
         return self.units(amount)
 
     def run_steps(self, steps: list[Step]) -> None:

@@ -95,13 +95,19 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def interest(outstanding: int, annual_rate_bps: int, period_seconds: int) -> int:
-    """ceil(outstanding * annual_rate_bps * period_seconds / (BPS * YEAR)): one period's interest (a due)."""
-    return mul_div(outstanding, _u256(annual_rate_bps * period_seconds), BPS * YEAR, round_up=True)
+    """ceil(outstanding * annual_rate_bps * period_seconds / (BPS * YEAR)): one period's interest (a due).
+
+    As ``ScheduleMath.interest``: checked products (every factor within 256 bits), then ``Math.ceilDiv``.
+    """
+    return ceil_div(_u256(outstanding * _u256(annual_rate_bps * period_seconds)), BPS * YEAR)
 
 
 def penalty(unpaid: int, penalty_rate_bps: int, elapsed: int) -> int:
-    """ceil(unpaid * penalty_rate_bps * elapsed / (BPS * YEAR)): penalty interest on an overdue amount."""
-    return mul_div(unpaid, _u256(penalty_rate_bps * elapsed), BPS * YEAR, round_up=True)
+    """ceil(unpaid * penalty_rate_bps * elapsed / (BPS * YEAR)): penalty interest on an overdue amount.
+
+    As ``ScheduleMath.penalty``: checked products, then ``Math.ceilDiv``.
+    """
+    return ceil_div(_u256(unpaid * _u256(penalty_rate_bps * elapsed)), BPS * YEAR)
 
 
 def rpow(x: int, n: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -162,9 +163,17 @@ class Pylender:
             token = to_checksum_address(token)
             decimals = _decimals_of(self.w3, token)
         policy = policy or PolicyParams.defaults(decimals)
+
+        def deploy_library(art: contracts.Artifact, code: str) -> str:
+            address = sender.deploy(code, art.name).contract_address or ""
+            log.info("deployed library %s at %s", art.name, address)
+            return address
+
         ledger_art = contracts.load(contracts.LEDGER)
+        code, libraries = contracts.link_with_libraries(contracts.LEDGER, deploy_library)
+        linked = replace(ledger_art, bytecode=code)
         receipt = sender.deploy(
-            _with_args(ledger_art, _ledger_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
+            _with_args(linked, _ledger_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
         )
         deployment = Deployment(
             chain_id=self.chain_id,
@@ -174,6 +183,7 @@ class Pylender:
             block=receipt.block_number,
             token_decimals=decimals,
             rpc=None if self.node else self.url,
+            libraries=libraries,
         )
         log.info("deployed %s at %s", ledger_art.name, deployment.ledger)
         ledger = self.ledger(deployment)

@@ -225,14 +225,16 @@ def loan_repay(
     ledger = current_state().ledger()
     ledger.loan(loan_id)
     if pay_due:
-        value = ledger.amount_due(loan_id).total_due
-        if value == 0:
+        if ledger.amount_due(loan_id).total_due == 0:
             fail(f"nothing is due on loan {loan_id} now")
+        # The contract works out what is due when the transaction executes: never short, never an overpayment.
+        receipt = ledger.repay_due(loan_id, by=resolve_from(ledger, who), approve=approve)
+        [value] = ledger.repaid_amounts(receipt)
     elif amount is None:
         raise click.UsageError("give AMOUNT or --due")
     else:
         value = parse_amount(ledger, amount, base_units)
-    ledger.repay(loan_id, value, by=resolve_from(ledger, who), approve=approve)
+        ledger.repay(loan_id, value, by=resolve_from(ledger, who), approve=approve)
     loan_ = ledger.loan(loan_id)
     console().print(
         f"repaid {fmt_amount(value, ledger.decimals)} on loan {loan_id}: {loan_.status.label}, "

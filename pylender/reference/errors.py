@@ -45,7 +45,14 @@ PrincipalAboveCap = _revert("PrincipalAboveCap", "principal", "cap")
 ReserveBelowMinimum = _revert("ReserveBelowMinimum", "reserve_bps", "min_bps")
 ShareBelowMinimum = _revert("ShareBelowMinimum", "loan_id", "platform_share_bps", "min_bps")
 ExposureAboveCap = _revert("ExposureAboveCap", "lender", "exposure", "cap")
-InvalidTerms = _revert("InvalidTerms", "reason")
+PeriodsOutOfRange = _revert("PeriodsOutOfRange", "periods", "max_periods")
+ZeroPeriodSeconds = _revert("ZeroPeriodSeconds")
+FeeRecipientMismatch = _revert("FeeRecipientMismatch", "fee_recipient", "service_fee_bps")
+ServiceFeeAboveWhole = _revert("ServiceFeeAboveWhole", "service_fee_bps")
+PrepaymentFeeAboveWhole = _revert("PrepaymentFeeAboveWhole", "prepayment_fee_bps")
+ReserveAboveWhole = _revert("ReserveAboveWhole", "reserve_bps")
+InstallmentAboveLimit = _revert("InstallmentAboveLimit", "installment_amount", "limit")
+NothingDue = _revert("NothingDue", "loan_id")
 InvalidTrancheCount = _revert("InvalidTrancheCount", "count")
 SharesNotWhole = _revert("SharesNotWhole", "sum")
 DuplicateLender = _revert("DuplicateLender", "lender")
@@ -61,10 +68,6 @@ CancelNotAllowed = _revert("CancelNotAllowed", "loan_id", "caller")
 AccessControlUnauthorizedAccount = _revert("AccessControlUnauthorizedAccount", "account", "role")  # OpenZeppelin
 EnforcedPause = _revert("EnforcedPause")  # OpenZeppelin Pausable
 ExpectedPause = _revert("ExpectedPause")  # OpenZeppelin Pausable
-
-#: InvalidTerms reason codes (as in ICoLendingLedger).
-PERIODS_OUT_OF_RANGE, ZERO_PERIOD_SECONDS, FEE_RECIPIENT_MISMATCH, FEE_ABOVE_BPS, PREPAY_FEE_ABOVE_BPS = 1, 2, 3, 4, 5
-RESERVE_ABOVE_BPS = 6
 
 
 class BooksError(PylenderError, ValueError):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pylender.reference.books import Books
-from pylender.reference.checks import check_terms, check_tranches
+from pylender.reference.checks import check_installment_amount, check_terms, check_tranches
 from pylender.reference.errors import (
     AccessControlUnauthorizedAccount,
     AlreadyFunded,
@@ -23,6 +23,7 @@ from pylender.reference.errors import (
     LengthMismatch,
     LoanNotInStatus,
     NotATrancheLender,
+    NothingDue,
     NotOverdueLongEnough,
     Overpayment,
     PrepaymentLeavesNoPeriod,
@@ -42,7 +43,10 @@ from pylender.reference.values import (
     is_zero,
 )
 from pylender.reference.waterfall import Cursor, Loan, complete, load, pay_installments, pay_penalty
-from pylender.schedule import BPS, installment_amount
+from pylender.schedule import BPS, UINT256_MAX, installment_amount
+
+#: ``repay(loan_id, PAY_ALL_DUE)`` pays exactly everything due at execution (the contract's ``type(uint256).max``).
+PAY_ALL_DUE = UINT256_MAX
 
 
 class ReferenceLedger:
@@ -87,6 +91,7 @@ class ReferenceLedger:
         loan_id = len(self.loans) + 1
         check_terms(loan_id, terms, now, self.policy, self.books.accounts)
         check_tranches(loan_id, tranches, self.policy, self.books.accounts)
+        check_installment_amount(terms)
         self.loans[loan_id] = Loan(loan_id, terms, list(tranches))
         self.loans_of.setdefault(terms.borrower_id, []).append(loan_id)
         self.books.open_loan(
@@ -148,7 +153,8 @@ class ReferenceLedger:
 
     def repay(self, loan_id: int, amount: int, now: int) -> RepaymentBreakdown:
         """Penalty first, then installments oldest first (interest, then principal): every installment due and the
-        next one not yet due, no more (``Overpayment``)."""
+        next one not yet due, no more (``Overpayment``). ``PAY_ALL_DUE`` (``2**256 - 1``, the contract's
+        ``type(uint256).max``) pays exactly everything due at ``now`` (``NothingDue`` if nothing is)."""
         self._not_paused()
         return self._repay(loan_id, amount, now)
 
@@ -171,6 +177,11 @@ class ReferenceLedger:
             raise ZeroAmount()
         loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
         c = load(loan, now)
+        if amount == PAY_ALL_DUE:  # everything due now: the penalty and every installment already due
+            amount -= pay_installments(loan, c, pay_penalty(c, amount), only_due=True, now=now)
+            if amount == 0:
+                raise NothingDue(loan_id)
+            return self._settle(loan, c, amount, now)
         left = pay_installments(loan, c, pay_penalty(c, amount), only_due=False, now=now)
         if left:
             raise Overpayment(loan_id, amount, amount - left)

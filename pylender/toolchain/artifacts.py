@@ -22,15 +22,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pylender.toolchain.solc import EVM_VERSION, OPTIMIZER_RUNS, REPO_ROOT, SOLC_VERSION, ensure_solc, node_modules
+from pylender.toolchain.solc import (
+    EVM_VERSION,
+    OPTIMIZER_RUNS,
+    REPO_ROOT,
+    SOLC_VERSION,
+    VIA_IR,
+    ensure_solc,
+    node_modules,
+)
 
 log = logging.getLogger(__name__)
 
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 OZ_PREFIX = "@openzeppelin/contracts/"
-# Folders whose contracts are not deployed on their own (interfaces, internal libraries, the ape cache).
-_NOT_SHIPPED = ("contracts/interfaces/", "contracts/libraries/", "contracts/.cache/")
+# Folders whose contracts are not deployed on their own (interfaces, pure and type libraries, the ape cache).
+# In contracts/logic/ only the linked libraries (those with an ABI: external functions) are shipped; the internal
+# ones are compiled into the contracts that use them.
+_NOT_SHIPPED = ("contracts/interfaces/", "contracts/libraries/", "contracts/types/", "contracts/.cache/")
 _IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
 
 
@@ -74,7 +84,10 @@ def standard_input(sources: dict[str, dict[str, str]]) -> dict[str, Any]:
         "settings": {
             "evmVersion": EVM_VERSION,
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+            "viaIR": VIA_IR,
+            "outputSelection": {
+                "*": {"*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object"]}
+            },
         },
     }
 
@@ -99,13 +112,17 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str
             bytecode = data["evm"]["bytecode"]["object"]
             if not bytecode:  # abstract contracts
                 continue
+            if unit.startswith("contracts/logic/") and not data["abi"]:  # internal library: compiled in
+                continue
             if name in shipped:
                 raise ValueError(f"two contracts named {name} ({shipped[name]['source']} and {unit})")
             shipped[name] = {
                 "contractName": name,
                 "source": unit,
-                "compiler": f"solc {SOLC_VERSION}, evm {EVM_VERSION}, optimizer {OPTIMIZER_RUNS} runs",
+                "compiler": f"solc {SOLC_VERSION}, evm {EVM_VERSION}, optimizer {OPTIMIZER_RUNS} runs"
+                + (", via IR" if VIA_IR else ""),
                 "abi": data["abi"],
+                "linkReferences": data["evm"]["bytecode"].get("linkReferences") or {},
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
             }

@@ -92,6 +92,7 @@ function combinedJson(solc, opts) {
     },
   };
   if (opts["--evm-version"]) input.settings.evmVersion = opts["--evm-version"];
+  if (opts["--via-ir"]) input.settings.viaIR = true;
   const out = JSON.parse(solc.compile(JSON.stringify(input), { import: makeImportCallback(opts.roots, opts.remaps) }));
   const errors = (out.errors || []).filter((e) => e.severity === "error");
   for (const e of out.errors || []) process.stderr.write((e.formattedMessage || e.message) + "\n");

@@ -20,8 +20,10 @@ from pylender.errors import ToolchainError
 log = logging.getLogger(__name__)
 
 SOLC_VERSION = "0.8.28"
-EVM_VERSION = "cancun"
+EVM_VERSION = "london"
 OPTIMIZER_RUNS = 200
+# The IR pipeline: smaller code than the legacy one for the same source (the ledger stays under 21,000 bytes).
+VIA_IR = True
 BRIDGE = Path(__file__).with_name("solc-bridge.js")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

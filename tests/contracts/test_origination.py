@@ -80,13 +80,13 @@ def test_originate_stores_terms_tranches_and_records(ledger, originator, new_ter
     [
         ({"borrower": ZERO}, "ZeroAddress", {}),
         ({"principal": 0}, "ZeroAmount", {}),
-        ({"periods": 0}, "InvalidTerms", {"reason": 1}),
-        ({"periods": 601}, "InvalidTerms", {"reason": 1}),
-        ({"periodSeconds": 0}, "InvalidTerms", {"reason": 2}),
-        ({"serviceFeeBps": 100}, "InvalidTerms", {"reason": 3}),
-        ({"serviceFeeBps": 10_001, "feeRecipient": "platform"}, "InvalidTerms", {"reason": 4}),
-        ({"prepaymentFeeBps": 10_001}, "InvalidTerms", {"reason": 5}),
-        ({"reserveBps": 10_001}, "InvalidTerms", {"reason": 6}),
+        ({"periods": 0}, "PeriodsOutOfRange", {"periods": 0, "maxPeriods": 600}),
+        ({"periods": 601}, "PeriodsOutOfRange", {"periods": 601, "maxPeriods": 600}),
+        ({"periodSeconds": 0}, "ZeroPeriodSeconds", {}),
+        ({"serviceFeeBps": 100}, "FeeRecipientMismatch", {"feeRecipient": ZERO, "serviceFeeBps": 100}),
+        ({"serviceFeeBps": 10_001, "feeRecipient": "platform"}, "ServiceFeeAboveWhole", {"serviceFeeBps": 10_001}),
+        ({"prepaymentFeeBps": 10_001}, "PrepaymentFeeAboveWhole", {"prepaymentFeeBps": 10_001}),
+        ({"reserveBps": 10_001}, "ReserveAboveWhole", {"reserveBps": 10_001}),
         ({"annualRateBps": 2401}, "RateAboveCap", {"rateBps": 2401, "capBps": 2400}),
         ({"penaltyRateBps": 3601}, "PenaltyRateAboveCap", {"rateBps": 3601, "capBps": 3600}),
         ({"principal": 200_000 * 10**6 + 1}, "PrincipalAboveCap", {"principal": 200_000 * 10**6 + 1}),
@@ -103,7 +103,7 @@ def test_originate_rejects_invalid_terms(ledger, originator, new_terms, bank, pl
 def test_originate_rejects_fee_recipient_without_fee_and_unknown_recipient(
     ledger, originator, new_terms, bank, platform, outsider
 ):
-    with ape.reverts(ledger.InvalidTerms, reason=3):
+    with ape.reverts(ledger.FeeRecipientMismatch, feeRecipient=platform.address, serviceFeeBps=0):
         ledger.originate(terms_tuple(new_terms(feeRecipient=platform.address)), [(bank, 10_000)], sender=originator)
     terms = new_terms(feeRecipient=outsider.address, serviceFeeBps=500)
     with ape.reverts(ledger.UnknownInstitution, account=outsider.address):

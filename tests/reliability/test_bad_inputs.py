@@ -194,12 +194,14 @@ CASES: dict[str, Callable[[Case], Expect]] = {
     "platform share below the minimum": lambda c: _originate(
         c, ("ShareBelowMinimum", (c.next_id(), 2999, 3000)), tranches=c.tranches(("bank", 7001), ("platform", 2999))
     ),
-    "zero periods": lambda c: _originate(c, ("InvalidTerms", (1,)), periods=0),
-    "601 periods": lambda c: _originate(c, ("InvalidTerms", (1,)), periods=601),
-    "zero period length": lambda c: _originate(c, ("InvalidTerms", (2,)), period_seconds=0),
-    "service fee without recipient": lambda c: _originate(c, ("InvalidTerms", (3,)), service_fee=100),
+    "zero periods": lambda c: _originate(c, ("PeriodsOutOfRange", (0, 600)), periods=0),
+    "601 periods": lambda c: _originate(c, ("PeriodsOutOfRange", (601, 600)), periods=601),
+    "zero period length": lambda c: _originate(c, ("ZeroPeriodSeconds", ()), period_seconds=0),
+    "service fee without recipient": lambda c: _originate(
+        c, ("FeeRecipientMismatch", ("0x0000000000000000000000000000000000000000", 100)), service_fee=100
+    ),
     "service fee above 100 %": lambda c: _originate(
-        c, ("InvalidTerms", (4,)), service_fee=10_001, fee_recipient=c.addr("platform")
+        c, ("ServiceFeeAboveWhole", (10_001,)), service_fee=10_001, fee_recipient=c.addr("platform")
     ),
     "unregistered fee recipient": lambda c: _originate(
         c, ("UnknownInstitution", (c.addr("spare"),)), service_fee=100, fee_recipient=c.addr("spare")
