@@ -39,8 +39,8 @@ $(STAMPS)/node: package-lock.json package.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node pylender/toolchain/solc.py pylender/toolchain/solc-bridge.js
-	$(BIN)/python -m pylender.toolchain.solc
+$(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node tools/solc.py tools/solc-bridge.js
+	$(BIN)/python -m tools.solc
 	@touch $@
 
 $(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
@@ -50,13 +50,13 @@ $(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
 # The audit's hot modules compiled with mypyc (about 50 s; pylender.native). Without a C compiler the
 # build reports why and everything runs from source; a build older than its sources is never used.
 $(STAMPS)/native: $(STAMPS)/python $(PYSOURCES)
-	$(BIN)/python -m pylender.toolchain.native build --optional
+	$(BIN)/python -m tools.native build --optional
 	@touch $@
 
 compile: $(STAMPS)/compile
 
 artifacts: $(STAMPS)/solc
-	$(BIN)/python -m pylender.toolchain.artifacts
+	$(BIN)/python -m tools.artifacts
 
 demo: setup $(STAMPS)/compile
 	$(BIN)/pylender demo
@@ -77,12 +77,12 @@ bench: setup $(STAMPS)/compile
 	$(BIN)/python -m bench
 
 lint: setup
-	$(BIN)/ruff check pylender tests scripts bench
-	$(BIN)/ruff format --check pylender tests scripts bench
+	$(BIN)/ruff check pylender tests scripts bench tools
+	$(BIN)/ruff format --check pylender tests scripts bench tools
 
 format: setup
-	$(BIN)/ruff format pylender tests scripts bench
-	$(BIN)/ruff check --fix pylender tests scripts bench
+	$(BIN)/ruff format pylender tests scripts bench tools
+	$(BIN)/ruff check --fix pylender tests scripts bench tools
 
 clean:
 	rm -rf $(STAMPS) .build .ape contracts/.cache .pytest_cache .hypothesis bench/out pylender/native.json

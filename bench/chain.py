@@ -50,7 +50,7 @@ def _noop(_n: int) -> None:
 @lru_cache(maxsize=1)
 def reference_contracts() -> dict[str, dict[str, Any]]:
     """The reference contracts of ``bench/contracts`` (FloorRepay, PushSplitBaseline), compiled once."""
-    from pylender.toolchain.artifacts import compile_contracts
+    from tools.artifacts import compile_contracts
 
     return compile_contracts(BENCH_CONTRACTS)
 

@@ -15,7 +15,7 @@ __all__ = ["LoanTerms", "Pylender", "Tranche"]
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use: web3 and pydantic are not needed by `pylender.toolchain` (make's setup step).
+    # Imported on first use: `import pylender` stays cheap (make's setup step imports pylender.native).
     if name == "Pylender":
         from pylender.session import Pylender
 

@@ -1,6 +1,6 @@
 """Compiled contracts shipped as package data, and the decoding of their custom errors.
 
-``pylender/artifacts/<Name>.json`` (written by ``python -m pylender.toolchain.artifacts``) hold
+``pylender/artifacts/<Name>.json`` (written by ``python -m tools.artifacts``) hold
 ``abi`` and ``bytecode``; they load through :mod:`importlib.resources`, so the client needs no
 compiler. :class:`ErrorDecoder` maps every error selector found in the ABIs to a named exception
 class of :mod:`pylender.errors`, built generically from the ABI's ``error`` entries.
@@ -84,7 +84,7 @@ def load(name: str) -> Artifact:
     except (FileNotFoundError, ModuleNotFoundError) as exc:
         raise ArtifactNotFound(
             f"no compiled artifact for {name} in pylender/artifacts (have: {', '.join(available()) or 'none'}); "
-            "run `python -m pylender.toolchain.artifacts` (make artifacts)"
+            "run `python -m tools.artifacts` (make artifacts)"
         ) from exc
     data = json.loads(text)
     return Artifact(

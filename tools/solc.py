@@ -1,4 +1,4 @@
-"""The offline Solidity toolchain: find a native solc, or register the npm soljson bridge.
+"""The offline Solidity toolchain (dev only): find a native solc, or register the npm soljson bridge.
 
 py-solc-x looks for compilers in its install folder (``~/.solcx`` or ``$SOLCX_BINARY_PATH``)
 under the name ``solc-v<version>``. On machines with no native solc of the pinned version and
@@ -23,7 +23,7 @@ SOLC_VERSION = "0.8.28"
 EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 200
 BRIDGE = Path(__file__).with_name("solc-bridge.js")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def node_modules() -> Path:
@@ -62,7 +62,7 @@ def _write_bridge_launcher(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
         "#!/bin/sh\n"
-        "# Written by pylender.toolchain: native-solc stand-in backed by npm solc (soljson).\n"
+        "# Written by tools/solc.py: native-solc stand-in backed by npm solc (soljson).\n"
         f'PYLENDER_SOLC_MODULE="{solc_module}" exec "{node}" "{BRIDGE}" "$@"\n'
     )
     target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
