@@ -18,12 +18,12 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from bench.fast import FastSender
-from pylender import accounts
-from pylender.client import MAX_UINT256, Ledger
+from pylender.client import accounts
+from pylender.client.ledger import MAX_UINT256, Ledger
+from pylender.client.session import Pylender
+from pylender.client.tx import Call, Receipt
 from pylender.models import LoanTerms, PolicyParams, Tranche, borrower_id
 from pylender.schedule import DAY, RepaymentMethod
-from pylender.session import Pylender
-from pylender.tx import Call, Receipt
 
 log = logging.getLogger(__name__)
 

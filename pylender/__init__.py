@@ -17,7 +17,7 @@ __all__ = ["LoanTerms", "Pylender", "Tranche"]
 def __getattr__(name: str) -> Any:
     # Imported on first use: `import pylender` stays cheap (make's setup step imports pylender.native).
     if name == "Pylender":
-        from pylender.session import Pylender
+        from pylender.client.session import Pylender
 
         return Pylender
     if name in ("LoanTerms", "Tranche"):

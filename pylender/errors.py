@@ -76,6 +76,14 @@ class TransactionFailed(PylenderError, RuntimeError):
     """A transaction reverted without data the ABI can decode, or could not be sent."""
 
 
+class JournalError(PylenderError, RuntimeError):
+    """A bulk-send journal cannot be used to finish its run (corrupt, or its transactions cannot land)."""
+
+
+class JournalMismatch(JournalError, ValueError):
+    """The journal was written for other calls (or another account / chain): it is never reused silently."""
+
+
 class UnknownLoan(PylenderError, LookupError):
     """The ledger has no loan with this id."""
 

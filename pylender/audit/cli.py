@@ -64,7 +64,7 @@ class Source:
         self.rpc = self.rpc or os.environ.get(ENV_RPC)
         self.ledger = self.ledger or os.environ.get(ENV_LEDGER)
         if self.deployment.exists() and (self.ledger is None or self.rpc is None or self.from_block is None):
-            from pylender.session import load_deployment
+            from pylender.client.session import load_deployment
 
             dep = load_deployment(self.deployment)
             if self.ledger is None or self.ledger.lower() == str(dep.ledger).lower():
@@ -75,7 +75,7 @@ class Source:
     def web3(self) -> Web3 | None:
         if self.rpc is None:
             return None
-        from pylender.node import connect
+        from pylender.client.transport import connect
 
         return connect(self.rpc)
 

@@ -53,7 +53,7 @@ def _padded(data: bytes) -> bytes:
 
 def creation_code() -> bytes:
     """The lens's creation code from the shipped artifact."""
-    from pylender.contracts import load
+    from pylender.artifacts import load
 
     try:
         return bytes.fromhex(load(LENS).bytecode.removeprefix("0x"))

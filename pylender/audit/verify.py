@@ -38,7 +38,7 @@ def load_ledger_abi(abi_path: str | Path | None = None) -> list[dict[str, Any]]:
     if abi_path is not None:
         data = json.loads(Path(abi_path).read_text())
         return list(data["abi"] if isinstance(data, dict) else data)
-    from pylender.contracts import LEDGER, load
+    from pylender.artifacts import LEDGER, load
 
     try:
         return list(load(LEDGER).abi)

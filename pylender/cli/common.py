@@ -55,7 +55,7 @@ class State:
 
     def saved_deployment(self) -> Deployment | None:
         try:
-            from pylender.session import load_deployment
+            from pylender.client.session import load_deployment
 
             return load_deployment(self.deployment_path)
         except DeploymentNotFound:
@@ -63,7 +63,7 @@ class State:
 
     def session(self) -> Any:
         if self._session is None:
-            from pylender.session import Pylender
+            from pylender.client.session import Pylender
 
             rpc = self.rpc or os.environ.get("PYLENDER_RPC")
             if rpc is None:
@@ -73,7 +73,7 @@ class State:
         return self._session
 
     def ledger(self) -> Any:
-        from pylender.session import load_deployment
+        from pylender.client.session import load_deployment
 
         deployment = load_deployment(self.deployment_path)
         session = self.session()
@@ -154,7 +154,7 @@ def resolve_from(ledger: Any, who: str | None) -> Any:
     if who is None:
         return None
     if who.isdigit():
-        from pylender.accounts import dev_account
+        from pylender.client.accounts import dev_account
 
         if not ledger.local:
             raise click.BadParameter("dev account indexes work only on a local anvil chain", param_hint="--from")
@@ -166,7 +166,7 @@ def resolve_from(ledger: Any, who: str | None) -> Any:
 
 def parse_address(value: str, what: str) -> str:
     if value.isdigit():
-        from pylender.accounts import dev_account
+        from pylender.client.accounts import dev_account
 
         return dev_account(int(value)).address
     if not is_address(value):

@@ -19,7 +19,7 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
-from pylender.contracts import load
+from pylender.artifacts import load
 
 ANVIL = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 DAY = 86_400

@@ -20,7 +20,7 @@ from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.records import LogDecoder, Record, encode_log
 from pylender.audit.transport import RawHttp
-from pylender.node import KeepAliveHTTPProvider, make_web3
+from pylender.client.transport import KeepAliveHTTPProvider, make_web3
 
 LATEST = 4_999
 

@@ -8,9 +8,9 @@ from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from pylender import contracts, errors
-from pylender.client import Ledger
-from pylender.contracts import ErrorDecoder
+from pylender import artifacts, errors
+from pylender.artifacts import ErrorDecoder
+from pylender.client.ledger import Ledger
 from pylender.models import Tranche
 
 
@@ -20,11 +20,11 @@ def _selector(signature: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def decoder() -> ErrorDecoder:
-    return ErrorDecoder(contracts.load(contracts.LEDGER).abi, contracts.token_artifact().abi)
+    return ErrorDecoder(artifacts.load(artifacts.LEDGER).abi, artifacts.token_artifact().abi)
 
 
 def test_every_ledger_error_has_a_class_under_a_semantic_base(decoder: ErrorDecoder) -> None:
-    abi_errors = [i["name"] for i in contracts.load(contracts.LEDGER).abi if i["type"] == "error"]
+    abi_errors = [i["name"] for i in artifacts.load(artifacts.LEDGER).abi if i["type"] == "error"]
     assert "ShareBelowMinimum" in abi_errors
     bases = (
         errors.PolicyViolation,

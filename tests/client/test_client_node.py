@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pylender.client.node import LocalNode, find_anvil, free_port
+from pylender.client.transport import connect, rpc_call
 from pylender.errors import NodeUnreachable, ToolchainError, WrongChainId
-from pylender.node import LocalNode, connect, find_anvil, free_port, rpc_call
 
 
 def _alive(pid: int) -> bool:
@@ -54,7 +55,7 @@ def test_node_is_stopped_when_the_block_raises() -> None:
 _CHILD = textwrap.dedent(
     """
     import sys, time
-    from pylender.node import LocalNode
+    from pylender.client.node import LocalNode
     node = LocalNode().start()
     print(node.pid, flush=True)
     time.sleep(60)

@@ -15,13 +15,13 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from pylender import contracts
+from pylender import artifacts
 from pylender import reference as ref
-from pylender.client import Ledger, role_id
+from pylender.client.ledger import Ledger, role_id
+from pylender.client.session import Pylender
+from pylender.client.tx import Receipt
 from pylender.errors import ContractError
 from pylender.models import Deployment
-from pylender.session import Pylender
-from pylender.tx import Receipt
 
 log = logging.getLogger(__name__)
 
@@ -240,10 +240,10 @@ class AuditTracker:
     specs: dict[bytes, EventSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for item in contracts.load(contracts.LEDGER).abi:
+        for item in artifacts.load(artifacts.LEDGER).abi:
             if item.get("type") != "event":
                 continue
-            inputs = tuple((p["name"], contracts._canonical_type(p), bool(p.get("indexed"))) for p in item["inputs"])
+            inputs = tuple((p["name"], artifacts._canonical_type(p), bool(p.get("indexed"))) for p in item["inputs"])
             topic0 = keccak(text=f"{item['name']}({','.join(t for _, t, _ in inputs)})")
             self.specs[topic0] = EventSpec(item["name"], topic0, inputs)
 
@@ -297,7 +297,7 @@ class Fields:
     @classmethod
     def of(cls, fn: str) -> dict[str, int]:
         if fn not in cls._index:
-            out = contracts.load(contracts.LEDGER).function(fn)["outputs"][0]
+            out = artifacts.load(artifacts.LEDGER).function(fn)["outputs"][0]
             cls._index[fn] = {c["name"]: i for i, c in enumerate(out["components"])}
         return cls._index[fn]
 

@@ -17,8 +17,8 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from reliability_support import DAY, UNIT, World, error_signature, terms_tuple
 
-from pylender import contracts
-from pylender.client import Ledger, role_id
+from pylender import artifacts
+from pylender.client.ledger import Ledger, role_id
 from pylender.errors import ContractError
 
 ROLES = {
@@ -205,7 +205,7 @@ def _state_changing(abi: list[dict[str, Any]]) -> set[str]:
 
 
 def test_every_state_changing_function_has_a_row():
-    abi = contracts.load(contracts.LEDGER).abi
+    abi = artifacts.load(artifacts.LEDGER).abi
     assert _state_changing(abi) == set(ROWS), "add a row to ROWS for every new external state-changing function"
 
 
@@ -239,7 +239,7 @@ def test_the_extension_cannot_be_driven_directly(fresh: World):
     extension = ledger._view("EXTENSION") if _has_function("EXTENSION") else None
     if extension is None:
         pytest.skip("the ledger exposes no EXTENSION address")
-    from pylender.tx import Call
+    from pylender.client.tx import Call
 
     before = ledger.loan(loan_id)
     data = "0x" + _ext("writeOff", ("uint256", loan_id)).hex()
@@ -251,7 +251,7 @@ def test_the_extension_cannot_be_driven_directly(fresh: World):
 
 def _has_function(name: str) -> bool:
     try:
-        contracts.load(contracts.LEDGER).function(name)
+        artifacts.load(artifacts.LEDGER).function(name)
     except KeyError:
         return False
     return True

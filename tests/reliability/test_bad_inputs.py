@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from reliability_support import DAY, UNIT, World, error_signature, model_terms, terms_tuple
 
-from pylender import contracts
+from pylender import artifacts
 from pylender import reference as ref
-from pylender.client import Ledger
+from pylender.client.ledger import Ledger
+from pylender.client.session import _with_args
+from pylender.client.tx import Call
 from pylender.errors import ContractError
 from pylender.models import PolicyParams
-from pylender.session import _with_args
-from pylender.tx import Call
 
 PRINCIPAL = 12_000 * UNIT
 ORIGINATED, CLOSED, CANCELLED = 1, 4, 5
@@ -272,7 +272,7 @@ def test_bad_input_is_rejected_with_its_named_error(name: str, fresh: World):
 
 
 def _deploy_token(world: World, name: str, *args: Any) -> str:
-    art = contracts.load(name)
+    art = artifacts.load(name)
     receipt = world.session._sender().deploy(_with_args(art, list(args)), name)
     assert receipt.contract_address
     return receipt.contract_address

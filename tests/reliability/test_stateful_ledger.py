@@ -37,8 +37,8 @@ from reliability_support import (
 
 from pylender import reference as ref
 from pylender.audit import verify_ledger
+from pylender.client.tx import Call
 from pylender.errors import ContractError
-from pylender.tx import Call
 
 EXAMPLES = int(os.environ.get("PYLENDER_MACHINE_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PYLENDER_MACHINE_STEPS", "30"))

@@ -37,8 +37,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
-from pylender import contracts
-from pylender.contracts import ErrorDecoder
+from pylender import artifacts
+from pylender.artifacts import ErrorDecoder
+from pylender.client.tx import Call, Receipt, TxSender
 from pylender.errors import SignerError, TransactionFailed, UnknownLoan
 from pylender.models import (
     AccountBalance,
@@ -59,7 +60,6 @@ from pylender.models import (
     validate_tranches,
 )
 from pylender.roles import ROLES, role_id
-from pylender.tx import Call, Receipt, TxSender
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _event_topics(abi: list[dict[str, Any]]) -> dict[str, str]:
     topics = {}
     for item in abi:
         if item.get("type") == "event":
-            types = ",".join(contracts._canonical_type(p) for p in item["inputs"])
+            types = ",".join(artifacts._canonical_type(p) for p in item["inputs"])
             topics[item["name"]] = "0x" + keccak(text=f"{item['name']}({types})").hex()
     return topics
 
@@ -107,7 +107,7 @@ class Ledger:
         self.deployment = deployment
         self.address = deployment.ledger
         self.local = local
-        ledger_art = contracts.load(contracts.LEDGER)
+        ledger_art = artifacts.load(artifacts.LEDGER)
         token_abi = _token_abi()
         self.contract = w3.eth.contract(address=deployment.ledger, abi=ledger_art.abi)
         self.token = w3.eth.contract(address=deployment.token, abi=token_abi)
@@ -123,7 +123,7 @@ class Ledger:
         self._decimals: int | None = deployment.token_decimals
         self._views: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
 
-    def _check_layouts(self, art: contracts.Artifact) -> None:
+    def _check_layouts(self, art: artifacts.Artifact) -> None:
         for fn, model in _STRUCT_MODELS.items():
             outputs = art.function(fn)["outputs"]
             check_layout(model, outputs[0]["components"])
@@ -172,8 +172,8 @@ class Ledger:
         if meta is None:
             contract = self.contract if target == "ledger" else self.token
             item = next(i for i in contract.abi if i.get("type") == "function" and i.get("name") == fn)
-            ins = [contracts._canonical_type(p) for p in item["inputs"]]
-            outs = [contracts._canonical_type(p) for p in item["outputs"]]
+            ins = [artifacts._canonical_type(p) for p in item["inputs"]]
+            outs = [artifacts._canonical_type(p) for p in item["outputs"]]
             selector = keccak(text=f"{fn}({','.join(ins)})")[:4]
             meta = self._views[(target, fn)] = (selector, ins, outs)
         return meta
@@ -455,7 +455,7 @@ def _addr(value: str | LocalAccount) -> str:
 
 def _token_abi() -> list[dict[str, Any]]:
     try:
-        return contracts.token_artifact().abi
+        return artifacts.token_artifact().abi
     except Exception:
         return ERC20_ABI
 

@@ -23,11 +23,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pylender.client import Ledger
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
 from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
-from pylender.scenario import GENESIS_TIMESTAMP
+from pylender.scenarios.schema import GENESIS_TIMESTAMP
 from pylender.schedule import DAY, RepaymentMethod
-from pylender.session import Pylender
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ def print_demo(report: DemoReport, console: Console | None = None) -> None:
     console.print(f"audit verification: {mark} - {report.audit_message}")
 
 
-def main(argv: list[str] | None = None) -> Any:  # pragma: no cover - `python -m pylender.demo`
+def main(argv: list[str] | None = None) -> Any:  # pragma: no cover - `python -m pylender.scenarios.demo`
     logging.basicConfig(level=logging.WARNING)
     print_demo(run_demo())
 

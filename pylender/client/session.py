@@ -17,13 +17,15 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 
-from pylender import accounts, contracts
-from pylender.client import ROLES, Ledger, role_id
-from pylender.contracts import ErrorDecoder
+from pylender import artifacts
+from pylender.artifacts import ErrorDecoder
+from pylender.client import accounts
+from pylender.client.ledger import ROLES, Ledger, role_id
+from pylender.client.node import ANVIL_CHAIN_ID, LocalNode
+from pylender.client.transport import connect
+from pylender.client.tx import TxSender
 from pylender.errors import DeploymentNotFound, PylenderError
 from pylender.models import Deployment, PolicyParams
-from pylender.node import ANVIL_CHAIN_ID, LocalNode, connect
-from pylender.tx import TxSender
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ class Pylender:
         return {a.address: a for a in accounts.dev_accounts(count)}
 
     def _sender(self) -> TxSender:
-        decoder = ErrorDecoder(contracts.load(contracts.LEDGER).abi, contracts.token_artifact().abi)
+        decoder = ErrorDecoder(artifacts.load(artifacts.LEDGER).abi, artifacts.token_artifact().abi)
         return TxSender(
             self.w3,
             self.signer,
@@ -152,7 +154,7 @@ class Pylender:
         """
         sender = self._sender()
         if token is None:
-            token_art = contracts.token_artifact()
+            token_art = artifacts.token_artifact()
             args = _token_args(token_art, self.signer.address, decimals)
             receipt = sender.deploy(_with_args(token_art, args), token_art.name)
             token = to_checksum_address(receipt.contract_address or "")
@@ -162,7 +164,7 @@ class Pylender:
             token = to_checksum_address(token)
             decimals = _decimals_of(self.w3, token)
         policy = policy or PolicyParams.defaults(decimals)
-        ledger_art = contracts.load(contracts.LEDGER)
+        ledger_art = artifacts.load(artifacts.LEDGER)
         receipt = sender.deploy(
             _with_args(ledger_art, _ledger_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
         )
@@ -212,7 +214,7 @@ def _code_size_needed() -> int | None:
     Such a ledger deploys only on chains without the limit; the embedded chain is one, with a warning.
     """
     try:
-        art = contracts.load(contracts.LEDGER)
+        art = artifacts.load(artifacts.LEDGER)
     except PylenderError:
         return None
     size = max(len(art.deployed_bytecode) - 2, 0) // 2
@@ -227,22 +229,22 @@ def _code_size_needed() -> int | None:
     return size + 1024
 
 
-def _with_args(art: contracts.Artifact, args: list[Any]) -> str:
+def _with_args(art: artifacts.Artifact, args: list[Any]) -> str:
     from eth_abi import encode
 
     ctor = next((i for i in art.abi if i.get("type") == "constructor"), None)
     if ctor is None or not ctor.get("inputs"):
         return art.bytecode
-    types = [contracts._canonical_type(p) for p in ctor["inputs"]]
+    types = [artifacts._canonical_type(p) for p in ctor["inputs"]]
     return art.bytecode + encode(types, args).hex()
 
 
-def _ctor_inputs(art: contracts.Artifact) -> list[dict[str, Any]]:
+def _ctor_inputs(art: artifacts.Artifact) -> list[dict[str, Any]]:
     ctor = next((i for i in art.abi if i.get("type") == "constructor"), None)
     return list(ctor.get("inputs", [])) if ctor else []
 
 
-def _token_args(art: contracts.Artifact, owner: str, decimals: int) -> list[Any]:
+def _token_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]:
     """Constructor arguments for the test token, matched by type and name."""
     args: list[Any] = []
     strings = [TOKEN_NAME, TOKEN_SYMBOL]
@@ -261,7 +263,7 @@ def _token_args(art: contracts.Artifact, owner: str, decimals: int) -> list[Any]
     return args
 
 
-def _ledger_args(art: contracts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
+def _ledger_args(art: artifacts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
     """Constructor arguments for the ledger, matched by type and name."""
     args: list[Any] = []
     for param in _ctor_inputs(art):
@@ -278,7 +280,7 @@ def _ledger_args(art: contracts.Artifact, token: str, admin: str, policy: Policy
 
 
 def _decimals_of(w3: Web3, token: str) -> int:
-    from pylender.client import ERC20_ABI
+    from pylender.client.ledger import ERC20_ABI
 
     return int(w3.eth.contract(address=token, abi=ERC20_ABI).functions.decimals().call())
 
