@@ -6,6 +6,7 @@ numbers do not depend on what an earlier section left in the state.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,7 @@ from pylender.client import accounts
 from pylender.client.ledger import MAX_UINT256, Ledger
 from pylender.client.session import Pylender
 from pylender.client.tx import Call, Receipt
-from pylender.models import LoanTerms, PolicyParams, Tranche, borrower_id
-from pylender.schedule import DAY, RepaymentMethod
+from pylender.values import DAY, LoanTerms, PolicyParams, RepaymentMethod, Tranche, borrower_id
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ class BenchChain:
         session = Pylender.local(accounts=DEV_ACCOUNTS, gas_limit=BLOCK_GAS_LIMIT, extra_args=extra)
         try:
             session.w3.provider.make_request("anvil_setBlockTimestampInterval", [1])  # type: ignore[arg-type]
-            policy = PolicyParams.defaults(DECIMALS).model_copy(
-                update={"min_platform_share_bps": 0, "max_lender_exposure": 10**12 * UNIT}
+            policy = dataclasses.replace(
+                PolicyParams.defaults(DECIMALS), min_platform_share_bps=0, max_lender_exposure=10**12 * UNIT
             )
             ledger = session.deploy(policy=policy, servicer=session.account(SERVICER).address)
             deploy_block = ledger.deployment.block

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from pylender import errors
 from pylender import reference as ref
 from pylender.errors import ScenarioError
-from pylender.models import LoanStatus
 from pylender.scenarios.runner import Action, RunResult, build_policy
 from pylender.scenarios.schema import Scenario
+from pylender.values import LoanStatus
 
 
 def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
     """Replay ``result.actions`` on :class:`pylender.reference.ReferenceLedger` (same timestamps) and return
     the state in the shape of :meth:`RunResult.summary`'s ``lenders`` and ``loans`` (without chain-only fields).
     """
-    policy = build_policy(scenario)
-    model = ref.ReferenceLedger(ref.PolicyParams(**policy.model_dump()))
+    model = ref.ReferenceLedger(build_policy(scenario))
     address = {key: state.address for key, state in result.lenders.items()}
     for key, inst in scenario.institutions.items():
         model.register_institution(address[key], inst.name, inst.platform)
@@ -33,10 +33,10 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             continue
         try:
             _apply(model, action, ids, address, withdrawn)
-        except ref.LedgerRevert as exc:
+        except errors.ContractError as exc:
             if type(exc).__name__ != action.reverted:
                 raise ScenarioError(
-                    f"{action.kind}: the chain reverted {action.reverted}, the reference {exc}"
+                    f"{action.kind}: the chain reverted {action.reverted}, the reference {exc.error_name} ({exc})"
                 ) from None
         else:
             raise ScenarioError(f"{action.kind}: the chain reverted {action.reverted}, the reference accepted it")
@@ -84,7 +84,7 @@ def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, s
         model.fund(loan_id, address[a["lender"]], now)
     elif action.kind == "disburse":
         if not a.get("by_originator", True):  # onlyRole(ORIGINATOR_ROLE) comes first; the model takes no caller
-            raise ref.AccessControlUnauthorizedAccount(a["caller"], "ORIGINATOR_ROLE")
+            raise errors.AccessControlUnauthorizedAccount(a["caller"], "ORIGINATOR_ROLE")
         model.disburse(loan_id, now)
     elif action.kind == "cancel":
         model.cancel(loan_id, now, by_originator=a["by_originator"], caller=a["caller"])

@@ -17,7 +17,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from pylender.audit.errors import AuditError
+from pylender.errors import AuditError
 
 LEDGER_ARTIFACT = "CoLendingLedger.json"
 

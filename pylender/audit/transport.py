@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import msgspec
 from web3 import HTTPProvider
 
-from pylender.audit.errors import FetchError, HttpStatusError
+from pylender.errors import FetchError, HttpStatusError
 
 DEFAULT_TIMEOUT = 30.0
 PLAIN_OPTIONS = {"headers", "timeout"}

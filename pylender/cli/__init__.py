@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import click
 from rich.table import Table
 
+from pylender import __version__
 from pylender.cli.common import (
     State,
     console,
@@ -30,6 +31,7 @@ from pylender.cli.common import (
     resolve_from,
 )
 from pylender.cli.lending import credit, lender, loan, token
+from pylender.values import to_jsonable
 
 # -- root --------------------------------------------------------------------------------------------
 
@@ -55,6 +57,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="pylender", message="%(prog)s %(version)s")
 @click.option("--rpc", envvar="PYLENDER_RPC", help="JSON-RPC URL (default: $PYLENDER_RPC, else embedded anvil).")
 @click.option("--chain-id", type=int, help="Expected chain id; refuse to run on another chain.")
 @click.option(
@@ -119,7 +122,7 @@ def deploy(token: str | None, decimals: int, as_json: bool) -> None:
         )
     ledger = session.deploy(token=parse_address(token, "--token") if token else None, decimals=decimals)
     path = save_deployment(ledger.deployment, state.deployment_path)
-    data = ledger.deployment.model_dump(mode="json")
+    data = to_jsonable(ledger.deployment)
     if as_json:
         emit_json(data)
         return

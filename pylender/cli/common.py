@@ -24,17 +24,10 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from pylender.errors import DeploymentNotFound, PylenderError
-from pylender.models import Deployment
-from pylender.schedule import RepaymentMethod
+from pylender.values import Deployment
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-METHOD_NAMES = {
-    "equal-installment": RepaymentMethod.EQUAL_INSTALLMENT,
-    "equal-principal": RepaymentMethod.EQUAL_PRINCIPAL,
-    "interest-first": RepaymentMethod.INTEREST_FIRST,
-}
 
 
 def console(err: bool = False) -> Console:
@@ -156,7 +149,7 @@ def resolve_from(ledger: Any, who: str | None) -> Any:
     if who.isdigit():
         from pylender.client.accounts import dev_account
 
-        if not ledger.local:
+        if not ledger.is_local:
             raise click.BadParameter("dev account indexes work only on a local anvil chain", param_hint="--from")
         return dev_account(int(who))
     if not is_address(who):

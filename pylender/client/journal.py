@@ -47,7 +47,7 @@ def call_digest(call: JournaledCall) -> str:
 
 
 @dataclass(frozen=True)
-class Entry:
+class JournalEntry:
     """One journaled transaction: written and fsynced before the node sees it."""
 
     index: int
@@ -59,15 +59,15 @@ class Entry:
     call: str  # digest of target, calldata and value
 
 
-class Journal:
+class WriteAheadJournal:
     """An append-only JSON-lines file: a header line, then one line per signed transaction."""
 
-    def __init__(self, path: Path, entries: list[Entry]) -> None:
+    def __init__(self, path: Path, entries: list[JournalEntry]) -> None:
         self.path = path
         self.entries = entries
 
     @classmethod
-    def open(cls, path: Path, sender: str, chain_id: int, calls: Sequence[JournaledCall]) -> Journal:
+    def open(cls, path: Path, sender: str, chain_id: int, calls: Sequence[JournaledCall]) -> WriteAheadJournal:
         header = {
             "kind": JOURNAL_KIND,
             "version": JOURNAL_VERSION,
@@ -93,10 +93,10 @@ class Journal:
             found = None
         if found != header:
             raise JournalMismatch(f"journal {path} was written for another run: header {found}, expected {header}")
-        entries: list[Entry] = []
+        entries: list[JournalEntry] = []
         for number, line in enumerate(lines[1:], start=2):
             try:
-                entry = Entry(**json.loads(line))
+                entry = JournalEntry(**json.loads(line))
             except (ValueError, TypeError) as exc:
                 raise JournalError(f"journal {path}:{number}: unreadable entry ({exc})") from None
             if not 0 <= entry.index < len(calls):
@@ -118,7 +118,7 @@ class Journal:
             os.fsync(handle.fileno())
 
     def append(self, index: int, call: JournaledCall, nonce: int, gas: int, raw: bytes) -> None:
-        entry = Entry(
+        entry = JournalEntry(
             index=index,
             label=call.label,
             nonce=nonce,
@@ -130,8 +130,8 @@ class Journal:
         self._write(self.path, asdict(entry))
         self.entries.append(entry)
 
-    def by_index(self) -> dict[int, list[Entry]]:
-        grouped: dict[int, list[Entry]] = {}
+    def by_index(self) -> dict[int, list[JournalEntry]]:
+        grouped: dict[int, list[JournalEntry]] = {}
         for entry in self.entries:
             grouped.setdefault(entry.index, []).append(entry)
         return grouped

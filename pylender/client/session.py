@@ -11,25 +11,23 @@ import logging
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import collapse_if_tuple, to_checksum_address
 from web3 import Web3
 
 from pylender import artifacts
-from pylender.artifacts import ErrorDecoder
 from pylender.client import accounts
-from pylender.client.ledger import ROLES, Ledger, role_id
+from pylender.client.ledger import ERC20_ABI, Ledger
 from pylender.client.node import ANVIL_CHAIN_ID, LocalNode
-from pylender.client.transport import connect
+from pylender.client.transport import ENV_RPC, connect
 from pylender.client.tx import TxSender
-from pylender.errors import DeploymentNotFound, PylenderError
-from pylender.models import Deployment, PolicyParams
+from pylender.errors import DeploymentNotFound, ErrorDecoder, PylenderError, WrongChainId
+from pylender.values import Deployment, PolicyParams, adapter, validate
 
 log = logging.getLogger(__name__)
 
-ENV_RPC = "PYLENDER_RPC"
 DEFAULT_DEPLOYMENT_FILE = Path(".pylender") / "deployment.json"
 TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS = "Test Stablecoin", "TUSD", 6
 EIP170_LIMIT = 24_576
@@ -53,7 +51,7 @@ class Pylender:
         self.signer = signer
         self.node = node
         self.url = url or (node.url if node else None)
-        self.local = local
+        self.is_local = local
         self.chain_id = int(w3.eth.chain_id)
         self.confirmations = confirmations
         self.gas_price = gas_price
@@ -90,8 +88,6 @@ class Pylender:
         if not rpc:
             session = cls.local(**(node_options or {}))
             if chain_id is not None and chain_id != session.chain_id:
-                from pylender.errors import WrongChainId
-
                 session.close()
                 raise WrongChainId(chain_id, ANVIL_CHAIN_ID, "the embedded anvil")
             return session
@@ -117,12 +113,12 @@ class Pylender:
     # -- accounts ---------------------------------------------------------------------------------
     def account(self, index: int) -> LocalAccount:
         """Dev account ``index`` (local chains only)."""
-        if not self.local:
+        if not self.is_local:
             raise PylenderError("dev accounts exist only on a local anvil chain")
         return accounts.dev_account(index)
 
     def keyring(self, count: int = 10) -> dict[str, LocalAccount]:
-        if not self.local:
+        if not self.is_local:
             return {self.signer.address: self.signer}
         return {a.address: a for a in accounts.dev_accounts(count)}
 
@@ -194,8 +190,6 @@ class Pylender:
         if not isinstance(deployment, Deployment):
             deployment = load_deployment(deployment)
         if deployment.chain_id != self.chain_id:
-            from pylender.errors import WrongChainId
-
             raise WrongChainId(deployment.chain_id, self.chain_id, self.url or "")
         return Ledger(
             self.w3,
@@ -204,7 +198,7 @@ class Pylender:
             keyring=self.keyring(),
             confirmations=self.confirmations,
             gas_price=self.gas_price,
-            local=self.local,
+            local=self.is_local,
         )
 
 
@@ -235,7 +229,7 @@ def _with_args(art: artifacts.Artifact, args: list[Any]) -> str:
     ctor = next((i for i in art.abi if i.get("type") == "constructor"), None)
     if ctor is None or not ctor.get("inputs"):
         return art.bytecode
-    types = [artifacts._canonical_type(p) for p in ctor["inputs"]]
+    types = [collapse_if_tuple(p) for p in ctor["inputs"]]
     return art.bytecode + encode(types, args).hex()
 
 
@@ -269,7 +263,7 @@ def _ledger_args(art: artifacts.Artifact, token: str, admin: str, policy: Policy
     for param in _ctor_inputs(art):
         t, name = param["type"], param.get("name", "").lower()
         if t.startswith("tuple"):
-            args.append(policy.to_abi())
+            args.append(validate(PolicyParams, policy).to_abi())
         elif t == "address" and ("token" in name or "asset" in name):
             args.append(token)
         elif t == "address":
@@ -280,9 +274,8 @@ def _ledger_args(art: artifacts.Artifact, token: str, admin: str, policy: Policy
 
 
 def _decimals_of(w3: Web3, token: str) -> int:
-    from pylender.client.ledger import ERC20_ABI
-
-    return int(w3.eth.contract(address=token, abi=ERC20_ABI).functions.decimals().call())
+    contract = w3.eth.contract(address=to_checksum_address(token), abi=cast(Any, ERC20_ABI))
+    return int(contract.functions.decimals().call())
 
 
 # -- deployment files -------------------------------------------------------------------------------
@@ -291,7 +284,7 @@ def _decimals_of(w3: Web3, token: str) -> int:
 def save_deployment(deployment: Deployment, path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(deployment.model_dump_json(indent=2) + "\n")
+    path.write_text(adapter(Deployment).dump_json(deployment, indent=2).decode() + "\n")
     return path
 
 
@@ -304,9 +297,9 @@ def load_deployment(path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Deployment:
     except json.JSONDecodeError as exc:
         raise DeploymentNotFound(f"{path} is not valid JSON ({exc})") from exc
     try:
-        return Deployment.model_validate(data)
+        return validate(Deployment, data)
     except ValueError as exc:
         raise DeploymentNotFound(f"{path} is not a pylender deployment file: {exc}") from exc
 
 
-__all__ = ["ROLES", "Pylender", "load_deployment", "role_id", "save_deployment"]
+__all__ = ["Pylender", "load_deployment", "save_deployment"]

@@ -17,6 +17,9 @@ from web3 import HTTPProvider, Web3
 
 from pylender.errors import NodeUnreachable, WrongChainId
 
+ENV_RPC = "PYLENDER_RPC"
+"""The environment variable naming the JSON-RPC URL when no ``--rpc``/``rpc=`` is given."""
+
 
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
     """One raw JSON-RPC call (no web3), used to probe nodes; raises ``OSError``/``ValueError``."""
@@ -68,7 +71,7 @@ class KeepAliveHTTPProvider(HTTPProvider):
         """The Authorization header of credentials in the URL (empty without them)."""
         return {"Authorization": self._auth} if self._auth else {}
 
-    def _make_request(self, method: str, request_data: bytes) -> bytes:  # type: ignore[override]
+    def _make_request(self, method: str, request_data: bytes) -> bytes:
         headers = {"Content-Type": "application/json", **self.auth_headers()}
         for attempt in (1, 2):
             conn = self._connection()

@@ -25,10 +25,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from pylender.artifacts import ErrorDecoder
-from pylender.client.journal import Entry, Journal
+from pylender.client.journal import JournalEntry, WriteAheadJournal
 from pylender.client.signing import FastSigner
-from pylender.errors import ContractError, JournalError, TransactionFailed
+from pylender.errors import ContractError, ErrorDecoder, JournalError, TransactionFailed
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +272,7 @@ class TxSender:
         """
         if journal is None:
             return self._pipeline(calls, list(range(len(calls))), window, on_receipt, None, {})
-        book = Journal.open(Path(journal), self.address, self.chain_id, calls)
+        book = WriteAheadJournal.open(Path(journal), self.address, self.chain_id, calls)
         done: dict[int, Receipt] = {}
         first_error: BaseException | None = None
         if book.entries:
@@ -295,7 +294,7 @@ class TxSender:
         indices: list[int],
         window: int,
         on_receipt: Callable[[int, Receipt], None] | None,
-        book: Journal | None,
+        book: WriteAheadJournal | None,
         done: dict[int, Receipt],
     ) -> list[Receipt]:
         """Send ``calls[i]`` for every i in ``indices`` (pipelined); ``done`` holds the other receipts."""
@@ -329,7 +328,7 @@ class TxSender:
                 raise first_error
         return [results[i] for i in range(len(calls))]
 
-    def _broadcast(self, index: int, call: Call, gas: int, book: Journal | None) -> str:
+    def _broadcast(self, index: int, call: Call, gas: int, book: WriteAheadJournal | None) -> str:
         """Sign with the next nonce, journal it (write-ahead) when journaling, send raw; the tx hash."""
         nonce = self.next_nonce()
         raw = self._sign(call, gas, nonce)
@@ -338,16 +337,16 @@ class TxSender:
         return self._send_raw(raw)
 
     def _recover(
-        self, calls: Sequence[Call], book: Journal, on_receipt: Callable[[int, Receipt], None] | None
+        self, calls: Sequence[Call], book: WriteAheadJournal, on_receipt: Callable[[int, Receipt], None] | None
     ) -> tuple[dict[int, Receipt], BaseException | None]:
         """Settle a journal's entries after a crash: mined ones are done, the others are rebroadcast
         unchanged while their nonce is free (and waited for); the rest are left to be signed afresh."""
         chain_nonce = _hex_int(self._rpc("eth_getTransactionCount", [self.address, "latest"]))
         done: dict[int, Receipt] = {}
         first_error: BaseException | None = None
-        rebroadcast: list[Entry] = []
+        rebroadcast: list[JournalEntry] = []
         for index, entries in sorted(book.by_index().items()):
-            mined: tuple[Entry, Receipt] | None = None
+            mined: tuple[JournalEntry, Receipt] | None = None
             for entry in entries:
                 receipt = self._receipt_if_mined(entry.tx_hash)
                 if receipt is not None and (mined is None or mined[1].status != 1):  # a success wins, else the latest

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pylender.reference.books import Account
-from pylender.reference.errors import (
-    FEE_ABOVE_BPS,
-    FEE_RECIPIENT_MISMATCH,
-    PERIODS_OUT_OF_RANGE,
-    PREPAY_FEE_ABOVE_BPS,
-    RESERVE_ABOVE_BPS,
-    ZERO_PERIOD_SECONDS,
+from pylender.errors import (
     DeadlinePassed,
     DuplicateLender,
     InvalidTerms,
@@ -26,8 +19,13 @@ from pylender.reference.errors import (
     ZeroAddress,
     ZeroAmount,
 )
+from pylender.reference.books import Account
 from pylender.reference.values import MAX_PERIODS, MAX_TRANCHES, LoanTerms, PolicyParams, Tranche, is_zero
-from pylender.schedule import BPS
+from pylender.values import BPS
+
+#: InvalidTerms reason codes (as in ICoLendingLedger).
+PERIODS_OUT_OF_RANGE, ZERO_PERIOD_SECONDS, FEE_RECIPIENT_MISMATCH, FEE_ABOVE_BPS, PREPAY_FEE_ABOVE_BPS = 1, 2, 3, 4, 5
+RESERVE_ABOVE_BPS = 6
 
 
 def check_terms(loan_id: int, t: LoanTerms, now: int, policy: PolicyParams, accounts: Mapping[str, Account]) -> None:

@@ -8,6 +8,7 @@ block timestamp (:attr:`RunResult.actions`), which is what a pure-Python replay 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -15,15 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from web3.types import RPCEndpoint
 
 from pylender.client.ledger import Ledger
 from pylender.client.session import Pylender
 from pylender.client.tx import Receipt
 from pylender.errors import ContractError, ScenarioError
-from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
 from pylender.scenarios.schema import (
     GENESIS_TIMESTAMP,
-    METHODS,
     BatchStep,
     CancelStep,
     DisburseStep,
@@ -37,7 +37,7 @@ from pylender.scenarios.schema import (
     Step,
     WithdrawStep,
 )
-from pylender.schedule import DAY
+from pylender.values import DAY, ZERO_ADDRESS, LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id, to_jsonable
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Action(BaseModel):
     reverted: str | None = None
 
 
-class LenderState(BaseModel):
+class LenderResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     address: str
@@ -74,7 +74,7 @@ class LenderState(BaseModel):
     token_balance: int
 
 
-class LoanState(BaseModel):
+class LoanResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
@@ -99,8 +99,8 @@ class RunResult(BaseModel):
     decimals: int
     ledger: str
     token: str
-    lenders: dict[str, LenderState]
-    loans: dict[str, LoanState]
+    lenders: dict[str, LenderResult]
+    loans: dict[str, LoanResult]
     audit_seq: int
     audit_head: str
     ledger_token_balance: int
@@ -134,7 +134,7 @@ def build_policy(scenario: Scenario) -> PolicyParams:
         update["default_after"] = int(p.default_after_days * DAY)
     if p.public_default_delay_days is not None:
         update["public_default_delay"] = int(p.public_default_delay_days * DAY)
-    return PolicyParams(**{**base.model_dump(), **update})
+    return dataclasses.replace(base, **update)
 
 
 class ScenarioRunner:
@@ -157,8 +157,8 @@ class ScenarioRunner:
 
     def _record(self, kind: str, receipt: Receipt, loan: str | None = None, **args: Any) -> None:
         assert self.ledger is not None
-        block = self.ledger.w3.provider.make_request(  # type: ignore[arg-type]
-            "eth_getBlockByNumber", [hex(receipt.block_number), False]
+        block = self.ledger.w3.provider.make_request(
+            RPCEndpoint("eth_getBlockByNumber"), [hex(receipt.block_number), False]
         )["result"]
         self.actions.append(Action(kind=kind, timestamp=int(block["timestamp"], 16), loan=loan, args=args))
 
@@ -231,19 +231,19 @@ class ScenarioRunner:
             annual_rate_bps=spec.rate_bps,
             periods=spec.periods,
             period_seconds=spec.period_seconds,
-            method=METHODS[spec.method],
+            method=spec.method,
             grace_period=spec.grace_seconds,
             penalty_rate_bps=spec.penalty_rate_bps,
             prepayment_fee_bps=spec.prepayment_fee_bps,
             service_fee_bps=spec.service_fee_bps,
-            **({"fee_recipient": fee_recipient} if fee_recipient else {}),
+            fee_recipient=fee_recipient or ZERO_ADDRESS,
             reserve_bps=spec.reserve_bps,
         )
         tranches = [
             Tranche(lender=self.session.account(s.institutions[t.lender].account).address, share_bps=t.share_bps)
             for t in spec.tranches
         ]
-        terms = self.ledger.prepare_origination(terms, tranches)
+        terms, tranches = self.ledger.prepare_origination(terms, tranches)
         receipt = self.ledger.send(self.ledger.call("originate", terms.to_abi(), [t.to_abi() for t in tranches]))
         loan_id = self.ledger.loan_id_from(receipt)
         self.loan_ids[key] = loan_id
@@ -251,7 +251,7 @@ class ScenarioRunner:
             "originate",
             receipt,
             key,
-            terms=terms.model_dump(mode="json"),
+            terms=to_jsonable(terms),
             shares=[t.share_bps for t in spec.tranches],
             lenders=[t.lender for t in spec.tranches],
             fee_recipient=spec.fee_recipient,
@@ -388,7 +388,7 @@ class ScenarioRunner:
         for key, inst in self.s.institutions.items():
             account = self.session.account(inst.account)
             acc = ledger.account_of(account)
-            lenders[key] = LenderState(
+            lenders[key] = LenderResult(
                 address=account.address,
                 name=inst.name,
                 is_platform=inst.platform,
@@ -402,7 +402,7 @@ class ScenarioRunner:
         loans = {}
         for key, loan_id in self.loan_ids.items():
             loan = ledger.loan(loan_id)
-            loans[key] = LoanState(
+            loans[key] = LoanResult(
                 id=loan_id,
                 status=LoanStatus(loan.status).label,
                 outstanding=loan.outstanding_principal,

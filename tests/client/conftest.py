@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 
 from pylender.client.ledger import Ledger
 from pylender.client.session import Pylender
-from pylender.models import Deployment
+from pylender.values import Deployment
 
 
 @pytest.fixture(scope="session")

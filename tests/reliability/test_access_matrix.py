@@ -18,8 +18,9 @@ from eth_utils import keccak
 from reliability_support import DAY, UNIT, World, error_signature, terms_tuple
 
 from pylender import artifacts
-from pylender.client.ledger import Ledger, role_id
+from pylender.client.ledger import Ledger
 from pylender.errors import ContractError
+from pylender.values import role_id
 
 ROLES = {
     "admin": "admin",

@@ -23,7 +23,7 @@ from pylender.client.node import LocalNode
 from pylender.client.session import Pylender
 from pylender.client.transport import make_web3
 from pylender.errors import PylenderError
-from pylender.models import LoanTerms, Tranche
+from pylender.values import LoanTerms, Tranche
 
 LOANS = 6
 PRINCIPAL = 1_200 * UNIT
