@@ -17,7 +17,7 @@ SOURCE_ONLY_TESTS := tests/audit/test_replay.py tests/audit/test_tamper.py tests
 	tests/audit/test_layout.py tests/audit/test_export.py tests/audit/test_index.py tests/audit/test_prefetch.py \
 	tests/audit/test_snapshot.py tests/audit/test_e2e_anvil.py tests/math tests/test_native.py
 
-.PHONY: all setup demo test test-foundry bench lint format artifacts compile clean
+.PHONY: all setup demo test test-foundry bench lint typecheck format artifacts compile clean
 
 all: setup
 
@@ -61,10 +61,11 @@ artifacts: $(STAMPS)/solc
 demo: setup $(STAMPS)/compile
 	$(BIN)/pylender demo
 
-# Every test (with the compiled modules when built), the unit tests of the compiled modules again from
-# source, then the contract suite again on the second EVM: ape's local:test is py-evm in
-# process, local:foundry is anvil (ape-foundry starts and stops it).
-test: setup $(STAMPS)/compile
+# The linter and the type checker first (either fails the run), then every test (with the compiled
+# modules when built), the unit tests of the compiled modules again from source, then the contract
+# suite again on the second EVM: ape's local:test is py-evm in process, local:foundry is anvil
+# (ape-foundry starts and stops it).
+test: lint typecheck $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests
 	PYLENDER_NATIVE=0 $(BIN)/python -m pytest -q $(SOURCE_ONLY_TESTS)
 	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
@@ -79,6 +80,10 @@ bench: setup $(STAMPS)/compile
 lint: setup
 	$(BIN)/ruff check pylender tests scripts bench tools
 	$(BIN)/ruff format --check pylender tests scripts bench tools
+
+# mypy over the package ([tool.mypy] in pyproject.toml): 0 errors, or the run fails.
+typecheck: setup
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format pylender tests scripts bench tools
