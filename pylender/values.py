@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, Self, TypeVar
 
 from eth_utils import is_address, keccak, to_checksum_address
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, TypeAdapter
@@ -70,7 +70,7 @@ class _Named(IntEnum):
         return self.name.lower().replace("_", " ")
 
     @classmethod
-    def parse(cls, value: Any) -> Any:
+    def parse(cls, value: Any) -> Self:
         """The member for a code or any spelling above; :class:`ValueError` naming the choices otherwise."""
         if isinstance(value, cls):
             return value
@@ -82,7 +82,7 @@ class _Named(IntEnum):
                 if member.name.replace("_", "").lower() == wanted:
                     return member
         choices = ", ".join(member.key for member in cls)
-        raise ValueError(f"unknown {_snake(cls.__name__).replace('_', ' ')} {value!r}: one of {choices}")
+        raise ValueError(f"unknown {cls.__name__} {value!r}: one of {choices}")
 
 
 class LoanStatus(_Named):
@@ -488,7 +488,3 @@ def validate(cls: type[V], data: Any) -> V:
 def to_jsonable(value: Any, *, mode: Literal["json", "python"] = "json") -> Any:
     """A value as plain JSON types (bytes as 0x-hex, enums as their codes)."""
     return adapter(type(value)).dump_python(value, mode=mode)
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
