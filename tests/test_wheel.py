@@ -122,3 +122,25 @@ def test_the_wheel_ships_the_artifacts_and_no_build_tooling(wheel_venv: Path, tm
     assert listing.stdout.strip() == str(shipped)
     tools = _run(wheel_venv / "bin" / "python", "-c", "import tools.solc", cwd=tmp_path)
     assert tools.returncode != 0
+
+
+def test_the_lock_pins_every_declared_dependency_and_each_extra() -> None:
+    """make installs requirements.lock: every runtime dependency and every extra must be pinned there."""
+    import re
+    import tomllib
+
+    def name(requirement: str) -> str:
+        return re.sub(r"[-_.]+", "-", re.split(r"[\s<>=!~;\[]", requirement.strip(), maxsplit=1)[0]).lower()
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {name(r) for r in project["dependencies"]}
+    for extra in ("frames", "dev", "test", "native"):
+        declared |= {name(r) for r in project["optional-dependencies"][extra]}
+    pinned = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            package, _, version = line.partition("==")
+            pinned[name(package)] = version
+    assert declared - set(pinned) == set(), "declared but not pinned"
+    assert all(pinned.values()), "every line of the lock pins one version"
+    assert {"eth-ape", "pandas", "py-solc-x"}.isdisjoint({name(r) for r in project["dependencies"]})
