@@ -31,8 +31,8 @@ from bench.goals import audit_goals, gas_goals, size_goals, throughput_goals
 from bench.report import Report, RunInfo
 from bench.sizes import measure_sizes
 from bench.throughput import FIGURES, ThroughputSizes, measure_throughput
-from pylender import contracts, native
-from pylender.node import find_anvil
+from pylender import artifacts, native
+from pylender.client.node import find_anvil
 
 log = logging.getLogger("bench")
 
@@ -93,7 +93,7 @@ def _run_info(started: dt.datetime, seconds: float, quick: bool, load: list[floa
         anvil = anvil.strip().splitlines()[0] if anvil.strip() else "anvil"
     except Exception as exc:  # the version is informative only
         anvil = f"anvil (version unknown: {exc})"
-    art = contracts.load(contracts.LEDGER)
+    art = artifacts.load(artifacts.LEDGER)
     digest = hashlib.sha256(art.deployed_bytecode.encode()).hexdigest()[:12]
     size = (len(art.deployed_bytecode) - 2) // 2
     return RunInfo(

@@ -8,9 +8,10 @@ features without becoming undeployable.
 from __future__ import annotations
 
 from eth_abi import encode
+from eth_utils import collapse_if_tuple
 from pydantic import BaseModel
 
-from pylender import contracts
+from pylender import artifacts as contracts
 
 RUNTIME_LIMIT = 21_000
 INITCODE_LIMIT = 42_000
@@ -30,7 +31,7 @@ def _constructor_args_size(art: contracts.Artifact) -> int:
     ctor = next((item for item in art.abi if item.get("type") == "constructor"), None)
     if ctor is None:
         return 0
-    types = [contracts._canonical_type(p) for p in ctor.get("inputs", [])]
+    types = [collapse_if_tuple(p) for p in ctor.get("inputs", [])]
     return len(encode(types, [_zero(t) for t in types]))
 
 

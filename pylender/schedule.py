@@ -3,9 +3,11 @@
 Every function here returns the very number the Solidity library returns for the same inputs (the tests
 compare both on an in-process EVM), and raises where the library reverts:
 
-* :class:`MathOverflow` where Solidity panics with 0x11 (checked arithmetic or ``Math.mulDiv`` overflow),
+* :class:`~pylender.errors.MathOverflow` where Solidity panics with 0x11 (checked arithmetic or ``Math.mulDiv``
+  overflow),
 * :class:`ZeroDivisionError` (builtin) where it panics with 0x12 (division by zero),
-* :class:`UnknownRepaymentMethod` / :class:`ZeroPeriods` for the library's custom errors.
+* the library's custom errors ``UnknownRepaymentMethod(method)`` / ``ZeroPeriods(periods)``, the same classes the
+  client decodes them into (:mod:`pylender.errors`).
 
 The rules are those of docs/ledger-spec.md, section "Schedule": dues round up, entitlements round down.
 """
@@ -14,56 +16,17 @@ from __future__ import annotations
 
 import functools
 import logging
-from enum import IntEnum
 
-from pydantic import BaseModel, ConfigDict
-
-from pylender.errors import PylenderError
+from pylender.errors import MathOverflow, UnknownRepaymentMethod, ZeroPeriods
+from pylender.values import BPS, UINT256_MAX, YEAR, Installment, RepaymentMethod
 
 log = logging.getLogger(__name__)
 
-BPS = 10_000
-YEAR = 31_536_000
-DAY = 86_400
 RAY = 10**27
-UINT256_MAX = 2**256 - 1
-
-
-class RepaymentMethod(IntEnum):
-    """``RepaymentMethod`` of the ledger (the library's uint8 codes)."""
-
-    EQUAL_INSTALLMENT = 0  # 等额本息
-    EQUAL_PRINCIPAL = 1  # 等额本金
-    INTEREST_FIRST = 2  # 先息后本
-
 
 EQUAL_INSTALLMENT = RepaymentMethod.EQUAL_INSTALLMENT
 EQUAL_PRINCIPAL = RepaymentMethod.EQUAL_PRINCIPAL
 INTEREST_FIRST = RepaymentMethod.INTEREST_FIRST
-
-
-class ScheduleMathError(PylenderError, ValueError):
-    """Root of the schedule-math errors that mirror a revert of ``ScheduleMath``."""
-
-
-class MathOverflow(PylenderError, OverflowError):
-    """A uint256 result would not fit: the Solidity library panics with 0x11 here."""
-
-
-class UnknownRepaymentMethod(ScheduleMathError):
-    """Mirrors ``ScheduleMath.UnknownRepaymentMethod(uint8 method)``."""
-
-    def __init__(self, method: int) -> None:
-        super().__init__(f"unknown repayment method {method}")
-        self.method = method
-
-
-class ZeroPeriods(ScheduleMathError):
-    """Mirrors ``ScheduleMath.ZeroPeriods(uint256 periods)``."""
-
-    def __init__(self, periods: int) -> None:
-        super().__init__(f"a schedule needs at least one period, got {periods}")
-        self.periods = periods
 
 
 def _u256(value: int) -> int:
@@ -167,19 +130,6 @@ def installment(
     if method == INTEREST_FIRST:
         return interest_due, outstanding if is_last else 0
     raise UnknownRepaymentMethod(method)
-
-
-class Installment(BaseModel):
-    """One row of a repayment schedule (k = index, 1-based)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    index: int
-    due: int
-    interest: int
-    principal: int
-    payment: int
-    outstanding_after: int
 
 
 def build_schedule(

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pylender.toolchain.solc import EVM_VERSION, VIA_IR, ensure_solc
+from tools.solc import EVM_VERSION, VIA_IR, ensure_solc
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY_POINTS = ("contracts/CoLendingLedger.sol", "contracts/audit/AuditLens.sol")

@@ -15,7 +15,6 @@ incremental), ``frames`` (pandas), ``trail`` (timelines), ``report`` + ``svg`` (
 
 from __future__ import annotations
 
-from pylender.audit.errors import AuditError, ExportFormatError, FetchError
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import read_export, write_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
@@ -23,6 +22,7 @@ from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, replay
 from pylender.audit.verify import audit_ledger, verify_file, verify_ledger, verify_records
+from pylender.errors import AuditError, ExportFormatError, FetchError
 
 __all__ = [
     "AuditBooks",

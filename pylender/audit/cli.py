@@ -18,9 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
-from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
-from pylender.audit.export import FORMATS, read_export, write_export
+from pylender.audit.export import FORMATS, Format, read_export, write_export
 from pylender.audit.fetch import FetchConfig
 from pylender.audit.findings import VerificationResult
 from pylender.audit.records import Record, parse_head
@@ -35,9 +34,10 @@ from pylender.audit.verify import (
     verify_file,
     verify_ledger,
 )
-from pylender.errors import PylenderError
+from pylender.client.transport import ENV_RPC
+from pylender.errors import AuditError, PylenderError
 
-ENV_RPC, ENV_LEDGER = "PYLENDER_RPC", "PYLENDER_LEDGER"
+ENV_LEDGER = "PYLENDER_LEDGER"
 DEFAULT_DEPLOYMENT = Path(".pylender") / "deployment.json"
 
 
@@ -64,7 +64,7 @@ class Source:
         self.rpc = self.rpc or os.environ.get(ENV_RPC)
         self.ledger = self.ledger or os.environ.get(ENV_LEDGER)
         if self.deployment.exists() and (self.ledger is None or self.rpc is None or self.from_block is None):
-            from pylender.session import load_deployment
+            from pylender.client.session import load_deployment
 
             dep = load_deployment(self.deployment)
             if self.ledger is None or self.ledger.lower() == str(dep.ledger).lower():
@@ -75,7 +75,7 @@ class Source:
     def web3(self) -> Web3 | None:
         if self.rpc is None:
             return None
-        from pylender.node import connect
+        from pylender.client.transport import connect
 
         return connect(self.rpc)
 
@@ -240,7 +240,7 @@ def verify(src: Source, expected_head: str | None, no_positions: bool, no_views:
 @source_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output file.")
-def export(src: Source, fmt: str, out: Path) -> None:
+def export(src: Source, fmt: Format, out: Path) -> None:
     """Write one row per record (decoded fields, block, tx, log index)."""
     records, catalog, w3, ledger, final = src.load()
     chain_id = int(w3.eth.chain_id) if w3 is not None else None
@@ -250,7 +250,7 @@ def export(src: Source, fmt: str, out: Path) -> None:
         fmt,
         catalog=catalog,
         ledger=ledger,
-        chain_id=chain_id,  # type: ignore[arg-type]
+        chain_id=chain_id,
         meta={"final_block": final},
     )
     click.echo(f"wrote {len(records)} records to {out}")

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from pylender.audit.errors import ExportFormatError
 from pylender.audit.events import EventCatalog
 from pylender.audit.records import Record, format_head, parse_head
+from pylender.errors import ExportFormatError
 
 Format = Literal["csv", "json", "parquet"]
 FORMATS: tuple[str, ...] = ("csv", "json", "parquet")
@@ -76,11 +76,12 @@ def row_record(row: dict[str, Any]) -> Record:
 
 def _need_pyarrow() -> None:
     try:
+        import pandas  # noqa: F401
         import pyarrow  # noqa: F401
     except ImportError as exc:
         raise ExportFormatError(
-            f"parquet needs pyarrow, which is not installed or does not load ({exc}): "
-            "`pip install pyarrow`, or use csv/json"
+            f"parquet needs pyarrow and pandas, which are not installed or do not load ({exc}): "
+            "pip install 'pylender[frames]', or use csv/json"
         ) from exc
 
 

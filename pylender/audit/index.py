@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from pylender.audit.errors import AuditError
 from pylender.audit.findings import Finding
 from pylender.audit.records import Record, format_head, parse_head
+from pylender.errors import AuditError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

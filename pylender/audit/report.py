@@ -16,9 +16,8 @@ from pylender.audit.replay import AuditBooks, Status
 from pylender.audit.svg import bar_chart, line_chart
 from pylender.audit.trail import INTERNAL_MOVES
 from pylender.audit.views import LedgerViews
-from pylender.roles import role_name
+from pylender.values import role_name
 
-BPS = 10_000
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}
 .ok{color:#13795b;font-weight:bold}.bad{color:#b00020;font-weight:bold}svg{margin:0.5em 1em 0.5em 0}"""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -51,7 +51,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[int], width: i
 
 def line_chart(
     title: str,
-    series: dict[str, Sequence[tuple[int, int]]],
+    series: Mapping[str, Sequence[tuple[int, int]]],
     x_label: str = "block",
     width: int = 640,
     height: int = 300,

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from web3 import Web3
 
 from pylender.audit.chain import ChainChecker
-from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import read_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
@@ -27,6 +26,7 @@ from pylender.audit.prefetch import ViewPrefetch
 from pylender.audit.records import LogDecoder, Record, format_head
 from pylender.audit.replay import AuditBooks, Replayer, replay
 from pylender.audit.views import LedgerViews, compare_views
+from pylender.errors import AuditError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def load_ledger_abi(abi_path: str | Path | None = None) -> list[dict[str, Any]]:
     if abi_path is not None:
         data = json.loads(Path(abi_path).read_text())
         return list(data["abi"] if isinstance(data, dict) else data)
-    from pylender.contracts import LEDGER, load
+    from pylender.artifacts import LEDGER, load
 
     try:
         return list(load(LEDGER).abi)

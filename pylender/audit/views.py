@@ -22,7 +22,6 @@ from eth_abi import encode as abi_encode
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
-from pylender.audit.errors import AuditError
 from pylender.audit.events import canonical_type
 from pylender.audit.findings import Finding, view_finding
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
@@ -31,7 +30,8 @@ from pylender.audit.records import from_json, to_json
 from pylender.audit.replay import AuditBooks, LoanState, Status
 from pylender.audit.snapshot import SNAPSHOT_GAS_PER_LOAN, compare_snapshot, read_words, split_loans
 from pylender.audit.transport import RawHttp
-from pylender.roles import role_name
+from pylender.errors import AuditError
+from pylender.values import DISBURSED_STATUSES, role_name
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +399,6 @@ CREDIT_FIELDS = (
     "totalDaysLate",
     "amountWrittenOff",
 )
-_DISBURSED = (Status.ACTIVE, Status.CLOSED, Status.DEFAULTED, Status.WRITTEN_OFF)
 _DEFAULTED = (Status.DEFAULTED, Status.WRITTEN_OFF)
 
 
@@ -412,7 +411,7 @@ def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:
         if rec is None:
             rec = sums[borrower] = [0] * len(CREDIT_FIELDS)
         status = loan.status
-        rec[0] += status in _DISBURSED
+        rec[0] += status in DISBURSED_STATUSES
         rec[1] += status == Status.ACTIVE
         rec[2] += status == Status.CLOSED
         rec[3] += status in _DEFAULTED

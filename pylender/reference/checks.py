@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pylender.reference.books import Account
-from pylender.reference.errors import (
+from pylender.errors import (
     DeadlinePassed,
     DuplicateLender,
     FeeRecipientMismatch,
@@ -26,11 +25,10 @@ from pylender.reference.errors import (
     ZeroAmount,
     ZeroPeriodSeconds,
 )
+from pylender.reference.books import Account
 from pylender.reference.values import MAX_PERIODS, MAX_TRANCHES, LoanTerms, PolicyParams, Tranche, is_zero
-from pylender.schedule import BPS, installment_amount
-
-#: The schedule cursor keeps the outstanding principal and the installment amount in 96 bits.
-CURSOR_LIMIT = 2**96 - 1
+from pylender.schedule import installment_amount
+from pylender.values import BPS, CURSOR_LIMIT
 
 
 def check_terms(loan_id: int, t: LoanTerms, now: int, policy: PolicyParams, accounts: Mapping[str, Account]) -> None:

@@ -8,18 +8,16 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from pylender.reference.books import Books
-from pylender.reference.checks import check_installment_amount, check_terms, check_tranches
-from pylender.reference.errors import (
+from pylender.errors import (
     AccessControlUnauthorizedAccount,
     AlreadyFunded,
     CancelNotAllowed,
+    ContractError,
     DeadlinePassed,
     EnforcedPause,
     ExpectedPause,
     ExposureAboveCap,
     InstitutionExists,
-    LedgerRevert,
     LengthMismatch,
     LoanNotInStatus,
     NotATrancheLender,
@@ -31,10 +29,12 @@ from pylender.reference.errors import (
     ZeroAddress,
     ZeroAmount,
 )
+from pylender.reference.books import Books
+from pylender.reference.checks import check_installment_amount, check_terms, check_tranches
 from pylender.reference.values import (
     ZERO_ADDRESS,
+    AmountDue,
     CreditRecord,
-    Due,
     LoanStatus,
     LoanTerms,
     PolicyParams,
@@ -43,10 +43,8 @@ from pylender.reference.values import (
     is_zero,
 )
 from pylender.reference.waterfall import Cursor, Loan, complete, load, pay_installments, pay_penalty
-from pylender.schedule import BPS, UINT256_MAX, installment_amount
-
-#: ``repay(loan_id, PAY_ALL_DUE)`` pays exactly everything due at execution (the contract's ``type(uint256).max``).
-PAY_ALL_DUE = UINT256_MAX
+from pylender.schedule import installment_amount
+from pylender.values import BPS, DISBURSED_STATUSES, PAY_ALL_DUE
 
 
 class ReferenceLedger:
@@ -168,7 +166,7 @@ class ReferenceLedger:
         saved = copy.deepcopy((self.books, self.loans))
         try:
             return [self._repay(i, a, now) for i, a in zip(loan_ids, amounts, strict=True)]
-        except LedgerRevert:
+        except ContractError:
             self.books, self.loans = saved
             raise
 
@@ -187,11 +185,11 @@ class ReferenceLedger:
             raise Overpayment(loan_id, amount, amount - left)
         return self._settle(loan, c, amount, now)
 
-    def amount_due(self, loan_id: int, now: int) -> Due:
+    def amount_due(self, loan_id: int, now: int) -> AmountDue:
         """What the loan owes at ``now``: penalty, dues of installments already due, and the most ``repay`` takes."""
         loan = self._loan(loan_id)
         if loan.status != LoanStatus.ACTIVE:
-            return Due(0, 0, 0, 0, 0, 0, 0)
+            return AmountDue(0, 0, 0, 0, 0, 0, 0)
         c = load(loan, now)
         pen = c.penalty
         pay_installments(loan, c, pen + 2**256, only_due=True, now=now)
@@ -201,7 +199,7 @@ class ReferenceLedger:
         overdue = sum(
             1 for k in range(loan.current, loan.terms.periods + 1) if now > loan.due_date(k) + loan.terms.grace_period
         )
-        return Due(
+        return AmountDue(
             penalty=pen,
             interest=c.interest_applied,
             principal=c.principal_applied,
@@ -317,7 +315,7 @@ class ReferenceLedger:
 
     def credit_record(self, borrower_id: Any) -> CreditRecord:
         loans = [self.loans[i] for i in self.loans_of.get(borrower_id, [])]
-        taken = [x for x in loans if x.status in _DISBURSED]
+        taken = [x for x in loans if x.status in DISBURSED_STATUSES]
         return CreditRecord(
             loans_taken=len(taken),
             active=sum(x.status == LoanStatus.ACTIVE for x in loans),
@@ -389,6 +387,3 @@ class ReferenceLedger:
             penalty_accrued=c.penalty,
             prepayment_fee=prepayment_fee,
         )
-
-
-_DISBURSED = (LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF)

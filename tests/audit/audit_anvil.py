@@ -19,8 +19,8 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
-from pylender.client import PAY_ALL_DUE
-from pylender.contracts import link_with_libraries, load
+from pylender.artifacts import link_with_libraries, load
+from pylender.values import PAY_ALL_DUE
 
 ANVIL = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 DAY = 86_400

@@ -383,9 +383,9 @@ def test_many_views_read_through_the_lens_equal_plain_calls(chain: tuple[str, Ch
 
 
 def test_a_view_that_fails_inside_the_lens_raises_the_nodes_own_error(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.errors import AuditError
     from pylender.audit.verify import load_ledger_abi
     from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
+    from pylender.errors import AuditError
 
     _, c = chain
     views = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
@@ -429,7 +429,7 @@ def test_a_lens_chunk_refused_for_gas_is_halved_and_a_node_without_the_lens_gets
 
 def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[str, Chain]) -> None:
     from pylender.audit.views import compare_views
-    from pylender.roles import role_id
+    from pylender.values import role_id
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
@@ -444,7 +444,7 @@ def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[s
 
 
 def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.snapshot import LOAN_FIELDS, LOAN_WORDS, TRANCHE_WORDS, expected_words
+    from pylender.audit.snapshot import LOAN_WORD_NAMES, LOAN_WORDS, TRANCHE_WORDS, expected_words
     from pylender.audit.views import SNAPSHOT, compare_views
 
     _, c = chain
@@ -455,7 +455,7 @@ def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it
         assert words == expected_words(run.books, run.books.loans[loan_id])
         loan = run.views.call("getLoan", loan_id)
         assert words[: LOAN_WORDS - 1] == [loan_id, loan["status"], int(loan["borrowerId"], 16)] + [
-            loan[name] for name in LOAN_FIELDS[3:-1]
+            loan[name] for name in LOAN_WORD_NAMES[3:-1]
         ]
         for t, tranche in enumerate(run.views.call("getTranches", loan_id)):
             position = run.views.call("positionOf", loan_id, tranche["lender"])

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pylender.audit.errors import ExportFormatError
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import read_export, write_export
 from pylender.audit.records import Record
+from pylender.errors import ExportFormatError
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

@@ -15,7 +15,7 @@ from ape.contracts import ContractContainer
 from ethpm_types import ContractType
 from ledger_expect import DAY, PERIOD, check_conservation, policy_tuple
 
-from pylender import contracts as artifacts
+from pylender import artifacts
 
 UNIT = 10**6  # TestStablecoin has 6 decimals
 ZERO = "0x0000000000000000000000000000000000000000"

@@ -8,7 +8,7 @@ import ape
 import pytest
 
 from bench.sizes import INITCODE_LIMIT, RUNTIME_LIMIT, measure_sizes
-from pylender import contracts
+from pylender import artifacts as contracts
 
 DEPLOYED = [contracts.LEDGER, *contracts.deployment_order(contracts.LEDGER)]
 

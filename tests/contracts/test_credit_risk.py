@@ -19,7 +19,7 @@ from ledger_expect import (
 )
 
 from pylender import schedule
-from pylender.client import PAY_ALL_DUE
+from pylender.values import PAY_ALL_DUE
 
 GRACE = 3 * DAY
 RATE = 1800  # penalty bps

@@ -18,12 +18,12 @@ from eth_utils import to_checksum_address
 from flaky_proxy import FlakyProxy
 from reliability_support import DAY, UNIT, book_active_loans, repayments_on_chain
 
-from pylender import accounts
-from pylender.client import PAY_ALL_DUE
+from pylender.client import accounts
+from pylender.client.node import LocalNode
+from pylender.client.session import Pylender
+from pylender.client.transport import make_web3
 from pylender.errors import PylenderError
-from pylender.models import LoanTerms, Tranche
-from pylender.node import LocalNode, make_web3
-from pylender.session import Pylender
+from pylender.values import PAY_ALL_DUE, LoanTerms, Tranche
 
 LOANS = 6
 PRINCIPAL = 1_200 * UNIT

@@ -1,7 +1,7 @@
 """Compile ``contracts/`` and ship ABI + bytecode inside the package (``pylender/artifacts``).
 
 The client loads these JSON files with :mod:`importlib.resources`, so it runs without a
-compiler. ``python -m pylender.toolchain.artifacts`` (``make artifacts``) regenerates them;
+compiler. ``python -m tools.artifacts`` (``make artifacts``) regenerates them;
 ``--check`` compiles afresh and exits 1 when the shipped files differ (the test suite does the
 same through :func:`stale_artifacts`).
 
@@ -22,20 +22,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pylender.toolchain.solc import (
-    EVM_VERSION,
-    OPTIMIZER_RUNS,
-    REPO_ROOT,
-    SOLC_VERSION,
-    VIA_IR,
-    ensure_solc,
-    node_modules,
-)
+from tools.solc import EVM_VERSION, OPTIMIZER_RUNS, REPO_ROOT, SOLC_VERSION, VIA_IR, ensure_solc, node_modules
 
 log = logging.getLogger(__name__)
 
 CONTRACTS_DIR = REPO_ROOT / "contracts"
-ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS_DIR = REPO_ROOT / "pylender" / "artifacts"
 OZ_PREFIX = "@openzeppelin/contracts/"
 # Folders whose contracts are not deployed on their own (interfaces, pure and type libraries, the ape cache).
 # In contracts/logic/ only the linked libraries (those with an ABI: external functions) are shipped; the internal

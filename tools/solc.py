@@ -1,4 +1,4 @@
-"""The offline Solidity toolchain: find a native solc, or register the npm soljson bridge.
+"""The offline Solidity toolchain (dev only): find a native solc, or register the npm soljson bridge.
 
 py-solc-x looks for compilers in its install folder (``~/.solcx`` or ``$SOLCX_BINARY_PATH``)
 under the name ``solc-v<version>``. On machines with no native solc of the pinned version and
@@ -25,7 +25,7 @@ OPTIMIZER_RUNS = 200
 # The IR pipeline: smaller code than the legacy one for the same source (the ledger stays under 21,000 bytes).
 VIA_IR = True
 BRIDGE = Path(__file__).with_name("solc-bridge.js")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def node_modules() -> Path:
@@ -64,7 +64,7 @@ def _write_bridge_launcher(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
         "#!/bin/sh\n"
-        "# Written by pylender.toolchain: native-solc stand-in backed by npm solc (soljson).\n"
+        "# Written by tools/solc.py: native-solc stand-in backed by npm solc (soljson).\n"
         f'PYLENDER_SOLC_MODULE="{solc_module}" exec "{node}" "{BRIDGE}" "$@"\n'
     )
     target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

@@ -1,4 +1,4 @@
-"""Build the audit's hot modules with mypyc: ``python -m pylender.toolchain.native build [--optional]``.
+"""Build the audit's hot modules with mypyc: ``python -m tools.native build [--optional]``.
 
 What is compiled, and when the build is used, is :mod:`pylender.native`. ``--optional`` (make's
 setup) reports a failed build (no C compiler, no Python headers) and exits 0: everything then runs
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         used, why = check()
         print("compiled" if used else f"from source: {why}")
         return 0
-    print("usage: python -m pylender.toolchain.native build [--optional] | status", file=sys.stderr)
+    print("usage: python -m tools.native build [--optional] | status", file=sys.stderr)
     return 2
 
 

@@ -26,58 +26,60 @@ is the deployer/admin. Reverts arrive as named exceptions (:mod:`pylender.errors
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import abi_to_signature, collapse_if_tuple, keccak, to_checksum_address
 from web3 import Web3
 
-from pylender import contracts
-from pylender.contracts import ErrorDecoder
-from pylender.errors import SignerError, TransactionFailed, UnknownLoan
-from pylender.models import (
+from pylender import artifacts
+from pylender.client.tx import Call, Receipt, TxSender
+from pylender.errors import ErrorDecoder, SignerError, TransactionFailed, UnknownLoan
+from pylender.schedule import penalty
+from pylender.values import (
+    DAY,
+    PAY_ALL_DUE,
+    ROLES,
+    UINT256_MAX,
     AccountBalance,
     AmountDue,
     AuditHead,
     CreditRecord,
     Deployment,
-    Installment,
-    Loan,
+    InstallmentView,
     LoanStatus,
     LoanTerms,
+    LoanView,
     PolicyParams,
     Position,
     Tranche,
     TrancheInfo,
     borrower_id,
-    check_layout,
-    validate_tranches,
+    role_id,
+    validate,
 )
-from pylender.roles import ROLES, role_id
-from pylender.schedule import DAY, penalty
-from pylender.tx import Call, Receipt, TxSender
 
 log = logging.getLogger(__name__)
 
-MAX_UINT256 = 2**256 - 1
-#: ``repay(loan_id, PAY_ALL_DUE)`` pays exactly everything due when the transaction executes: the contract's
-#: ``type(uint256).max`` sentinel (``repayBatch`` takes it per loan too).
-PAY_ALL_DUE = MAX_UINT256
 #: The largest penalty rate a loan can carry (uint16 bps): bounds the allowance of a PAY_ALL_DUE repayment.
 MAX_PENALTY_BPS = 2**16 - 1
 DEFAULT_FUNDING_WINDOW = 7 * 86_400
 
 Signer = LocalAccount | str | None
 
-_STRUCT_MODELS = {
-    "getLoan": Loan,
+V = TypeVar("V")
+
+_STRUCT_MODELS: dict[str, type] = {
+    "getLoan": LoanView,
     "getTranches": TrancheInfo,
-    "scheduleOf": Installment,
+    "scheduleOf": InstallmentView,
     "amountDue": AmountDue,
     "positionOf": Position,
     "accountOf": AccountBalance,
@@ -87,12 +89,31 @@ _STRUCT_MODELS = {
 
 
 def _event_topics(abi: list[dict[str, Any]]) -> dict[str, str]:
-    topics = {}
-    for item in abi:
-        if item.get("type") == "event":
-            types = ",".join(contracts._canonical_type(p) for p in item["inputs"])
-            topics[item["name"]] = "0x" + keccak(text=f"{item['name']}({types})").hex()
-    return topics
+    events = (item for item in abi if item.get("type") == "event")
+    return {item["name"]: "0x" + keccak(text=abi_to_signature(cast(Any, item))).hex() for item in events}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def from_abi(cls: type[V], values: Any) -> V:
+    """A view's result (a tuple in the struct's order, or a mapping of its camelCase names) as ``cls``, checked."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    if isinstance(values, Mapping):
+        return validate(cls, {_snake(k): v for k, v in values.items()})
+    values = tuple(values)
+    if len(values) != len(names):
+        raise ValueError(f"{cls.__name__}: expected {len(names)} fields, got {len(values)}")
+    return validate(cls, dict(zip(names, values, strict=True)))
+
+
+def check_layout(cls: type, components: list[dict[str, Any]]) -> None:
+    """Raise if ``cls``'s fields are not the snake_case of the ABI struct's components, in order."""
+    expected = [_snake(c["name"]) for c in components]
+    actual = [f.name for f in dataclasses.fields(cls)]
+    if expected != actual:
+        raise TypeError(f"{cls.__name__} fields {actual} do not match the ABI struct {expected}")
 
 
 class Ledger:
@@ -112,11 +133,13 @@ class Ledger:
         self.w3 = w3
         self.deployment = deployment
         self.address = deployment.ledger
-        self.local = local
-        ledger_art = contracts.load(contracts.LEDGER)
+        self.is_local = local
+        ledger_art = artifacts.load(artifacts.LEDGER)
         token_abi = _token_abi()
-        self.contract = w3.eth.contract(address=deployment.ledger, abi=ledger_art.abi)
-        self.token = w3.eth.contract(address=deployment.token, abi=token_abi)
+        self.ledger_abi: list[dict[str, Any]] = ledger_art.abi
+        self.token_abi: list[dict[str, Any]] = token_abi
+        self.contract = w3.eth.contract(address=to_checksum_address(deployment.ledger), abi=cast(Any, ledger_art.abi))
+        self.token = w3.eth.contract(address=to_checksum_address(deployment.token), abi=cast(Any, token_abi))
         self.decoder = ErrorDecoder(ledger_art.abi, token_abi)
         self._check_layouts(ledger_art)
         self._topics = _event_topics(ledger_art.abi)
@@ -129,7 +152,7 @@ class Ledger:
         self._decimals: int | None = deployment.token_decimals
         self._views: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
 
-    def _check_layouts(self, art: contracts.Artifact) -> None:
+    def _check_layouts(self, art: artifacts.Artifact) -> None:
         for fn, model in _STRUCT_MODELS.items():
             outputs = art.function(fn)["outputs"]
             check_layout(model, outputs[0]["components"])
@@ -176,10 +199,10 @@ class Ledger:
         """Selector, input and output types of a function (cached; no overloads in these ABIs)."""
         meta = self._views.get((target, fn))
         if meta is None:
-            contract = self.contract if target == "ledger" else self.token
-            item = next(i for i in contract.abi if i.get("type") == "function" and i.get("name") == fn)
-            ins = [contracts._canonical_type(p) for p in item["inputs"]]
-            outs = [contracts._canonical_type(p) for p in item["outputs"]]
+            abi = self.ledger_abi if target == "ledger" else self.token_abi
+            item = next(i for i in abi if i.get("type") == "function" and i.get("name") == fn)
+            ins = [collapse_if_tuple(p) for p in item["inputs"]]
+            outs = [collapse_if_tuple(p) for p in item["outputs"]]
             selector = keccak(text=f"{fn}({','.join(ins)})")[:4]
             meta = self._views[(target, fn)] = (selector, ins, outs)
         return meta
@@ -251,11 +274,11 @@ class Ledger:
         """Mint test tokens (local test token only)."""
         return self.send(self.call("mint", _addr(to), amount, target="token"), by)
 
-    def approve(self, by: Signer, amount: int = MAX_UINT256) -> Receipt:
+    def approve(self, by: Signer, amount: int = UINT256_MAX) -> Receipt:
         """Let the ledger pull ``amount`` from ``by`` (unlimited by default)."""
         account = self._account(by)
         receipt = self.send(self.call("approve", self.address, amount, target="token"), account)
-        if amount == MAX_UINT256:
+        if amount == UINT256_MAX:
             self._approved.add(account.address)
         else:
             self._approved.discard(account.address)
@@ -267,7 +290,7 @@ class Ledger:
             return
         if self.allowance(account.address) < amount:
             self.approve(account)
-        elif self.allowance(account.address) == MAX_UINT256:
+        elif self.allowance(account.address) == UINT256_MAX:
             self._approved.add(account.address)
 
     # -- admin ------------------------------------------------------------------------------------------
@@ -281,7 +304,7 @@ class Ledger:
         return int(self._logs(receipt, "InstitutionRegistered")[0]["topics"][1], 16)
 
     def set_policy(self, policy: PolicyParams, by: Signer = None) -> Receipt:
-        return self.send(self.call("setPolicy", policy.to_abi()), by)
+        return self.send(self.call("setPolicy", validate(PolicyParams, policy).to_abi()), by)
 
     def grant_role(self, role: str, account: str | LocalAccount, by: Signer = None) -> Receipt:
         if role not in ROLES:
@@ -301,17 +324,21 @@ class Ledger:
         return self.send(self.call("unpause"), by)
 
     # -- life cycle ---------------------------------------------------------------------------------
-    def prepare_origination(self, terms: LoanTerms, tranches: Sequence[Tranche]) -> LoanTerms:
-        """Validate tranches client-side and fill a zero funding deadline with now + 7 days."""
-        validate_tranches(list(tranches))
+    def prepare_origination(self, terms: LoanTerms, tranches: Sequence[Tranche]) -> tuple[LoanTerms, list[Tranche]]:
+        """The terms and tranches checked (:func:`pylender.values.validate`: addresses, a borrower label hashed, every
+        integer within its Solidity type), and a zero funding deadline set to now + 7 days. The ledger's own rules
+        (shares whole, no duplicate lender, the policy) answer when the call is estimated, before anything is
+        signed, with the contract's named error."""
+        terms = validate(LoanTerms, terms)
+        checked = [validate(Tranche, t) for t in tranches]
         if terms.funding_deadline == 0:
-            terms = terms.model_copy(update={"funding_deadline": self.now() + DEFAULT_FUNDING_WINDOW})
-        return terms
+            terms = dataclasses.replace(terms, funding_deadline=self.now() + DEFAULT_FUNDING_WINDOW)
+        return terms, checked
 
     def originate(self, terms: LoanTerms, tranches: Sequence[Tranche], by: Signer = None) -> int:
         """Originate a loan (originator); returns the new loan id."""
-        terms = self.prepare_origination(terms, tranches)
-        receipt = self.send(self.call("originate", terms.to_abi(), [t.to_abi() for t in tranches]), by)
+        terms, checked = self.prepare_origination(terms, tranches)
+        receipt = self.send(self.call("originate", terms.to_abi(), [t.to_abi() for t in checked]), by)
         return self.loan_id_from(receipt)
 
     def loan_id_from(self, receipt: Receipt) -> int:
@@ -410,45 +437,45 @@ class Ledger:
         return self.send(self.call("recover", loan_id, amount), by)
 
     # -- views ----------------------------------------------------------------------------------------
-    def loan(self, loan_id: int) -> Loan:
+    def loan(self, loan_id: int) -> LoanView:
         """The loan's full state; :class:`UnknownLoan` if there is none with this id."""
-        loan = Loan.from_abi(self._view("getLoan", loan_id))
+        loan = from_abi(LoanView, self._view("getLoan", loan_id))
         if loan.status == LoanStatus.NONE:
             raise UnknownLoan(loan_id)
         return loan
 
     def tranches(self, loan_id: int) -> list[TrancheInfo]:
-        items = [TrancheInfo.from_abi(t) for t in self._view("getTranches", loan_id)]
+        items = [from_abi(TrancheInfo, t) for t in self._view("getTranches", loan_id)]
         if not items:
             raise UnknownLoan(loan_id)
         return items
 
-    def schedule(self, loan_id: int) -> list[Installment]:
+    def schedule(self, loan_id: int) -> list[InstallmentView]:
         self.loan(loan_id)
-        return [Installment.from_abi(i) for i in self._view("scheduleOf", loan_id)]
+        return [from_abi(InstallmentView, i) for i in self._view("scheduleOf", loan_id)]
 
     def amount_due(self, loan_id: int) -> AmountDue:
-        return AmountDue.from_abi(self._view("amountDue", loan_id))
+        return from_abi(AmountDue, self._view("amountDue", loan_id))
 
     def prepayment_quote(self, loan_id: int, principal_amount: int) -> int:
         return int(self._view("prepaymentQuote", loan_id, principal_amount))
 
     def position(self, loan_id: int, lender: str | LocalAccount) -> Position:
-        return Position.from_abi(self._view("positionOf", loan_id, _addr(lender)))
+        return from_abi(Position, self._view("positionOf", loan_id, _addr(lender)))
 
     def account_of(self, account: str | LocalAccount) -> AccountBalance:
-        return AccountBalance.from_abi(self._view("accountOf", _addr(account)))
+        return from_abi(AccountBalance, self._view("accountOf", _addr(account)))
 
     def credit_record(self, borrower: str | bytes) -> CreditRecord:
         bid = borrower if isinstance(borrower, bytes) else borrower_id(borrower)
-        return CreditRecord.from_abi(self._view("creditRecord", bid))
+        return from_abi(CreditRecord, self._view("creditRecord", bid))
 
     def loans_of(self, borrower: str | bytes) -> list[int]:
         bid = borrower if isinstance(borrower, bytes) else borrower_id(borrower)
         return [int(i) for i in self._view("loansOf", bid)]
 
     def policy(self) -> PolicyParams:
-        return PolicyParams.from_abi(self._view("policy"))
+        return from_abi(PolicyParams, self._view("policy"))
 
     def loan_count(self) -> int:
         return int(self._view("loanCount"))
@@ -456,7 +483,7 @@ class Ledger:
     def institutions(self) -> list[tuple[str, AccountBalance]]:
         """Every registered institution with its account, by index."""
         count = int(self._view("institutionCount"))
-        out = []
+        out: list[tuple[str, AccountBalance]] = []
         for index in range(1, count + 1):
             address = to_checksum_address(self._view("institutionAt", index))
             out.append((address, self.account_of(address)))
@@ -494,7 +521,7 @@ def _addr(value: str | LocalAccount) -> str:
 
 def _token_abi() -> list[dict[str, Any]]:
     try:
-        return contracts.token_artifact().abi
+        return artifacts.token_artifact().abi
     except Exception:
         return ERC20_ABI
 

@@ -12,23 +12,23 @@ import os
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import collapse_if_tuple, to_checksum_address
 from web3 import Web3
 
-from pylender import accounts, contracts
-from pylender.client import ROLES, Ledger, role_id
-from pylender.contracts import ErrorDecoder
-from pylender.errors import DeploymentNotFound, PylenderError
-from pylender.models import Deployment, PolicyParams
-from pylender.node import ANVIL_CHAIN_ID, LocalNode, connect
-from pylender.tx import TxSender
+from pylender import artifacts
+from pylender.client import accounts
+from pylender.client.ledger import ERC20_ABI, Ledger
+from pylender.client.node import ANVIL_CHAIN_ID, LocalNode
+from pylender.client.transport import ENV_RPC, connect
+from pylender.client.tx import TxSender
+from pylender.errors import DeploymentNotFound, ErrorDecoder, PylenderError, WrongChainId
+from pylender.values import Deployment, PolicyParams, adapter, validate
 
 log = logging.getLogger(__name__)
 
-ENV_RPC = "PYLENDER_RPC"
 DEFAULT_DEPLOYMENT_FILE = Path(".pylender") / "deployment.json"
 TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS = "Test Stablecoin", "TUSD", 6
 EIP170_LIMIT = 24_576
@@ -52,7 +52,7 @@ class Pylender:
         self.signer = signer
         self.node = node
         self.url = url or (node.url if node else None)
-        self.local = local
+        self.is_local = local
         self.chain_id = int(w3.eth.chain_id)
         self.confirmations = confirmations
         self.gas_price = gas_price
@@ -89,8 +89,6 @@ class Pylender:
         if not rpc:
             session = cls.local(**(node_options or {}))
             if chain_id is not None and chain_id != session.chain_id:
-                from pylender.errors import WrongChainId
-
                 session.close()
                 raise WrongChainId(chain_id, ANVIL_CHAIN_ID, "the embedded anvil")
             return session
@@ -116,17 +114,17 @@ class Pylender:
     # -- accounts ---------------------------------------------------------------------------------
     def account(self, index: int) -> LocalAccount:
         """Dev account ``index`` (local chains only)."""
-        if not self.local:
+        if not self.is_local:
             raise PylenderError("dev accounts exist only on a local anvil chain")
         return accounts.dev_account(index)
 
     def keyring(self, count: int = 10) -> dict[str, LocalAccount]:
-        if not self.local:
+        if not self.is_local:
             return {self.signer.address: self.signer}
         return {a.address: a for a in accounts.dev_accounts(count)}
 
     def _sender(self) -> TxSender:
-        decoder = ErrorDecoder(contracts.load(contracts.LEDGER).abi, contracts.token_artifact().abi)
+        decoder = ErrorDecoder(artifacts.load(artifacts.LEDGER).abi, artifacts.token_artifact().abi)
         return TxSender(
             self.w3,
             self.signer,
@@ -153,7 +151,7 @@ class Pylender:
         """
         sender = self._sender()
         if token is None:
-            token_art = contracts.token_artifact()
+            token_art = artifacts.token_artifact()
             args = _token_args(token_art, self.signer.address, decimals)
             receipt = sender.deploy(_with_args(token_art, args), token_art.name)
             token = to_checksum_address(receipt.contract_address or "")
@@ -164,13 +162,13 @@ class Pylender:
             decimals = _decimals_of(self.w3, token)
         policy = policy or PolicyParams.defaults(decimals)
 
-        def deploy_library(art: contracts.Artifact, code: str) -> str:
+        def deploy_library(art: artifacts.Artifact, code: str) -> str:
             address = sender.deploy(code, art.name).contract_address or ""
             log.info("deployed library %s at %s", art.name, address)
             return address
 
-        ledger_art = contracts.load(contracts.LEDGER)
-        code, libraries = contracts.link_with_libraries(contracts.LEDGER, deploy_library)
+        ledger_art = artifacts.load(artifacts.LEDGER)
+        code, libraries = artifacts.link_with_libraries(artifacts.LEDGER, deploy_library)
         linked = replace(ledger_art, bytecode=code)
         receipt = sender.deploy(
             _with_args(linked, _ledger_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
@@ -202,8 +200,6 @@ class Pylender:
         if not isinstance(deployment, Deployment):
             deployment = load_deployment(deployment)
         if deployment.chain_id != self.chain_id:
-            from pylender.errors import WrongChainId
-
             raise WrongChainId(deployment.chain_id, self.chain_id, self.url or "")
         return Ledger(
             self.w3,
@@ -212,7 +208,7 @@ class Pylender:
             keyring=self.keyring(),
             confirmations=self.confirmations,
             gas_price=self.gas_price,
-            local=self.local,
+            local=self.is_local,
         )
 
 
@@ -222,7 +218,7 @@ def _code_size_needed() -> int | None:
     Such a ledger deploys only on chains without the limit; the embedded chain is one, with a warning.
     """
     try:
-        art = contracts.load(contracts.LEDGER)
+        art = artifacts.load(artifacts.LEDGER)
     except PylenderError:
         return None
     size = max(len(art.deployed_bytecode) - 2, 0) // 2
@@ -237,22 +233,22 @@ def _code_size_needed() -> int | None:
     return size + 1024
 
 
-def _with_args(art: contracts.Artifact, args: list[Any]) -> str:
+def _with_args(art: artifacts.Artifact, args: list[Any]) -> str:
     from eth_abi import encode
 
     ctor = next((i for i in art.abi if i.get("type") == "constructor"), None)
     if ctor is None or not ctor.get("inputs"):
         return art.bytecode
-    types = [contracts._canonical_type(p) for p in ctor["inputs"]]
+    types = [collapse_if_tuple(p) for p in ctor["inputs"]]
     return art.bytecode + encode(types, args).hex()
 
 
-def _ctor_inputs(art: contracts.Artifact) -> list[dict[str, Any]]:
+def _ctor_inputs(art: artifacts.Artifact) -> list[dict[str, Any]]:
     ctor = next((i for i in art.abi if i.get("type") == "constructor"), None)
     return list(ctor.get("inputs", [])) if ctor else []
 
 
-def _token_args(art: contracts.Artifact, owner: str, decimals: int) -> list[Any]:
+def _token_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]:
     """Constructor arguments for the test token, matched by type and name."""
     args: list[Any] = []
     strings = [TOKEN_NAME, TOKEN_SYMBOL]
@@ -271,13 +267,13 @@ def _token_args(art: contracts.Artifact, owner: str, decimals: int) -> list[Any]
     return args
 
 
-def _ledger_args(art: contracts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
+def _ledger_args(art: artifacts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
     """Constructor arguments for the ledger, matched by type and name."""
     args: list[Any] = []
     for param in _ctor_inputs(art):
         t, name = param["type"], param.get("name", "").lower()
         if t.startswith("tuple"):
-            args.append(policy.to_abi())
+            args.append(validate(PolicyParams, policy).to_abi())
         elif t == "address" and ("token" in name or "asset" in name):
             args.append(token)
         elif t == "address":
@@ -288,9 +284,8 @@ def _ledger_args(art: contracts.Artifact, token: str, admin: str, policy: Policy
 
 
 def _decimals_of(w3: Web3, token: str) -> int:
-    from pylender.client import ERC20_ABI
-
-    return int(w3.eth.contract(address=token, abi=ERC20_ABI).functions.decimals().call())
+    contract = w3.eth.contract(address=to_checksum_address(token), abi=cast(Any, ERC20_ABI))
+    return int(contract.functions.decimals().call())
 
 
 # -- deployment files -------------------------------------------------------------------------------
@@ -299,7 +294,7 @@ def _decimals_of(w3: Web3, token: str) -> int:
 def save_deployment(deployment: Deployment, path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(deployment.model_dump_json(indent=2) + "\n")
+    path.write_text(adapter(Deployment).dump_json(deployment, indent=2).decode() + "\n")
     return path
 
 
@@ -312,9 +307,9 @@ def load_deployment(path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Deployment:
     except json.JSONDecodeError as exc:
         raise DeploymentNotFound(f"{path} is not valid JSON ({exc})") from exc
     try:
-        return Deployment.model_validate(data)
+        return validate(Deployment, data)
     except ValueError as exc:
         raise DeploymentNotFound(f"{path} is not a pylender deployment file: {exc}") from exc
 
 
-__all__ = ["ROLES", "Pylender", "load_deployment", "role_id", "save_deployment"]
+__all__ = ["Pylender", "load_deployment", "save_deployment"]

@@ -10,6 +10,7 @@ withdraw, and the audit trail is verified with :func:`pylender.audit.verify_ledg
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -23,11 +24,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pylender.client import PAY_ALL_DUE, Ledger
-from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
-from pylender.scenario import GENESIS_TIMESTAMP
-from pylender.schedule import DAY, RepaymentMethod
-from pylender.session import Pylender
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
+from pylender.scenarios.schema import GENESIS_TIMESTAMP
+from pylender.values import (
+    DAY,
+    PAY_ALL_DUE,
+    LoanStatus,
+    LoanTerms,
+    PolicyParams,
+    RepaymentMethod,
+    Tranche,
+    borrower_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +49,7 @@ SHARE_MIXES = [  # (bank, city bank, platform) in bps; platform always >= the 30
     (6000, 0, 4000),
     (5000, 2000, 3000),
 ]
-METHODS = [RepaymentMethod.EQUAL_INSTALLMENT, RepaymentMethod.EQUAL_PRINCIPAL, RepaymentMethod.INTEREST_FIRST]
+METHODS = list(RepaymentMethod)  # loan i is repaid by METHODS[i % len(METHODS)]
 
 
 class LenderSummary(BaseModel):
@@ -92,7 +101,7 @@ class _Bar:
             yield lambda _n: None
             return
         task_id = self.progress.add_task(description, total=total)
-        yield lambda n: self.progress.advance(task_id, n) if self.progress else None  # type: ignore[func-returns-value]
+        yield lambda n: self.progress.advance(task_id, n) if self.progress else None
         self.progress.update(task_id, completed=total)
 
     def __enter__(self) -> _Bar:
@@ -132,7 +141,7 @@ class Demo:
         s = self.session
         s.w3.provider.make_request("anvil_setBlockTimestampInterval", [1])  # type: ignore[arg-type]
         unit = 10**6
-        policy = PolicyParams.defaults(6).model_copy(update={"max_lender_exposure": 100_000_000 * unit})
+        policy = dataclasses.replace(PolicyParams.defaults(6), max_lender_exposure=100_000_000 * unit)
         self.ledger = s.deploy(policy=policy, servicer=self.servicer.address)
         lg = self.ledger
         lg.register_institution(self.bank, "Bank of Example", is_platform=False)
@@ -178,8 +187,10 @@ class Demo:
             calls.append(lg.call("originate", terms.to_abi(), [t.to_abi() for t in tranches]))
             tranche_sets.append(tranches)
         # 助贷: the bank funds alone; the platform earns 30 % of the interest as a service fee
-        fee_terms = self._terms(self.n, RepaymentMethod.EQUAL_INSTALLMENT).model_copy(
-            update={"service_fee_bps": 3000, "fee_recipient": self.platform.address}
+        fee_terms = dataclasses.replace(
+            self._terms(self.n, RepaymentMethod.EQUAL_INSTALLMENT),
+            service_fee_bps=3000,
+            fee_recipient=self.platform.address,
         )
         calls.append(lg.call("originate", fee_terms.to_abi(), [(self.bank.address, 10_000)]))
         tranche_sets.append([Tranche(lender=self.bank.address, share_bps=10_000)])
@@ -203,8 +214,8 @@ class Demo:
             )
         self.txs += len(self.loan_ids)
         for loan_id in self.loan_ids:
-            for t in lg.tranches(loan_id):
-                self.funded[t.lender] += t.amount
+            for held in lg.tranches(loan_id):
+                self.funded[held.lender] += held.amount
 
     def year(self) -> None:
         lg = self.ledger
@@ -299,7 +310,7 @@ def verify_audit(ledger: Ledger) -> tuple[bool | None, str]:
     except ImportError:
         head = ledger.audit_head()
         return None, f"pylender.audit.verify_ledger not available; on-chain head {head.head} (seq {head.seq})"
-    result = verify_ledger(ledger.w3, ledger.address, abi=ledger.contract.abi)
+    result = verify_ledger(ledger.w3, ledger.address, abi=ledger.ledger_abi)
     if result.ok:
         return True, f"verified {result.records} records up to seq {result.last_seq}; head matches the chain"
     first = result.findings[0]
@@ -349,7 +360,7 @@ def print_demo(report: DemoReport, console: Console | None = None) -> None:
     console.print(f"audit verification: {mark} - {report.audit_message}")
 
 
-def main(argv: list[str] | None = None) -> Any:  # pragma: no cover - `python -m pylender.demo`
+def main(argv: list[str] | None = None) -> Any:  # pragma: no cover - `python -m pylender.scenarios.demo`
     logging.basicConfig(level=logging.WARNING)
     print_demo(run_demo())
 

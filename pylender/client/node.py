@@ -1,17 +1,15 @@
-"""The local chain (an embedded anvil) and the JSON-RPC connection to any node.
+"""The local chain: an anvil process owned by this Python process.
 
 :class:`LocalNode` starts anvil on a free loopback port in its own process group, waits until
 it answers ``eth_chainId`` and stops it on exit - normal, exception, Ctrl-C, SIGTERM, or the
-parent dying (Linux ``PR_SET_PDEATHSIG``) - so no anvil process is ever left behind.
-:func:`connect` opens a web3 connection to ``--rpc``/``PYLENDER_RPC`` and checks the chain id.
+parent dying (Linux ``PR_SET_PDEATHSIG``) - so no anvil process is ever left behind. Talking to
+it (or to any node) is :mod:`pylender.client.transport`'s job.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import http.client
-import json
 import logging
 import os
 import platform
@@ -23,29 +21,23 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 
-from pylender.errors import NodeUnreachable, ToolchainError, WrongChainId
+from pylender.client.transport import make_web3, rpc_call
+from pylender.errors import ToolchainError
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ANVIL_CHAIN_ID = 31337
+ENV_ANVIL = "PYLENDER_ANVIL"
+ENV_NODE_MODULES = "PYLENDER_NODE_MODULES"
 START_TIMEOUT = 20.0
 _RUNNING: set[LocalNode] = set()
 _LOCK = threading.RLock()
-
-
-def _node_modules() -> Path:
-    env = os.environ.get("PYLENDER_NODE_MODULES")
-    return Path(env) if env else REPO_ROOT / "node_modules"
 
 
 def _platform_package() -> str:
@@ -56,27 +48,54 @@ def _platform_package() -> str:
 
 
 def find_anvil() -> Path:
-    """The anvil binary: ``$PYLENDER_ANVIL``, the npm platform package, else ``anvil`` on PATH."""
-    env = os.environ.get("PYLENDER_ANVIL")
+    """The anvil binary, first found of:
+
+    * ``$PYLENDER_ANVIL``;
+    * ``anvil`` on PATH (Foundry's; for npm's ``node_modules/.bin/anvil`` launcher, the platform binary
+      it would start);
+    * the ``@foundry-rs/anvil-<platform>`` npm package in ``$PYLENDER_NODE_MODULES``, else in a
+      ``node_modules`` folder of the working directory or one of its parents (where ``npm install`` puts it).
+    """
+    env = os.environ.get(ENV_ANVIL)
     if env:
         path = Path(env)
         if path.is_file() and os.access(path, os.X_OK):
             return path
-        raise ToolchainError(f"PYLENDER_ANVIL={env} is not an executable file")
-    scope = _node_modules() / "@foundry-rs"
+        raise ToolchainError(f"{ENV_ANVIL}={env} is not an executable file")
+    on_path = shutil.which("anvil")
+    if on_path:
+        launcher = Path(on_path)
+        if launcher.parent.name == ".bin" and launcher.parent.parent.name == "node_modules":
+            return _npm_anvil(launcher.parent.parent) or launcher
+        return launcher
+    for folder in _node_modules_folders():
+        found = _npm_anvil(folder)
+        if found is not None:
+            return found
+    raise ToolchainError(
+        f"No anvil binary: install Foundry so that `anvil` is on PATH, set {ENV_ANVIL} to the binary, or run "
+        f"`npm install @foundry-rs/anvil` (it installs @foundry-rs/{_platform_package()}) in this folder."
+    )
+
+
+def _node_modules_folders() -> list[Path]:
+    env = os.environ.get(ENV_NODE_MODULES)
+    if env:
+        return [Path(env)]
+    here = Path.cwd()
+    return [folder / "node_modules" for folder in (here, *here.parents)]
+
+
+def _npm_anvil(node_modules: Path) -> Path | None:
+    """The platform binary of npm's ``@foundry-rs/anvil`` under ``node_modules``, if installed."""
+    scope = node_modules / "@foundry-rs"
     preferred = scope / _platform_package() / "bin" / "anvil"
-    if preferred.is_file():
+    if preferred.is_file() and os.access(preferred, os.X_OK):
         return preferred
     for candidate in sorted(scope.glob("anvil-*/bin/anvil")):
         if os.access(candidate, os.X_OK):
             return candidate
-    on_path = shutil.which("anvil")
-    if on_path:
-        return Path(on_path)
-    raise ToolchainError(
-        "No anvil binary: set PYLENDER_ANVIL, run `npm ci` in the repository (it installs "
-        f"@foundry-rs/{_platform_package()}), or install Foundry so that `anvil` is on PATH."
-    )
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -84,17 +103,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
-    """One raw JSON-RPC call (no web3), used to probe nodes; raises ``OSError``/``ValueError``."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        payload = json.loads(resp.read())
-    if "error" in payload:
-        raise ValueError(payload["error"])
-    return payload["result"]
 
 
 def _set_pdeathsig() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -319,83 +327,3 @@ def _install_signal_handlers() -> None:
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
             signal.signal(sig, _exit)
-
-
-# -- connections ---------------------------------------------------------------------------------
-
-
-class KeepAliveHTTPProvider(HTTPProvider):
-    """web3's HTTP provider over one persistent ``http.client`` connection per thread.
-
-    ``requests`` costs about a millisecond per call; a local anvil answers in a tenth of that, so the
-    transport dominated. Same JSON-RPC encoding and decoding as the parent class.
-    """
-
-    def __init__(self, endpoint_uri: str, timeout: float = 30.0) -> None:
-        super().__init__(endpoint_uri, request_kwargs={"timeout": timeout})
-        parts = urllib.parse.urlsplit(endpoint_uri)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (443 if self._https else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._timeout = timeout
-        self._local = threading.local()
-        self._auth = None
-        if parts.username:
-            import base64
-
-            token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
-            self._auth = f"Basic {token}"
-
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout)
-            self._local.conn = conn
-        return conn
-
-    @property
-    def timeout(self) -> float:
-        return self._timeout
-
-    def auth_headers(self) -> dict[str, str]:
-        """The Authorization header of credentials in the URL (empty without them)."""
-        return {"Authorization": self._auth} if self._auth else {}
-
-    def _make_request(self, method: str, request_data: bytes) -> bytes:  # type: ignore[override]
-        headers = {"Content-Type": "application/json", **self.auth_headers()}
-        for attempt in (1, 2):
-            conn = self._connection()
-            try:
-                conn.request("POST", self._path, body=request_data, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status >= 400 and not body.startswith(b"{"):
-                    raise OSError(f"HTTP {resp.status} from {self.endpoint_uri}")
-                return body
-            except (http.client.HTTPException, ConnectionError, OSError) as exc:
-                conn.close()
-                self._local.conn = None
-                if attempt == 2:
-                    # A named PylenderError (also a ConnectionError) rather than the socket's own.
-                    raise NodeUnreachable(str(self.endpoint_uri), str(exc) or type(exc).__name__) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-def make_web3(url: str, timeout: float = 30.0) -> Web3:
-    """A web3 instance for ``url`` over a keep-alive HTTP connection (no extra middleware)."""
-    return Web3(KeepAliveHTTPProvider(url, timeout), middleware=[])
-
-
-def connect(url: str, chain_id: int | None = None, timeout: float = 30.0) -> Web3:
-    """Connect to a JSON-RPC node; :class:`NodeUnreachable` if it does not answer,
-    :class:`WrongChainId` if ``chain_id`` is given and differs from the node's."""
-    try:
-        actual = int(str(rpc_call(url, "eth_chainId", timeout=min(timeout, 5.0))), 16)
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
-        reason = getattr(exc, "reason", None) or str(exc)
-        raise NodeUnreachable(url, str(reason)) from exc
-    if chain_id is not None and actual != chain_id:
-        raise WrongChainId(chain_id, actual, url)
-    return make_web3(url, timeout)

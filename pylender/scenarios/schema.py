@@ -20,17 +20,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pylender.errors import ScenarioError
-from pylender.schedule import DAY, RepaymentMethod
+from pylender.values import BPS, DAY, MAX_PERIODS, MAX_TRANCHES, Method, RepaymentMethod
 
 log = logging.getLogger(__name__)
 
 GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01T00:00:00Z: scenario runs start here, so they repeat exactly
-
-METHODS = {
-    "equal_installment": RepaymentMethod.EQUAL_INSTALLMENT,
-    "equal_principal": RepaymentMethod.EQUAL_PRINCIPAL,
-    "interest_first": RepaymentMethod.INTEREST_FIRST,
-}
 
 
 # -- YAML with line numbers ---------------------------------------------------------------------------
@@ -125,23 +119,23 @@ class ServicerSpec(_Spec):
 
 class TrancheSpec(_Spec):
     lender: str
-    share_bps: int = Field(gt=0, le=10_000)
+    share_bps: int = Field(gt=0, le=BPS)
 
 
 class LoanSpec(_Spec):
     borrower: str
     principal: Decimal = Field(gt=0)
-    rate_bps: int = Field(ge=0, le=10_000)
-    periods: int = Field(ge=1, le=600)
+    rate_bps: int = Field(ge=0, le=BPS)
+    periods: int = Field(ge=1, le=MAX_PERIODS)
     period_days: Decimal = Field(default=Decimal(30), gt=0)
-    method: Literal["equal_installment", "equal_principal", "interest_first"] = "equal_installment"
+    method: Method = RepaymentMethod.EQUAL_INSTALLMENT
     grace_days: Decimal = Field(default=Decimal(0), ge=0)
     penalty_rate_bps: int = Field(default=0, ge=0, lt=2**16)
-    prepayment_fee_bps: int = Field(default=0, ge=0, le=10_000)
-    service_fee_bps: int = Field(default=0, ge=0, le=10_000)
+    prepayment_fee_bps: int = Field(default=0, ge=0, le=BPS)
+    service_fee_bps: int = Field(default=0, ge=0, le=BPS)
     fee_recipient: str | None = None
-    reserve_bps: int = Field(default=0, ge=0, le=10_000)
-    tranches: list[TrancheSpec] = Field(min_length=1, max_length=16)
+    reserve_bps: int = Field(default=0, ge=0, le=BPS)
+    tranches: list[TrancheSpec] = Field(min_length=1, max_length=MAX_TRANCHES)
     stage: Literal["originated", "funded", "active"] = "active"  # how far setup takes the loan
 
     @property
@@ -352,7 +346,7 @@ def _parse_step(item: Any, line: int | None) -> Step:
 
 
 def _flatten(steps: list[Step]) -> list[Step]:
-    out = []
+    out: list[Step] = []
     for step in steps:
         if step.kind in ("repeat", "expect_error"):
             out.extend(_flatten(step.args[1]) if step.kind == "repeat" else [step.args[1]])

@@ -4,8 +4,9 @@
 surfaces a revert *before* sending, decoded into a named exception), signs, sends raw and waits.
 :meth:`TxSender.send_many` pipelines: it signs and sends up to ``window`` transactions, then
 collects their receipts, with a cached per-function gas limit (estimated once, with margin).
-With ``journal=path`` it is idempotent: each signed transaction is journaled (fsynced) before it is
-broadcast, and a rerun of the same calls with that journal after a crash lands every call exactly once.
+With ``journal=path`` it is idempotent: each signed transaction is journaled and fsynced before it is
+broadcast (:mod:`pylender.client.journal`), and a rerun of the same calls with that journal after a crash
+lands every call exactly once.
 
 Fees: EIP-1559 when the latest block has a base fee, legacy ``gasPrice`` otherwise; a fixed
 ``gas_price`` (0 is allowed, for permissioned networks) overrides both.
@@ -13,12 +14,10 @@ Fees: EIP-1559 when the latest block has a base fee, legacy ``gasPrice`` otherwi
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from pylender.contracts import ErrorDecoder
-from pylender.errors import ContractError, PylenderError, TransactionFailed
-from pylender.signing import FastSigner
+from pylender.client.journal import JournalEntry, WriteAheadJournal
+from pylender.client.signing import FastSigner
+from pylender.errors import ContractError, ErrorDecoder, JournalError, TransactionFailed
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +272,7 @@ class TxSender:
         """
         if journal is None:
             return self._pipeline(calls, list(range(len(calls))), window, on_receipt, None, {})
-        book = _Journal.open(Path(journal), self.address, self.chain_id, calls)
+        book = WriteAheadJournal.open(Path(journal), self.address, self.chain_id, calls)
         done: dict[int, Receipt] = {}
         first_error: BaseException | None = None
         if book.entries:
@@ -295,7 +294,7 @@ class TxSender:
         indices: list[int],
         window: int,
         on_receipt: Callable[[int, Receipt], None] | None,
-        book: _Journal | None,
+        book: WriteAheadJournal | None,
         done: dict[int, Receipt],
     ) -> list[Receipt]:
         """Send ``calls[i]`` for every i in ``indices`` (pipelined); ``done`` holds the other receipts."""
@@ -329,7 +328,7 @@ class TxSender:
                 raise first_error
         return [results[i] for i in range(len(calls))]
 
-    def _broadcast(self, index: int, call: Call, gas: int, book: _Journal | None) -> str:
+    def _broadcast(self, index: int, call: Call, gas: int, book: WriteAheadJournal | None) -> str:
         """Sign with the next nonce, journal it (write-ahead) when journaling, send raw; the tx hash."""
         nonce = self.next_nonce()
         raw = self._sign(call, gas, nonce)
@@ -338,16 +337,16 @@ class TxSender:
         return self._send_raw(raw)
 
     def _recover(
-        self, calls: Sequence[Call], book: _Journal, on_receipt: Callable[[int, Receipt], None] | None
+        self, calls: Sequence[Call], book: WriteAheadJournal, on_receipt: Callable[[int, Receipt], None] | None
     ) -> tuple[dict[int, Receipt], BaseException | None]:
         """Settle a journal's entries after a crash: mined ones are done, the others are rebroadcast
         unchanged while their nonce is free (and waited for); the rest are left to be signed afresh."""
         chain_nonce = _hex_int(self._rpc("eth_getTransactionCount", [self.address, "latest"]))
         done: dict[int, Receipt] = {}
         first_error: BaseException | None = None
-        rebroadcast: list[_Entry] = []
+        rebroadcast: list[JournalEntry] = []
         for index, entries in sorted(book.by_index().items()):
-            mined: tuple[_Entry, Receipt] | None = None
+            mined: tuple[JournalEntry, Receipt] | None = None
             for entry in entries:
                 receipt = self._receipt_if_mined(entry.tx_hash)
                 if receipt is not None and (mined is None or mined[1].status != 1):  # a success wins, else the latest
@@ -453,111 +452,3 @@ class TxSender:
         except TransactionFailed as exc:
             return exc
         return TransactionFailed(f"{call.label} reverted in tx {receipt.tx_hash}")
-
-
-# -- write-ahead journal of send_many -------------------------------------------------------------
-JOURNAL_KIND = "pylender.send_many.journal"
-JOURNAL_VERSION = 1
-
-
-class JournalError(PylenderError, RuntimeError):
-    """A bulk-send journal cannot be used to finish its run (corrupt, or its transactions cannot land)."""
-
-
-class JournalMismatch(JournalError, ValueError):
-    """The journal was written for other calls (or another account / chain): it is never reused silently."""
-
-
-def _call_digest(call: Call) -> str:
-    return "0x" + keccak(f"{call.to.lower()}|{call.data.lower()}|{call.value}".encode()).hex()
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One journaled transaction: written and fsynced before the node sees it."""
-
-    index: int
-    label: str
-    nonce: int
-    gas: int
-    tx_hash: str
-    raw: str
-    call: str  # digest of target, calldata and value
-
-
-class _Journal:
-    """An append-only JSON-lines file: a header line, then one line per signed transaction."""
-
-    def __init__(self, path: Path, entries: list[_Entry]) -> None:
-        self.path = path
-        self.entries = entries
-
-    @classmethod
-    def open(cls, path: Path, sender: str, chain_id: int, calls: Sequence[Call]) -> _Journal:
-        header = {
-            "kind": JOURNAL_KIND,
-            "version": JOURNAL_VERSION,
-            "sender": sender,
-            "chain_id": chain_id,
-            "count": len(calls),
-        }
-        if not path.exists() or path.stat().st_size == 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            cls._write(path, header, mode="w")
-            return cls(path, [])
-        lines = path.read_bytes().split(b"\n")
-        if lines[-1] != b"":  # a line torn by a crash mid-write: its transaction was never broadcast
-            log.warning("journal %s: dropping a torn last line", path)
-            with path.open("r+b") as handle:
-                handle.truncate(path.stat().st_size - len(lines[-1]))
-                handle.flush()
-                os.fsync(handle.fileno())
-        lines = lines[:-1]
-        try:
-            found = json.loads(lines[0]) if lines else None
-        except ValueError:
-            found = None
-        if found != header:
-            raise JournalMismatch(f"journal {path} was written for another run: header {found}, expected {header}")
-        entries: list[_Entry] = []
-        for number, line in enumerate(lines[1:], start=2):
-            try:
-                entry = _Entry(**json.loads(line))
-            except (ValueError, TypeError) as exc:
-                raise JournalError(f"journal {path}:{number}: unreadable entry ({exc})") from None
-            if not 0 <= entry.index < len(calls):
-                raise JournalMismatch(f"journal {path}:{number}: index {entry.index} outside the {len(calls)} calls")
-            call = calls[entry.index]
-            if entry.label != call.label or entry.call != _call_digest(call):
-                raise JournalMismatch(
-                    f"journal {path}:{number}: entry {entry.index} is {entry.label} {entry.call}, "
-                    f"the call is {call.label} {_call_digest(call)}"
-                )
-            entries.append(entry)
-        return cls(path, entries)
-
-    @staticmethod
-    def _write(path: Path, record: dict[str, Any], *, mode: str = "a") -> None:
-        with path.open(mode, encoding="utf-8") as handle:
-            handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def append(self, index: int, call: Call, nonce: int, gas: int, raw: bytes) -> None:
-        entry = _Entry(
-            index=index,
-            label=call.label,
-            nonce=nonce,
-            gas=gas,
-            tx_hash="0x" + keccak(raw).hex(),
-            raw="0x" + raw.hex(),
-            call=_call_digest(call),
-        )
-        self._write(self.path, asdict(entry))
-        self.entries.append(entry)
-
-    def by_index(self) -> dict[int, list[_Entry]]:
-        grouped: dict[int, list[_Entry]] = {}
-        for entry in self.entries:
-            grouped.setdefault(entry.index, []).append(entry)
-        return grouped

@@ -1,4 +1,4 @@
-"""Run a :class:`~pylender.scenario.Scenario` on a chain and report the final state.
+"""Run a :class:`~pylender.scenarios.schema.Scenario` on a chain and report the final state.
 
 The run is deterministic on a fresh embedded anvil: the genesis timestamp is fixed and every
 block advances the clock by exactly one second (``anvil_setBlockTimestampInterval``), so the
@@ -8,6 +8,7 @@ block timestamp (:attr:`RunResult.actions`), which is what a pure-Python replay 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -15,13 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from web3.types import RPCEndpoint
 
-from pylender.client import PAY_ALL_DUE, Ledger
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
+from pylender.client.tx import Receipt
 from pylender.errors import ContractError, ScenarioError
-from pylender.models import LoanStatus, LoanTerms, PolicyParams, Tranche, borrower_id
-from pylender.scenario import (
+from pylender.scenarios.schema import (
     GENESIS_TIMESTAMP,
-    METHODS,
     BatchStep,
     CancelStep,
     DisburseStep,
@@ -35,9 +37,17 @@ from pylender.scenario import (
     Step,
     WithdrawStep,
 )
-from pylender.schedule import DAY
-from pylender.session import Pylender
-from pylender.tx import Receipt
+from pylender.values import (
+    DAY,
+    PAY_ALL_DUE,
+    ZERO_ADDRESS,
+    LoanStatus,
+    LoanTerms,
+    PolicyParams,
+    Tranche,
+    borrower_id,
+    to_jsonable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +70,7 @@ class Action(BaseModel):
     reverted: str | None = None
 
 
-class LenderState(BaseModel):
+class LenderResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     address: str
@@ -74,7 +84,7 @@ class LenderState(BaseModel):
     token_balance: int
 
 
-class LoanState(BaseModel):
+class LoanResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
@@ -99,8 +109,8 @@ class RunResult(BaseModel):
     decimals: int
     ledger: str
     token: str
-    lenders: dict[str, LenderState]
-    loans: dict[str, LoanState]
+    lenders: dict[str, LenderResult]
+    loans: dict[str, LoanResult]
     audit_seq: int
     audit_head: str
     ledger_token_balance: int
@@ -134,7 +144,7 @@ def build_policy(scenario: Scenario) -> PolicyParams:
         update["default_after"] = int(p.default_after_days * DAY)
     if p.public_default_delay_days is not None:
         update["public_default_delay"] = int(p.public_default_delay_days * DAY)
-    return PolicyParams(**{**base.model_dump(), **update})
+    return dataclasses.replace(base, **update)
 
 
 class ScenarioRunner:
@@ -157,8 +167,8 @@ class ScenarioRunner:
 
     def _record(self, kind: str, receipt: Receipt, loan: str | None = None, **args: Any) -> None:
         assert self.ledger is not None
-        block = self.ledger.w3.provider.make_request(  # type: ignore[arg-type]
-            "eth_getBlockByNumber", [hex(receipt.block_number), False]
+        block = self.ledger.w3.provider.make_request(
+            RPCEndpoint("eth_getBlockByNumber"), [hex(receipt.block_number), False]
         )["result"]
         self.actions.append(Action(kind=kind, timestamp=int(block["timestamp"], 16), loan=loan, args=args))
 
@@ -231,19 +241,19 @@ class ScenarioRunner:
             annual_rate_bps=spec.rate_bps,
             periods=spec.periods,
             period_seconds=spec.period_seconds,
-            method=METHODS[spec.method],
+            method=spec.method,
             grace_period=spec.grace_seconds,
             penalty_rate_bps=spec.penalty_rate_bps,
             prepayment_fee_bps=spec.prepayment_fee_bps,
             service_fee_bps=spec.service_fee_bps,
-            **({"fee_recipient": fee_recipient} if fee_recipient else {}),
+            fee_recipient=fee_recipient or ZERO_ADDRESS,
             reserve_bps=spec.reserve_bps,
         )
         tranches = [
             Tranche(lender=self.session.account(s.institutions[t.lender].account).address, share_bps=t.share_bps)
             for t in spec.tranches
         ]
-        terms = self.ledger.prepare_origination(terms, tranches)
+        terms, tranches = self.ledger.prepare_origination(terms, tranches)
         receipt = self.ledger.send(self.ledger.call("originate", terms.to_abi(), [t.to_abi() for t in tranches]))
         loan_id = self.ledger.loan_id_from(receipt)
         self.loan_ids[key] = loan_id
@@ -251,7 +261,7 @@ class ScenarioRunner:
             "originate",
             receipt,
             key,
-            terms=terms.model_dump(mode="json"),
+            terms=to_jsonable(terms),
             shares=[t.share_bps for t in spec.tranches],
             lenders=[t.lender for t in spec.tranches],
             fee_recipient=spec.fee_recipient,
@@ -390,7 +400,7 @@ class ScenarioRunner:
         for key, inst in self.s.institutions.items():
             account = self.session.account(inst.account)
             acc = ledger.account_of(account)
-            lenders[key] = LenderState(
+            lenders[key] = LenderResult(
                 address=account.address,
                 name=inst.name,
                 is_platform=inst.platform,
@@ -404,7 +414,7 @@ class ScenarioRunner:
         loans = {}
         for key, loan_id in self.loan_ids.items():
             loan = ledger.loan(loan_id)
-            loans[key] = LoanState(
+            loans[key] = LoanResult(
                 id=loan_id,
                 status=LoanStatus(loan.status).label,
                 outstanding=loan.outstanding_principal,
@@ -448,114 +458,3 @@ def run_scenario(scenario: Scenario, session: Pylender | None = None, progress: 
     )
     with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=max(accounts, 10)) as fresh:
         return ScenarioRunner(scenario, fresh, progress).run()
-
-
-# -- the pure-Python reference, driven by the same actions ----------------------------------------------
-
-
-def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
-    """Replay ``result.actions`` on :class:`pylender.reference.ReferenceLedger` (same timestamps) and return
-    the state in the shape of :meth:`RunResult.summary`'s ``lenders`` and ``loans`` (without chain-only fields).
-    """
-    from pylender import reference as ref
-
-    policy = build_policy(scenario)
-    model = ref.ReferenceLedger(ref.PolicyParams(**policy.model_dump()))
-    address = {key: state.address for key, state in result.lenders.items()}
-    for key, inst in scenario.institutions.items():
-        model.register_institution(address[key], inst.name, inst.platform)
-    ids: dict[str, int] = {}
-    withdrawn = dict.fromkeys(address, 0)
-    for action in result.actions:
-        if action.reverted is None:
-            _apply(model, action, ids, address, withdrawn)
-            continue
-        try:
-            _apply(model, action, ids, address, withdrawn)
-        except ref.LedgerRevert as exc:
-            if type(exc).__name__ != action.reverted:
-                raise ScenarioError(
-                    f"{action.kind}: the chain reverted {action.reverted}, the reference {exc}"
-                ) from None
-        else:
-            raise ScenarioError(f"{action.kind}: the chain reverted {action.reverted}, the reference accepted it")
-    lenders = {}
-    for key, addr in address.items():
-        acc = model.books.accounts[addr]
-        lenders[key] = {
-            "withdrawable": acc.withdrawable,
-            "reserve": acc.reserve,
-            "loss": acc.loss,
-            "exposure": acc.exposure,
-            "withdrawn": withdrawn[key],
-        }
-    loans = {}
-    for key, loan_id in ids.items():
-        loan = model.loans[loan_id]
-        book = model.books.loans[loan_id]
-        loans[key] = {
-            "id": loan_id,
-            "status": LoanStatus(int(loan.status)).label,
-            "outstanding": loan.outstanding_principal,
-            "principal_paid": book.principal_paid,
-            "interest_paid": book.interest_paid,
-            "fee_paid": book.fee_paid,
-            "penalty_paid": book.penalty_paid,
-            "prepayment_fee_paid": book.prepayment_fee_paid,
-            "recovered": book.recovered,
-            "written_off": loan.written_off,
-            "current_installment": loan.current,
-        }
-    return {"lenders": lenders, "loans": loans, "ledger_token_balance": model.books.held}
-
-
-def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, str], withdrawn: dict[str, int]) -> None:
-    """Apply one recorded action to the reference model (``ids`` and ``withdrawn`` are updated in place)."""
-    from pylender import reference as ref
-
-    now = action.timestamp
-    loan_id = ids.get(action.loan or "", 0)
-    a = action.args
-    if action.kind == "originate":
-        t = a["terms"]
-        terms = ref.LoanTerms(**{**t, "borrower_id": bytes.fromhex(t["borrower_id"][2:])})
-        tranches = [ref.Tranche(address[k], s) for k, s in zip(a["lenders"], a["shares"], strict=True)]
-        ids[action.loan or ""] = model.originate(terms, tranches, now)
-    elif action.kind == "fund":
-        model.fund(loan_id, address[a["lender"]], now)
-    elif action.kind == "disburse":
-        if not a.get("by_originator", True):  # onlyRole(ORIGINATOR_ROLE) comes first; the model takes no caller
-            raise ref.AccessControlUnauthorizedAccount(a["caller"], "ORIGINATOR_ROLE")
-        model.disburse(loan_id, now)
-    elif action.kind == "cancel":
-        model.cancel(loan_id, now, by_originator=a["by_originator"], caller=a["caller"])
-    elif action.kind == "repay":
-        model.repay(loan_id, a["amount"], now)
-    elif action.kind == "repay_batch":
-        model.repay_batch([ids[k] for k in a["loans"]], a["amounts"], now)
-    elif action.kind == "prepay":
-        model.prepay(loan_id, a["principal"], now)
-    elif action.kind == "mark_default":
-        model.mark_default(loan_id, now)
-    elif action.kind == "write_off":
-        model.write_off(loan_id)
-    elif action.kind == "recover":
-        model.recover(loan_id, a["amount"])
-    elif action.kind == "withdraw":
-        withdrawn[a["lender"]] += model.withdraw(address[a["lender"]])
-    elif action.kind == "pause":
-        model.pause()
-    elif action.kind == "unpause":
-        model.unpause()
-    else:  # pragma: no cover - every kind the runner records is handled above
-        raise ScenarioError(f"cannot replay action {action.kind}")
-
-
-def chain_view(result: RunResult) -> dict[str, Any]:
-    """The part of a run result :func:`replay_reference` reproduces, for comparison."""
-    keys = ("withdrawable", "reserve", "loss", "exposure", "withdrawn")
-    return {
-        "lenders": {k: {f: getattr(s, f) for f in keys} for k, s in result.lenders.items()},
-        "loans": {k: s.model_dump() for k, s in result.loans.items()},
-        "ledger_token_balance": result.ledger_token_balance,
-    }

@@ -18,9 +18,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 try:
-    from coincurve import PrivateKey
+    import coincurve
 except ImportError:  # pragma: no cover - coincurve is a declared dependency
-    PrivateKey = None
+    coincurve = None  # type: ignore[assignment]
 
 
 def _address_bytes(to: str | None) -> bytes:
@@ -38,10 +38,11 @@ class FastSigner:
 
     def __init__(self, account: LocalAccount) -> None:
         self.account = account
-        self._key = PrivateKey(bytes(account.key)) if PrivateKey is not None else None
+        self._key = coincurve.PrivateKey(bytes(account.key)) if coincurve is not None else None
 
     def _signature(self, digest: bytes) -> tuple[int, int, int]:
-        sig = self._key.sign_recoverable(digest, hasher=None)  # type: ignore[union-attr]
+        assert self._key is not None  # sign() signs with eth_account when coincurve is missing
+        sig = self._key.sign_recoverable(digest, hasher=None)
         return sig[64], int.from_bytes(sig[0:32], "big"), int.from_bytes(sig[32:64], "big")
 
     def sign(self, tx: dict[str, Any]) -> bytes:

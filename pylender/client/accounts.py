@@ -1,6 +1,6 @@
 """Signing keys: anvil's dev accounts locally, an env private key or a keystore elsewhere.
 
-Keys never leave this process: transactions are signed locally (:mod:`pylender.tx`) and sent raw.
+Keys never leave this process: transactions are signed locally (:mod:`pylender.client.tx`) and sent raw.
 """
 
 from __future__ import annotations
