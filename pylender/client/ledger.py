@@ -14,7 +14,7 @@ The README flow (``tests/client/test_client_readme.py`` runs README.md's block, 
         loan_id = ledger.originate(terms, [Tranche(lender=bank.address, share_bps=7000),
                                            Tranche(lender=platform.address, share_bps=3000)])
         ledger.fund_all(loan_id); ledger.disburse(loan_id); ledger.advance(30 * 86_400)
-        ledger.repay(loan_id, ledger.amount_due(loan_id).total_due, by=alice)
+        ledger.repay_due(loan_id, by=alice)                          # everything due when it executes
         print(ledger.loan(loan_id).current_installment, ledger.account_of(bank).withdrawable)
 
 It prints ``2 745684017``: installment 2 is next, and the bank holds floor(70 %) of the first
