@@ -17,7 +17,7 @@ SOURCE_ONLY_TESTS := tests/audit/test_replay.py tests/audit/test_tamper.py tests
 	tests/audit/test_layout.py tests/audit/test_export.py tests/audit/test_index.py tests/audit/test_prefetch.py \
 	tests/audit/test_snapshot.py tests/audit/test_e2e_anvil.py tests/math tests/test_native.py
 
-.PHONY: all setup demo test test-foundry bench lint format artifacts compile clean
+.PHONY: all setup demo test test-foundry bench lint typecheck format artifacts compile clean
 
 all: setup
 
@@ -39,50 +39,59 @@ $(STAMPS)/node: package-lock.json package.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node pylender/toolchain/solc.py pylender/toolchain/solc-bridge.js
-	$(BIN)/python -m pylender.toolchain.solc
+$(STAMPS)/solc: $(STAMPS)/python $(STAMPS)/node tools/solc.py tools/solc-bridge.js
+	$(BIN)/python -m tools.solc
 	@touch $@
 
+# ape compiles the test contracts; pylender's toolchain builds the ledger and its linked libraries into
+# pylender/artifacts (with their link references), which the client and the contract tests deploy from.
 $(STAMPS)/compile: $(STAMPS)/solc ape-config.yaml $(SOLIDITY)
-	$(BIN)/ape compile --force  # the ledger embeds LedgerExtension; ape's incremental build misses it
+	$(BIN)/ape compile
+	$(BIN)/python -m tools.artifacts
 	@touch $@
 
 # The audit's hot modules compiled with mypyc (about 50 s; pylender.native). Without a C compiler the
 # build reports why and everything runs from source; a build older than its sources is never used.
 $(STAMPS)/native: $(STAMPS)/python $(PYSOURCES)
-	$(BIN)/python -m pylender.toolchain.native build --optional
+	$(BIN)/python -m tools.native build --optional
 	@touch $@
 
 compile: $(STAMPS)/compile
 
 artifacts: $(STAMPS)/solc
-	$(BIN)/python -m pylender.toolchain.artifacts
+	$(BIN)/python -m tools.artifacts
 
 demo: setup $(STAMPS)/compile
 	$(BIN)/pylender demo
 
-# Every test (with the compiled modules when built), the unit tests of the compiled modules again from
-# source, then the contract suite again on the second EVM: ape's local:test is py-evm in
-# process, local:foundry is anvil (ape-foundry starts and stops it).
-test: setup $(STAMPS)/compile
+# The linter and the type checker first (either fails the run), then every test (with the compiled
+# modules when built), the unit tests of the compiled modules again from source, then the contract
+# suite again on anvil, with its default hardfork and as a pre-Shanghai (london) EVM: ape's local:test is
+# py-evm in process, local:foundry is anvil (ape-foundry starts and stops it).
+test: lint typecheck $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests
 	PYLENDER_NATIVE=0 $(BIN)/python -m pytest -q $(SOURCE_ONLY_TESTS)
-	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+	$(MAKE) --no-print-directory test-foundry
 
-# The contract suite on anvil alone.
+# The contract suite on anvil alone: its default hardfork, then london (ape-foundry's --hardfork).
 test-foundry: setup $(STAMPS)/compile
 	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+	APE_EVM_VERSION=london $(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
 
 bench: setup $(STAMPS)/compile
 	$(BIN)/python -m bench
 
 lint: setup
-	$(BIN)/ruff check pylender tests scripts bench
-	$(BIN)/ruff format --check pylender tests scripts bench
+	$(BIN)/ruff check pylender tests scripts bench tools
+	$(BIN)/ruff format --check pylender tests scripts bench tools
+
+# mypy over the package ([tool.mypy] in pyproject.toml): 0 errors, or the run fails.
+typecheck: setup
+	$(BIN)/mypy
 
 format: setup
-	$(BIN)/ruff format pylender tests scripts bench
-	$(BIN)/ruff check --fix pylender tests scripts bench
+	$(BIN)/ruff format pylender tests scripts bench tools
+	$(BIN)/ruff check --fix pylender tests scripts bench tools
 
 clean:
 	rm -rf $(STAMPS) .build .ape contracts/.cache .pytest_cache .hypothesis bench/out pylender/native.json

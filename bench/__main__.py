@@ -27,11 +27,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.audit_speed import AuditSizes, measure_audit
 from bench.chain import LENDER_COUNTS
 from bench.gas import measure_gas
-from bench.goals import audit_goals, gas_goals, throughput_goals
+from bench.goals import audit_goals, gas_goals, size_goals, throughput_goals
 from bench.report import Report, RunInfo
+from bench.sizes import measure_sizes
 from bench.throughput import FIGURES, ThroughputSizes, measure_throughput
-from pylender import contracts, native
-from pylender.node import find_anvil
+from pylender import artifacts, native
+from pylender.client.node import find_anvil
 
 log = logging.getLogger("bench")
 
@@ -92,7 +93,7 @@ def _run_info(started: dt.datetime, seconds: float, quick: bool, load: list[floa
         anvil = anvil.strip().splitlines()[0] if anvil.strip() else "anvil"
     except Exception as exc:  # the version is informative only
         anvil = f"anvil (version unknown: {exc})"
-    art = contracts.load(contracts.LEDGER)
+    art = artifacts.load(artifacts.LEDGER)
     digest = hashlib.sha256(art.deployed_bytecode.encode()).hexdigest()[:12]
     size = (len(art.deployed_bytecode) - 2) // 2
     return RunInfo(
@@ -124,7 +125,8 @@ def main(quick: bool, out: Path, only: tuple[str, ...], strict: bool, progress: 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     load = [os.getloadavg()[0]]
-    report = Report(run=_run_info(started, 0.0, quick, load), goals=[])
+    report = Report(run=_run_info(started, 0.0, quick, load), goals=[], sizes=measure_sizes())
+    report.goals += size_goals(report.sizes)
     lenders = QUICK_LENDERS if quick else LENDER_COUNTS
     loans = QUICK_LOANS if quick else FULL_LOANS
     tp_sizes = QUICK_THROUGHPUT if quick else ThroughputSizes()

@@ -6,6 +6,7 @@ numbers do not depend on what an earlier section left in the state.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +19,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from bench.fast import FastSender
-from pylender import accounts
-from pylender.client import MAX_UINT256, Ledger
-from pylender.models import LoanTerms, PolicyParams, Tranche, borrower_id
-from pylender.schedule import DAY, RepaymentMethod
-from pylender.session import Pylender
-from pylender.tx import Call, Receipt
+from pylender.client import accounts
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
+from pylender.client.tx import Call, Receipt
+from pylender.values import DAY, UINT256_MAX, LoanTerms, PolicyParams, RepaymentMethod, Tranche, borrower_id
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _noop(_n: int) -> None:
 @lru_cache(maxsize=1)
 def reference_contracts() -> dict[str, dict[str, Any]]:
     """The reference contracts of ``bench/contracts`` (FloorRepay, PushSplitBaseline), compiled once."""
-    from pylender.toolchain.artifacts import compile_contracts
+    from tools.artifacts import compile_contracts
 
     return compile_contracts(BENCH_CONTRACTS)
 
@@ -93,8 +93,8 @@ class BenchChain:
         session = Pylender.local(accounts=DEV_ACCOUNTS, gas_limit=BLOCK_GAS_LIMIT, extra_args=extra)
         try:
             session.w3.provider.make_request("anvil_setBlockTimestampInterval", [1])  # type: ignore[arg-type]
-            policy = PolicyParams.defaults(DECIMALS).model_copy(
-                update={"min_platform_share_bps": 0, "max_lender_exposure": 10**12 * UNIT}
+            policy = dataclasses.replace(
+                PolicyParams.defaults(DECIMALS), min_platform_share_bps=0, max_lender_exposure=10**12 * UNIT
             )
             ledger = session.deploy(policy=policy, servicer=session.account(SERVICER).address)
             deploy_block = ledger.deployment.block
@@ -143,7 +143,7 @@ class BenchChain:
         return to_checksum_address(receipt.contract_address or "")
 
     def approve_spender(self, owner: LocalAccount, spender: str) -> None:
-        self.ledger.send(self.ledger.call("approve", spender, MAX_UINT256, target="token"), owner)
+        self.ledger.send(self.ledger.call("approve", spender, UINT256_MAX, target="token"), owner)
 
     # -- loans ---------------------------------------------------------------------------------------
     def terms(self, plan: LoanPlan, deadline: int | None = None) -> LoanTerms:

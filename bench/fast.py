@@ -13,8 +13,8 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pylender.client.tx import Call
 from pylender.errors import TransactionFailed
-from pylender.tx import Call
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bench.chain import GRACE, MONTH, PAYER, RECIPIENT, SERVICER, BenchChain, LoanPlan, shares_for
 from bench.gas_trace import GasBreakdown, trace_breakdown
-from pylender.tx import Receipt
+from pylender.client.tx import Receipt
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def _raw_call(lg, to: str, signature: str, types: list[str], args: list[object])
     from eth_abi import encode
     from eth_utils import keccak
 
-    from pylender.tx import Call
+    from pylender.client.tx import Call
 
     data = "0x" + (keccak(text=signature)[:4] + encode(types, args)).hex()
     return Call(to=to, data=data, label=signature)

@@ -17,9 +17,9 @@ import click
 import numpy_financial as npf
 
 from pylender import schedule as sm
-from pylender.schedule import RepaymentMethod
+from pylender.values import BPS, YEAR, RepaymentMethod
 
-MONTH = sm.YEAR // 12
+MONTH = YEAR // 12
 PERIODS = (6, 12, 24, 36, 48, 60)
 
 
@@ -35,7 +35,7 @@ class Drift:
 
     def add(self, principal: int, rate_bps: int) -> None:
         rows = sm.build_schedule(principal, rate_bps, MONTH, self.periods, RepaymentMethod.EQUAL_INSTALLMENT)
-        rate = rate_bps * MONTH / (sm.BPS * sm.YEAR)
+        rate = rate_bps * MONTH / (BPS * YEAR)
         for row in rows[:-1]:
             self.interest = max(
                 self.interest, abs(row.interest + float(npf.ipmt(rate, row.index, self.periods, principal)))

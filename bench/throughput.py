@@ -25,8 +25,8 @@ from web3.exceptions import TransactionNotFound
 
 from bench.chain import PAYER, PAYER_B, PAYER_C, RECIPIENT, SERVICER, BenchChain, LoanPlan
 from bench.stats import Sample, rate
-from pylender.schedule import DAY
-from pylender.tx import Call
+from pylender.client.tx import Call
+from pylender.values import DAY
 
 log = logging.getLogger(__name__)
 

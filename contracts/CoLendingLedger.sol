@@ -3,41 +3,75 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICoLendingLedger} from "./interfaces/ICoLendingLedger.sol";
-import {LedgerExtension} from "./LedgerExtension.sol";
-import {LedgerAccounting} from "./LedgerAccounting.sol";
-import {LedgerStorage} from "./LedgerStorage.sol";
-import {ScheduleMath} from "./libraries/ScheduleMath.sol";
-import {SplitMath} from "./libraries/SplitMath.sol";
+import {AuditChain} from "./logic/AuditChain.sol";
+import {CreditRisk} from "./logic/CreditRisk.sol";
+import {Funding} from "./logic/Funding.sol";
+import {Institutions} from "./logic/Institutions.sol";
+import {LoanViews} from "./logic/LoanViews.sol";
+import {Origination} from "./logic/Origination.sol";
+import {Prepayment} from "./logic/Prepayment.sol";
+import {Splitting} from "./logic/Splitting.sol";
+import {Waterfall} from "./logic/Waterfall.sol";
+import {AccountWord} from "./types/AccountWord.sol";
+import {AuditHead} from "./types/AuditHead.sol";
+import {LedgerState, Loan, loanIn} from "./types/LedgerState.sol";
 
 /// @title CoLendingLedger
 /// @notice One ledger for every co-lending loan, settling in one ERC-20 fixed at construction. The life cycle:
 /// registerInstitution → originate → fund (each tranche) → disburse → repay / repayBatch / prepay → Closed; or
 /// cancel before disbursement; or markDefault → writeOff → recover. Every state change writes one audit record.
-/// @dev docs/ledger-spec.md is the specification. Entry points that move tokens are nonReentrant; state is
+/// @dev docs/ledger-spec.md is the specification. This is the only stateful contract: it holds every entry point,
+/// every token transfer and every audit record. The rules live in libraries named after the spec's sections
+/// (`logic/`): the hot path (Waterfall, Splitting, AuditChain, Policy) is internal and compiled in; Origination,
+/// Prepayment, CreditRisk and LoanViews are linked external libraries reached by `delegatecall` on this contract's
+/// storage (`_s`). Entry points that move tokens are nonReentrant, with the lock in the audit head's word; state is
 /// written before tokens move (checks, effects, interactions) and `_pull` verifies the amount received.
-/// The loan views and the cold paths (originate, prepay, markDefault, writeOff, recover) run in LedgerExtension,
-/// deployed by the constructor and reached by `delegatecall` (views through `extensionView`, a static self-call),
-/// which keeps both contracts under the 24 KiB code-size limit. This contract's ABI is the whole of ICoLendingLedger.
-contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
+contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
+    using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
-    /// @notice The contract whose code the ledger runs for its views and cold paths.
-    address public immutable EXTENSION;
+    /// @notice May originate, disburse and cancel loans.
+    bytes32 public constant ORIGINATOR_ROLE = keccak256("ORIGINATOR_ROLE");
+    /// @notice Registered institutions: may fund their tranches.
+    bytes32 public constant LENDER_ROLE = keccak256("LENDER_ROLE");
+    /// @notice May post batch repayments, mark defaults and write loans off.
+    bytes32 public constant SERVICER_ROLE = keccak256("SERVICER_ROLE");
+    /// @notice May pause and unpause the ledger.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @dev The settlement token, fixed at construction.
+    IERC20 private immutable TOKEN;
+
+    // The first variable of this contract: packed right after Pausable's `_paused`, so the pause check every call
+    // makes warms the word each record writes. It also holds the reentrancy lock (AuditHead).
+    AuditHead private _auditHead;
+    /// @dev Everything else: loans, accounts, institutions, policy (types/LedgerState.sol).
+    LedgerState private _s;
 
     /// @param token_ The settlement token.
     /// @param admin Receives DEFAULT_ADMIN_ROLE.
     /// @param initialPolicy The policy in force from deployment.
-    constructor(IERC20 token_, address admin, PolicyParams memory initialPolicy) LedgerStorage(token_) {
-        if (admin == address(0)) revert ZeroAddress();
-        EXTENSION = address(new LedgerExtension(token_));
+    constructor(IERC20 token_, address admin, PolicyParams memory initialPolicy) {
+        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+        TOKEN = token_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin); // record 1
-        _setPolicy(initialPolicy);
-        bytes32 head =
-            _nextHead(keccak256(abi.encode(_head(), PolicyUpdated.selector, msg.sender, initialPolicy)));
-        emit PolicyUpdated(msg.sender, initialPolicy, head); // record 2
+        _s.policy = initialPolicy;
+        _record(abi.encode(0, PolicyUpdated.selector, msg.sender, initialPolicy, 0), 1); // record 2
+    }
+
+    /// @dev Entry points that move tokens: no reentry while one runs. The lock is a bit of the audit head's word,
+    /// which every such call writes anyway (types/AuditHead.sol).
+    modifier nonReentrant() {
+        AuditHead h = _auditHead;
+        if (h.isLocked()) revert ReentrantCall();
+        _auditHead = h.locked();
+        _;
+        _auditHead = _auditHead.unlocked();
     }
 
     // ------------------------------------------------------------------ views
@@ -49,140 +83,84 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
 
     /// @inheritdoc ICoLendingLedger
     function auditHead() external view returns (bytes32) {
-        return _head();
+        return _auditHead.value();
     }
 
     /// @inheritdoc ICoLendingLedger
     function policy() external view returns (PolicyParams memory) {
-        return _policy;
+        return _s.policy;
     }
 
     /// @inheritdoc ICoLendingLedger
     function loanCount() external view returns (uint256) {
-        return _loanCount;
+        return _s.loanCount;
     }
 
     /// @inheritdoc ICoLendingLedger
     function institutionCount() external view returns (uint16) {
-        return _institutionCount;
+        return _s.institutionCount;
     }
 
     /// @inheritdoc ICoLendingLedger
     function institutionAt(uint16 index) external view returns (address) {
-        return _institutions[index].account;
+        return _s.institutions[index].account;
     }
 
     /// @inheritdoc ICoLendingLedger
     function loansOf(bytes32 borrowerId) external view returns (uint256[] memory) {
-        return _borrowerLoans[borrowerId];
+        return _s.borrowerLoans[borrowerId];
     }
 
     /// @inheritdoc ICoLendingLedger
-    function getLoan(uint256) external view returns (LoanView memory) {
-        _viewInExtension();
+    function getLoan(uint256 loanId) external view returns (LoanView memory) {
+        _answer(LoanViews.getLoan(_s, loanId));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function getTranches(uint256) external view returns (TrancheView[] memory) {
-        _viewInExtension();
+    function getTranches(uint256 loanId) external view returns (TrancheView[] memory) {
+        _answer(LoanViews.getTranches(_s, loanId));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function scheduleOf(uint256) external view returns (InstallmentView[] memory) {
-        _viewInExtension();
+    function scheduleOf(uint256 loanId) external view returns (InstallmentView[] memory) {
+        _answer(LoanViews.scheduleOf(_s, loanId));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function amountDue(uint256) external view returns (DueView memory) {
-        _viewInExtension();
+    function amountDue(uint256 loanId) external view returns (DueView memory) {
+        _answer(LoanViews.amountDue(_s, loanId));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function prepaymentQuote(uint256, uint256) external view returns (uint256) {
-        _viewInExtension();
+    function prepaymentQuote(uint256 loanId, uint256 principalAmount) external view returns (uint256) {
+        return Prepayment.quote(_s, loanId, principalAmount);
     }
 
     /// @inheritdoc ICoLendingLedger
-    function positionOf(uint256, address) external view returns (PositionView memory) {
-        _viewInExtension();
+    function positionOf(uint256 loanId, address lender) external view returns (PositionView memory) {
+        _answer(LoanViews.positionOf(_s, loanId, lender));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function accountOf(address account) external view returns (AccountView memory v) {
-        uint16 idx = _indexOf[account];
-        if (idx == 0) return v;
-        Institution storage inst = _institutions[idx];
-        Account storage acc = _accounts[idx];
-        v.index = idx;
-        v.isPlatform = inst.isPlatform;
-        v.withdrawable = acc.withdrawable;
-        v.reserve = acc.reserve;
-        v.loss = inst.loss;
-        v.exposure = inst.exposure;
-        v.name = inst.name;
+    function auditSnapshot(uint256 firstId, uint256 count) external view returns (uint256[] memory) {
+        _answer(LoanViews.auditSnapshot(_s, firstId, count));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory r) {
-        uint256[] storage ids = _borrowerLoans[borrowerId];
-        uint256 count = ids.length;
-        for (uint256 i; i < count; ++i) {
-            Loan storage l = _loans[ids[i]];
-            LoanStatus s = l.status;
-            if (s == LoanStatus.Originated || s == LoanStatus.Funded || s == LoanStatus.Cancelled) continue;
-            r.loansTaken += 1;
-            if (s == LoanStatus.Active) r.active += 1;
-            else if (s == LoanStatus.Closed) r.closed += 1;
-            else r.defaulted += 1; // Defaulted or WrittenOff
-            r.onTimeInstallments += l.onTime;
-            r.lateInstallments += l.late;
-            r.totalDaysLate += l.totalDaysLate;
-            if (l.maxDaysLate > r.maxDaysLate) r.maxDaysLate = l.maxDaysLate;
-            r.amountWrittenOff += l.writtenOff;
-        }
+    function accountOf(address account) external view returns (AccountView memory) {
+        _answer(Institutions.accountOf(_s, account));
     }
 
     /// @inheritdoc ICoLendingLedger
-    function auditSnapshot(uint256, uint256) external view returns (uint256[] memory) {
-        _viewInExtension();
+    function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory) {
+        _answer(LoanViews.creditRecord(_s, borrowerId));
     }
 
-    /// @notice Runs `data` (a call of one of the views above) in LedgerExtension against this ledger's storage and
-    /// returns its raw result. Only the ledger itself may call it (`NotSelfCall` otherwise): the views reach it
-    /// through a static self-call, so it can never change state.
-    function extensionView(bytes calldata data) external returns (bytes memory) {
-        if (msg.sender != address(this)) revert NotSelfCall(msg.sender);
-        // slither-disable-next-line controlled-delegatecall (fixed, immutable target: our own extension; self-only)
-        (bool ok, bytes memory result) = EXTENSION.delegatecall(data);
-        if (!ok) _bubble(result);
-        return result;
-    }
-
-    /// @dev Answers the current view call by a static self-call of `extensionView(msg.data)`, then returns the
-    /// extension's raw return data (or bubbles its revert data).
-    function _viewInExtension() private view {
-        (bool ok, bytes memory result) = address(this).staticcall(abi.encodeCall(this.extensionView, (msg.data)));
-        if (!ok) _bubble(result);
+    /// @dev Returns `encoded`, a view's answer as its library ABI-encoded it, as this call's return data: the view
+    /// is declared with its real return type, and its encoder lives once, in the library.
+    function _answer(bytes memory encoded) private pure {
         assembly ("memory-safe") {
-            // result = abi.encode(bytes inner): [offset][length][inner...]
-            return(add(result, 96), mload(add(result, 64)))
-        }
-    }
-
-    /// @dev Runs the current call in LedgerExtension (delegatecall) and returns or reverts with its raw data.
-    function _callExtension() private {
-        // slither-disable-next-line controlled-delegatecall (fixed, immutable target; msg.data of a declared stub)
-        (bool ok, bytes memory result) = EXTENSION.delegatecall(msg.data);
-        if (!ok) _bubble(result);
-        assembly ("memory-safe") {
-            return(add(result, 32), mload(result))
-        }
-    }
-
-    /// @dev Reverts with `data` as the revert data (custom errors pass through unchanged).
-    function _bubble(bytes memory data) private pure {
-        assembly ("memory-safe") {
-            revert(add(data, 32), mload(data))
+            return(add(encoded, 32), mload(encoded))
         }
     }
 
@@ -195,106 +173,53 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         whenNotPaused
         returns (uint16 index)
     {
-        if (account == address(0)) revert ZeroAddress();
-        if (_indexOf[account] != 0) revert InstitutionExists(account);
-        index = ++_institutionCount;
-        _indexOf[account] = index;
-        Institution storage inst = _institutions[index];
-        inst.account = account;
-        inst.isPlatform = isPlatform;
-        inst.name = name;
+        index = Institutions.register(_s, account, name, isPlatform);
         AccessControl._grantRole(LENDER_ROLE, account); // recorded by InstitutionRegistered, not AccessChanged
-        bytes32 head =
-            _nextHead(keccak256(abi.encode(_head(), InstitutionRegistered.selector, index, account, name, isPlatform)));
+        bytes32 head = _advance(abi.encode(0, InstitutionRegistered.selector, index, account, name, isPlatform));
         emit InstitutionRegistered(index, account, name, isPlatform, head);
     }
 
     /// @inheritdoc ICoLendingLedger
     function setPolicy(PolicyParams calldata params) external onlyRole(DEFAULT_ADMIN_ROLE) whenNotPaused {
-        _setPolicy(params);
-        bytes32 head = _nextHead(keccak256(abi.encode(_head(), PolicyUpdated.selector, msg.sender, params)));
-        emit PolicyUpdated(msg.sender, params, head);
+        _s.policy = params;
+        _record(abi.encode(0, PolicyUpdated.selector, msg.sender, params, 0), 1);
     }
 
     // -------------------------------------------------------------- origination
 
     /// @inheritdoc ICoLendingLedger
-    /// @dev Runs in LedgerExtension (code size).
-    function originate(LoanTerms calldata, Tranche[] calldata) external returns (uint256) {
-        _callExtension();
+    function originate(LoanTerms calldata terms, Tranche[] calldata tranches)
+        external
+        onlyRole(ORIGINATOR_ROLE)
+        whenNotPaused
+        returns (uint256 loanId)
+    {
+        loanId = Origination.originate(_s, terms, tranches);
+        bytes32 head = _advance(
+            abi.encode(0, LoanOriginated.selector, loanId, terms.borrower, terms.borrowerId, terms, tranches)
+        );
+        emit LoanOriginated(loanId, terms.borrower, terms.borrowerId, terms, tranches, head);
     }
 
     // --------------------------------------------------- funding, cancel, disburse
 
     /// @inheritdoc ICoLendingLedger
     function fund(uint256 loanId) external onlyRole(LENDER_ROLE) whenNotPaused nonReentrant {
-        Loan storage l = _loanIn(loanId, LoanStatus.Originated);
-        if (block.timestamp > l.fundingDeadline) revert DeadlinePassed(loanId, l.fundingDeadline);
-        uint16 idx = _indexOf[msg.sender];
-        uint256 n = l.trancheCount;
-        uint256 t = 0;
-        for (; t < n; ++t) {
-            (uint16 i,) = _trancheAt(l, t);
-            if (i == idx) break;
-        }
-        if (t == n) revert NotATrancheLender(loanId, msg.sender);
-        uint16 bit = uint16(1 << t);
-        if (l.fundedMask & bit != 0) revert AlreadyFunded(loanId, msg.sender);
-        uint256 amount = _trancheAmount(l, t);
-        Institution storage inst = _institutions[idx];
-        uint256 exposure = inst.exposure + amount;
-        _checkExposure(msg.sender, exposure);
-        inst.exposure = exposure.toUint128();
-        l.fundedMask |= bit;
-        bool full = ++l.fundedCount == n;
-        if (full) l.status = LoanStatus.Funded;
-        bytes32 head = _nextHead(
-            keccak256(abi.encode(_head(), TrancheFunded.selector, loanId, msg.sender, amount, exposure, full))
-        );
-        emit TrancheFunded(loanId, msg.sender, amount, exposure, full, head);
+        (uint256 amount, uint256 exposure, bool full) = Funding.fund(_s, loanId, msg.sender);
+        _record(abi.encode(0, TrancheFunded.selector, loanId, msg.sender, amount, exposure, full, 0), 2);
         _pull(msg.sender, amount);
     }
 
     /// @inheritdoc ICoLendingLedger
     function cancel(uint256 loanId) external whenNotPaused nonReentrant {
-        Loan storage l = _loans[loanId];
-        LoanStatus status = l.status;
-        if (status != LoanStatus.Originated && status != LoanStatus.Funded) revert LoanNotInStatus(loanId, status);
-        bool expired = status == LoanStatus.Originated && block.timestamp > l.fundingDeadline;
-        if (!expired && !hasRole(ORIGINATOR_ROLE, msg.sender)) revert CancelNotAllowed(loanId, msg.sender);
-        uint256 refunded = 0;
-        uint256 mask = l.fundedMask;
-        uint256 n = l.trancheCount;
-        for (uint256 t; t < n; ++t) {
-            if (mask & (1 << t) == 0) continue;
-            (uint16 idx,) = _trancheAt(l, t);
-            uint256 amount = _trancheAmount(l, t);
-            refunded += amount;
-            _accounts[idx].withdrawable += amount.toUint128(); // pull, not push: the lender withdraws
-            _institutions[idx].exposure -= uint128(amount);
-        }
-        l.status = LoanStatus.Cancelled;
-        bytes32 head = _nextHead(keccak256(abi.encode(_head(), LoanCancelled.selector, loanId, msg.sender, refunded)));
-        emit LoanCancelled(loanId, msg.sender, refunded, head);
+        uint256 refunded = Funding.cancel(_s, loanId, msg.sender, hasRole(ORIGINATOR_ROLE, msg.sender));
+        _record(abi.encode(0, LoanCancelled.selector, loanId, msg.sender, refunded, 0), 2);
     }
 
     /// @inheritdoc ICoLendingLedger
     function disburse(uint256 loanId) external onlyRole(ORIGINATOR_ROLE) whenNotPaused nonReentrant {
-        Loan storage l = _loanIn(loanId, LoanStatus.Funded);
-        uint256 principal = l.principal;
-        uint256 a = ScheduleMath.installmentAmount(
-            uint8(l.method), principal, l.annualRateBps, l.periodSeconds, l.periods
-        );
-        l.status = LoanStatus.Active;
-        l.disbursedAt = uint40(block.timestamp);
-        l.current = 1;
-        l.outstanding = uint96(principal); // < 2^96, checked at origination
-        l.installmentAmount = a.toUint96();
-        l.penaltyCheckpoint = uint32(block.timestamp);
-        address borrower = l.borrower;
-        bytes32 head =
-            _nextHead(keccak256(abi.encode(_head(), LoanDisbursed.selector, loanId, borrower, principal, a)));
-        emit LoanDisbursed(loanId, borrower, principal, a, head);
+        (address borrower, uint256 principal, uint256 a) = Funding.disburse(_s, loanId);
+        _record(abi.encode(0, LoanDisbursed.selector, loanId, borrower, principal, a, 0), 2);
         _push(borrower, principal);
     }
 
@@ -303,9 +228,12 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     /// @inheritdoc ICoLendingLedger
     function repay(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
         // slither-disable-next-line uninitialized-local (the empty cache means: write each credit through)
-        Credits memory writeThrough; // no cache: a single payment writes each credit once anyway
-        _setHead(_repay(loanId, amount, writeThrough, _head()));
-        _pull(msg.sender, amount);
+        Splitting.Credits memory writeThrough;
+        uint256 paid;
+        AuditHead head;
+        (head, paid) = _repay(loanId, amount, writeThrough, _auditHead);
+        _auditHead = head;
+        _pull(msg.sender, paid);
     }
 
     /// @inheritdoc ICoLendingLedger
@@ -321,83 +249,80 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
         uint256 n = loanIds.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
         if (n == 0) revert ZeroAmount();
-        Credits memory cr = _newCredits();
-        bytes32 head = _head();
+        Splitting.Credits memory cr = Splitting.newCredits();
+        AuditHead head = _auditHead;
         uint256 total = 0;
         for (uint256 i; i < n; ++i) {
-            uint256 amount = amounts[i];
-            head = _repay(loanIds[i], amount, cr, head);
-            total += amount;
+            uint256 paid;
+            (head, paid) = _repay(loanIds[i], amounts[i], cr, head);
+            total += paid;
         }
-        _flush(cr);
-        _setHead(head);
+        Splitting.flush(_s, cr);
+        _auditHead = head;
         _pull(msg.sender, total); // one transfer for the whole batch; any failure above reverts it all
     }
 
-    /// @dev Applies one repayment from msg.sender (tokens pulled by the caller): penalty, then installments.
-    /// Writes its audit record after `prev` and returns the new head (the caller stores it).
-    function _repay(uint256 loanId, uint256 amount, Credits memory cr, bytes32 prev) private returns (bytes32 head) {
+    /// @dev Applies one repayment from msg.sender (tokens pulled by the caller) and writes its record after `prev`;
+    /// returns the new head (the caller stores it) and the amount paid (`amount`, or everything due for the
+    /// `type(uint256).max` sentinel).
+    function _repay(uint256 loanId, uint256 amount, Splitting.Credits memory cr, AuditHead prev)
+        private
+        returns (AuditHead, uint256)
+    {
         if (amount == 0) revert ZeroAmount();
-        Loan storage l = _loanIn(loanId, LoanStatus.Active);
-        Cursor memory c = _load(l);
-        uint256 left = _payInstallments(l, c, _payPenalty(c, amount), false);
+        Loan storage l = loanIn(_s, loanId, LoanStatus.Active);
+        Waterfall.Cursor memory c = Waterfall.load(l);
+        (uint256 paid, uint256 left) = Waterfall.applyRepayment(l, c, amount);
         if (left != 0) revert Overpayment(loanId, amount, amount - left);
-        RepaymentBreakdown memory r = _settle(l, c, cr, amount, 0);
-        // Encode once: the record hashes abi.encode(prev, topic0, loanId, payer, r) (17 words) and the event's data
-        // is abi.encode(r, head), i.e. words 4..17 of the same buffer once the head is written into word 17.
-        bytes memory rec = abi.encode(prev, RepaymentApplied.selector, loanId, msg.sender, r, bytes32(0));
-        bytes32 digest;
-        assembly ("memory-safe") {
-            digest := keccak256(add(rec, 32), 544)
-        }
-        head = _chain(prev, digest);
-        bytes32 topic0 = RepaymentApplied.selector;
-        assembly ("memory-safe") {
-            let data := add(rec, 160) // skip the length word and prev, topic0, loanId, payer
-            mstore(add(data, 416), head)
-            log3(data, 448, topic0, loanId, caller()) // = emit RepaymentApplied(loanId, msg.sender, r, head)
-        }
+        if (paid == 0) revert NothingDue(loanId);
+        RepaymentBreakdown memory r = Splitting.settle(_s, l, c, cr, paid, 0);
+        return (AuditChain.append(prev, abi.encode(0, RepaymentApplied.selector, loanId, msg.sender, r, 0), 2), paid);
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function prepay(uint256 loanId, uint256 principalAmount) external whenNotPaused nonReentrant {
+        (RepaymentBreakdown memory r, uint256 fee, uint256 newA, uint256 total) =
+            Prepayment.prepay(_s, loanId, principalAmount);
+        _record(
+            abi.encode(0, PrepaymentApplied.selector, loanId, msg.sender, r, principalAmount, fee, newA, 0), 2
+        );
+        _pull(msg.sender, total);
     }
 
     /// @inheritdoc ICoLendingLedger
     function withdraw() external whenNotPaused nonReentrant {
-        uint16 idx = _indexOf[msg.sender];
+        uint16 idx = _s.indexOf[msg.sender];
         if (idx == 0) revert UnknownInstitution(msg.sender);
-        Account storage acc = _accounts[idx];
-        uint256 packed;
-        assembly ("memory-safe") {
-            packed := sload(acc.slot)
-        }
-        uint256 amount = uint128(packed); // withdrawable: the low 128 bits
+        AccountWord word = _s.accounts[idx];
+        uint256 amount = word.withdrawable();
         if (amount == 0) revert ZeroAmount();
-        assembly ("memory-safe") {
-            sstore(acc.slot, shl(128, shr(128, packed))) // withdrawable = 0, reserve kept: one write
-        }
-        bytes32 head = _nextHead(keccak256(abi.encode(_head(), Withdrawn.selector, msg.sender, amount)));
-        emit Withdrawn(msg.sender, amount, head);
+        _s.accounts[idx] = AccountWord.wrap(0).add(0, word.reserve()); // withdrawable = 0, reserve kept
+        _record(abi.encode(0, Withdrawn.selector, msg.sender, amount, 0), 1);
         _push(msg.sender, amount);
     }
 
-    // ------------------------------------------------------------ cold paths
+    // ------------------------------------------------------------- credit risk
 
     /// @inheritdoc ICoLendingLedger
-    function prepay(uint256, uint256) external {
-        _callExtension();
+    function markDefault(uint256 loanId) external whenNotPaused nonReentrant {
+        (uint256 owed, uint256 principal, uint256 unpaidInterest, uint256 penalty) =
+            CreditRisk.markDefault(_s, loanId, hasRole(SERVICER_ROLE, msg.sender));
+        _record(
+            abi.encode(0, LoanDefaulted.selector, loanId, msg.sender, owed, principal, unpaidInterest, penalty, 0), 2
+        );
     }
 
     /// @inheritdoc ICoLendingLedger
-    function markDefault(uint256) external {
-        _callExtension();
+    function writeOff(uint256 loanId) external onlyRole(SERVICER_ROLE) whenNotPaused nonReentrant {
+        (uint256 loss, uint256 absorbed) = CreditRisk.writeOff(_s, loanId);
+        _record(abi.encode(0, LoanWrittenOff.selector, loanId, msg.sender, loss, absorbed, 0), 2);
     }
 
     /// @inheritdoc ICoLendingLedger
-    function writeOff(uint256) external {
-        _callExtension();
-    }
-
-    /// @inheritdoc ICoLendingLedger
-    function recover(uint256, uint256) external {
-        _callExtension();
+    function recover(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
+        (uint256 recovered, uint256 outstanding) = CreditRisk.recover(_s, loanId, amount);
+        _record(abi.encode(0, RecoveryApplied.selector, loanId, msg.sender, amount, recovered, outstanding, 0), 2);
+        _pull(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------- pause
@@ -405,15 +330,13 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     /// @inheritdoc ICoLendingLedger
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
-        bytes32 head = _nextHead(keccak256(abi.encode(_head(), LedgerPaused.selector, msg.sender)));
-        emit LedgerPaused(msg.sender, head);
+        _record(abi.encode(0, LedgerPaused.selector, msg.sender, 0), 1);
     }
 
     /// @inheritdoc ICoLendingLedger
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
-        bytes32 head = _nextHead(keccak256(abi.encode(_head(), LedgerUnpaused.selector, msg.sender)));
-        emit LedgerUnpaused(msg.sender, head);
+        _record(abi.encode(0, LedgerUnpaused.selector, msg.sender, 0), 1);
     }
 
     // ------------------------------------------------------------------- roles
@@ -422,18 +345,41 @@ contract CoLendingLedger is ICoLendingLedger, LedgerAccounting {
     /// fund, service or pause is part of the trail. A grant that changes nothing writes nothing.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
-        if (granted) _recordAccess(role, account, true);
+        if (granted) _record(abi.encode(0, AccessChanged.selector, role, account, msg.sender, true, 0), 3);
     }
 
     /// @dev Every revocation (revokeRole, renounceRole) writes an AccessChanged record.
     function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
         revoked = super._revokeRole(role, account);
-        if (revoked) _recordAccess(role, account, false);
+        if (revoked) _record(abi.encode(0, AccessChanged.selector, role, account, msg.sender, false, 0), 3);
     }
 
-    function _recordAccess(bytes32 role, address account, bool granted) private {
-        bytes32 head =
-            _nextHead(keccak256(abi.encode(_head(), AccessChanged.selector, role, account, msg.sender, granted)));
-        emit AccessChanged(role, account, msg.sender, granted, head);
+    // ------------------------------------------------------------ audit, tokens
+
+    /// @dev Writes the audit record `rec` of a static event with `topics` indexed arguments (AuditChain.append).
+    function _record(bytes memory rec, uint256 topics) private {
+        _auditHead = AuditChain.append(_auditHead, rec, topics);
+    }
+
+    /// @dev Advances the audit head over the record `rec` of an event with dynamic arguments; returns the new head
+    /// for the caller's `emit` (AuditChain.advance).
+    function _advance(bytes memory rec) private returns (bytes32) {
+        AuditHead head = AuditChain.advance(_auditHead, rec);
+        _auditHead = head;
+        return head.value();
+    }
+
+    /// @dev Pulls exactly `amount` from `from`; rejects tokens that deliver a different amount (fee on transfer),
+    /// which would break conservation.
+    function _pull(address from, uint256 amount) private {
+        uint256 before = TOKEN.balanceOf(address(this));
+        TOKEN.safeTransferFrom(from, address(this), amount);
+        uint256 received = TOKEN.balanceOf(address(this)) - before;
+        if (received != amount) revert UnexpectedTransferAmount(amount, received);
+    }
+
+    /// @dev Sends `amount` to `to`.
+    function _push(address to, uint256 amount) private {
+        TOKEN.safeTransfer(to, amount);
     }
 }

@@ -3,7 +3,7 @@
 An audit runs Python per record (decode, hash chain, replay of the books) and per view (the lens's
 calldata and answers, the result readers, the comparison). mypyc (part of mypy) compiles those
 modules, unchanged, into extension modules: about a third less CPU for a whole audit.
-``python -m pylender.toolchain.native build`` (``make`` runs it) builds them next to their sources and writes
+``python -m tools.native build`` (``make`` runs it) builds them next to their sources and writes
 a stamp with the SHA-256 of their sources and of every pylender module they import.
 
 Python imports an extension module in preference to the ``.py`` beside it, so a build left over
@@ -111,7 +111,7 @@ def check() -> tuple[bool, str]:
         return False, f"{ENV}=0"
     extensions = extension_files()
     if not any(m in extensions for m in MODULES):
-        return False, "not built (python -m pylender.toolchain.native build)"
+        return False, "not built (python -m tools.native build)"
     if not all(m in extensions for m in MODULES):
         return False, "incomplete build"
     import json

@@ -3,9 +3,11 @@
 Every function here returns the very number the Solidity library returns for the same inputs (the tests
 compare both on an in-process EVM), and raises where the library reverts:
 
-* :class:`MathOverflow` where Solidity panics with 0x11 (checked arithmetic or ``Math.mulDiv`` overflow),
+* :class:`~pylender.errors.MathOverflow` where Solidity panics with 0x11 (checked arithmetic or ``Math.mulDiv``
+  overflow),
 * :class:`ZeroDivisionError` (builtin) where it panics with 0x12 (division by zero),
-* :class:`UnknownRepaymentMethod` / :class:`ZeroPeriods` for the library's custom errors.
+* the library's custom errors ``UnknownRepaymentMethod(method)`` / ``ZeroPeriods(periods)``, the same classes the
+  client decodes them into (:mod:`pylender.errors`).
 
 The rules are those of docs/ledger-spec.md, section "Schedule": dues round up, entitlements round down.
 """
@@ -14,56 +16,17 @@ from __future__ import annotations
 
 import functools
 import logging
-from enum import IntEnum
 
-from pydantic import BaseModel, ConfigDict
-
-from pylender.errors import PylenderError
+from pylender.errors import MathOverflow, UnknownRepaymentMethod, ZeroPeriods
+from pylender.values import BPS, UINT256_MAX, YEAR, Installment, RepaymentMethod
 
 log = logging.getLogger(__name__)
 
-BPS = 10_000
-YEAR = 31_536_000
-DAY = 86_400
 RAY = 10**27
-UINT256_MAX = 2**256 - 1
-
-
-class RepaymentMethod(IntEnum):
-    """``RepaymentMethod`` of the ledger (the library's uint8 codes)."""
-
-    EQUAL_INSTALLMENT = 0  # 等额本息
-    EQUAL_PRINCIPAL = 1  # 等额本金
-    INTEREST_FIRST = 2  # 先息后本
-
 
 EQUAL_INSTALLMENT = RepaymentMethod.EQUAL_INSTALLMENT
 EQUAL_PRINCIPAL = RepaymentMethod.EQUAL_PRINCIPAL
 INTEREST_FIRST = RepaymentMethod.INTEREST_FIRST
-
-
-class ScheduleMathError(PylenderError, ValueError):
-    """Root of the schedule-math errors that mirror a revert of ``ScheduleMath``."""
-
-
-class MathOverflow(PylenderError, OverflowError):
-    """A uint256 result would not fit: the Solidity library panics with 0x11 here."""
-
-
-class UnknownRepaymentMethod(ScheduleMathError):
-    """Mirrors ``ScheduleMath.UnknownRepaymentMethod(uint8 method)``."""
-
-    def __init__(self, method: int) -> None:
-        super().__init__(f"unknown repayment method {method}")
-        self.method = method
-
-
-class ZeroPeriods(ScheduleMathError):
-    """Mirrors ``ScheduleMath.ZeroPeriods(uint256 periods)``."""
-
-    def __init__(self, periods: int) -> None:
-        super().__init__(f"a schedule needs at least one period, got {periods}")
-        self.periods = periods
 
 
 def _u256(value: int) -> int:
@@ -95,13 +58,19 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def interest(outstanding: int, annual_rate_bps: int, period_seconds: int) -> int:
-    """ceil(outstanding * annual_rate_bps * period_seconds / (BPS * YEAR)): one period's interest (a due)."""
-    return mul_div(outstanding, _u256(annual_rate_bps * period_seconds), BPS * YEAR, round_up=True)
+    """ceil(outstanding * annual_rate_bps * period_seconds / (BPS * YEAR)): one period's interest (a due).
+
+    As ``ScheduleMath.interest``: checked products (every factor within 256 bits), then ``Math.ceilDiv``.
+    """
+    return ceil_div(_u256(outstanding * _u256(annual_rate_bps * period_seconds)), BPS * YEAR)
 
 
 def penalty(unpaid: int, penalty_rate_bps: int, elapsed: int) -> int:
-    """ceil(unpaid * penalty_rate_bps * elapsed / (BPS * YEAR)): penalty interest on an overdue amount."""
-    return mul_div(unpaid, _u256(penalty_rate_bps * elapsed), BPS * YEAR, round_up=True)
+    """ceil(unpaid * penalty_rate_bps * elapsed / (BPS * YEAR)): penalty interest on an overdue amount.
+
+    As ``ScheduleMath.penalty``: checked products, then ``Math.ceilDiv``.
+    """
+    return ceil_div(_u256(unpaid * _u256(penalty_rate_bps * elapsed)), BPS * YEAR)
 
 
 def rpow(x: int, n: int) -> int:
@@ -161,19 +130,6 @@ def installment(
     if method == INTEREST_FIRST:
         return interest_due, outstanding if is_last else 0
     raise UnknownRepaymentMethod(method)
-
-
-class Installment(BaseModel):
-    """One row of a repayment schedule (k = index, 1-based)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    index: int
-    due: int
-    interest: int
-    principal: int
-    payment: int
-    outstanding_after: int
 
 
 def build_schedule(

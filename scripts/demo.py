@@ -1,10 +1,10 @@
-"""``ape run demo``: the pylender demo portfolio on an embedded anvil (a thin wrapper over ``pylender.demo``)."""
+"""``ape run demo``: the demo portfolio on an embedded anvil (a thin wrapper over ``pylender.scenarios.demo``)."""
 
 from __future__ import annotations
 
 import logging
 
-from pylender.demo import print_demo, run_demo
+from pylender.scenarios.demo import print_demo, run_demo
 
 
 def main() -> None:

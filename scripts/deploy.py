@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from pylender.session import DEFAULT_DEPLOYMENT_FILE, Pylender, save_deployment
+from pylender.client.session import DEFAULT_DEPLOYMENT_FILE, Pylender, save_deployment
 
 log = logging.getLogger("scripts.deploy")
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pylender.toolchain.solc import EVM_VERSION, ensure_solc
+from tools.solc import EVM_VERSION, VIA_IR, ensure_solc
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY_POINTS = ("contracts/CoLendingLedger.sol", "contracts/audit/AuditLens.sol")
@@ -62,7 +62,7 @@ def _run_slither(entry: str, out: Path) -> list[dict[str, Any]]:
         "--solc-remaps",
         "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/",
         "--solc-args",
-        f"--allow-paths .,node_modules --evm-version {EVM_VERSION} --optimize",
+        f"--allow-paths .,node_modules --evm-version {EVM_VERSION} --optimize" + (" --via-ir" if VIA_IR else ""),
         "--filter-paths",
         "node_modules",
         "--json",

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from pylender.toolchain import artifacts
-from pylender.toolchain.solc import BRIDGE, SOLC_VERSION, ensure_solc
+from tools import artifacts
+from tools.solc import BRIDGE, SOLC_VERSION, ensure_solc
 
 
 def _bridge(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 /// @title StorageFloorRepay
 /// @notice Benchmark reference: a repayment that touches only what the ledger's data model and audit trail must
@@ -17,12 +16,12 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///   - one account slot per lender (withdrawable | reserve), read and written;
 ///   - the audit record as the ledger writes it: keccak256 over abi.encode(prev, topic0, loanId, payer, breakdown)
 ///     and a log3 of the same 14 words, encoded once;
-///   - the payment pulled with the same fee-on-transfer check (balanceOf before and after), the same transient
-///     reentrancy guard.
+///   - the payment pulled with the same fee-on-transfer check (balanceOf before and after), and the same reentrancy
+///     lock: a bit of the head's word, set on entry and cleared on exit (london EVM: no transient storage).
 /// Everything the ledger computes is left out: dues, penalty accrual, the waterfall, the service fee, the
 /// cumulative-floor splits, reserves, the credit record. A batch pulls once and stores the head once, as the
 /// ledger's does; its lenders' account slots are warm after the first loan.
-contract StorageFloorRepay is ReentrancyGuardTransient {
+contract StorageFloorRepay {
     using SafeERC20 for IERC20;
 
     /// @dev The ledger's RepaymentBreakdown, field for field (LoanStatus as its uint8).
@@ -48,8 +47,9 @@ contract StorageFloorRepay is ReentrancyGuardTransient {
         uint256 cursor;
     }
 
-    uint256 private constant SEQ_MASK = type(uint56).max;
-    uint256 private constant HASH_MASK = type(uint248).max ^ SEQ_MASK;
+    uint256 private constant SEQ_MASK = (1 << 55) - 1;
+    uint256 private constant LOCK = 1 << 55;
+    uint256 private constant HASH_MASK = type(uint248).max ^ ((1 << 56) - 1);
 
     IERC20 public immutable TOKEN;
     bool private _paused;
@@ -59,6 +59,9 @@ contract StorageFloorRepay is ReentrancyGuardTransient {
 
     /// @notice Same shape (topics and data) as the ledger's RepaymentApplied.
     event RepaymentApplied(uint256 indexed loanId, address indexed payer, Breakdown breakdown, bytes32 head);
+
+    /// @dev Reentered while locked.
+    error ReentrantCall();
 
     /// @dev A transfer delivered another amount than asked (fee-on-transfer token).
     error UnexpectedTransferAmount(uint256 expected, uint256 received);
@@ -76,6 +79,15 @@ contract StorageFloorRepay is ReentrancyGuardTransient {
         }
         _accounts[a] = 1;
         _accounts[b] = 1;
+    }
+
+    /// @dev The ledger's lock: a bit of the head's word, which every record writes anyway.
+    modifier nonReentrant() {
+        uint248 h = _head;
+        if (h & LOCK != 0) revert ReentrantCall();
+        _head = h | uint248(LOCK);
+        _;
+        _head &= ~uint248(LOCK);
     }
 
     /// @notice One repayment of `amount` on `loanId`: the storage, the record and the pull only.
@@ -118,11 +130,11 @@ contract StorageFloorRepay is ReentrancyGuardTransient {
         assembly ("memory-safe") {
             digest := keccak256(add(rec, 32), 544)
         }
-        head = bytes32((uint256(digest) & HASH_MASK) | ((uint256(prev) & SEQ_MASK) + 1));
+        head = bytes32((uint256(digest) & HASH_MASK) | (uint256(prev) & LOCK) | ((uint256(prev) & SEQ_MASK) + 1));
         bytes32 topic0 = RepaymentApplied.selector;
         assembly ("memory-safe") {
             let data := add(rec, 160)
-            mstore(add(data, 416), head)
+            mstore(add(data, 416), and(head, not(LOCK)))
             log3(data, 448, topic0, loanId, caller())
         }
     }

@@ -5,8 +5,8 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title ScheduleMath
 /// @notice Pure repayment-schedule arithmetic of the co-lending ledger (docs/ledger-spec.md, "Schedule").
-/// @dev Every division goes through OpenZeppelin `Math.mulDiv` and states its rounding: dues (interest, penalty,
-/// installment amounts) round up, in the lenders' favour. `pylender/schedule.py` mirrors every function 1:1 and the
+/// @dev Every division states its rounding: dues (interest, penalty, installment amounts) round up, in the lenders'
+/// favour. `pylender/schedule.py` mirrors every function 1:1 and the
 /// tests compare both on the same inputs, so any change here must be made there too.
 library ScheduleMath {
     /// @notice Basis points in one whole.
@@ -33,13 +33,15 @@ library ScheduleMath {
 
     /// @notice Interest of one period on `outstanding`:
     /// ceil(outstanding * annualRateBps * periodSeconds / (BPS * YEAR)).
-    /// @dev Rounds up (a due). Reverts (checked arithmetic) only if annualRateBps * periodSeconds overflows.
+    /// @dev Rounds up (a due). Reverts (checked arithmetic) only if a product passes 2^256.
     function interest(uint256 outstanding, uint256 annualRateBps, uint256 periodSeconds)
         internal
         pure
         returns (uint256)
     {
-        return Math.mulDiv(outstanding, annualRateBps * periodSeconds, BPS * YEAR, Math.Rounding.Ceil);
+        // Checked products: a ledger's outstanding (< 2^96) times rate * period (< 2^48) is far below 2^256, so the
+        // plain product is exact; it reverts (panic 0x11) where a 512-bit mulDiv would not, only for absurd inputs.
+        return Math.ceilDiv(outstanding * (annualRateBps * periodSeconds), BPS * YEAR);
     }
 
     /// @notice The per-loan amount A stored at disbursement (and at a re-amortizing prepayment).
@@ -105,7 +107,7 @@ library ScheduleMath {
     /// @notice Penalty interest on an overdue amount: ceil(unpaid * penaltyRateBps * elapsed / (BPS * YEAR)).
     /// @dev Rounds up (a due). The caller sums it per overdue installment.
     function penalty(uint256 unpaid, uint256 penaltyRateBps, uint256 elapsed) internal pure returns (uint256) {
-        return Math.mulDiv(unpaid, penaltyRateBps * elapsed, BPS * YEAR, Math.Rounding.Ceil);
+        return Math.ceilDiv(unpaid * (penaltyRateBps * elapsed), BPS * YEAR); // checked products, as in `interest`
     }
 
     /// @notice x^n in RAY fixed point by exponentiation by squaring; every product is floor(x * y / RAY).

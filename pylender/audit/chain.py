@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
 from pylender.audit.findings import Finding
 from pylender.audit.layout import keccak_256
 from pylender.audit.records import HASH_MASK, SEQ_MASK, Record, chain_head, format_head, seq_of
+from pylender.errors import AuditError
 
 
 class ChainChecker:

@@ -17,7 +17,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from pylender.audit.errors import AuditError, InvalidAbi
+from pylender.errors import AuditError, InvalidAbi
 
 LEDGER_ARTIFACT = "CoLendingLedger.json"
 
@@ -120,7 +120,7 @@ class EventCatalog:
         except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
             raise AuditError(
                 f"no ledger ABI: pylender/artifacts/{LEDGER_ARTIFACT} is missing "
-                "(run `python -m pylender.toolchain.artifacts`, or pass an ABI file)"
+                "(run `python -m tools.artifacts`, or pass an ABI file)"
             ) from exc
         data = json.loads(text)
         return cls.from_abi(data["abi"] if isinstance(data, dict) else data)

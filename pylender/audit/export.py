@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from pylender.audit.errors import ExportFormatError
 from pylender.audit.events import EventCatalog
 from pylender.audit.records import Record, format_head, parse_head
+from pylender.errors import ExportFormatError
 
 Format = Literal["csv", "json", "parquet"]
 FORMATS: tuple[str, ...] = ("csv", "json", "parquet")
@@ -199,11 +199,11 @@ def row_record(row: Mapping[str, Any]) -> Record:
 
 def _need_pyarrow() -> None:
     try:
-        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+        import pyarrow  # noqa: F401
     except ImportError as exc:
         raise ExportFormatError(
             f"parquet needs pyarrow, which is not installed or does not load ({exc}): "
-            "`pip install pyarrow`, or use csv/json"
+            "pip install 'pylender[frames]', or use csv/json"
         ) from exc
 
 
@@ -302,8 +302,8 @@ def write_export(
 
 def _write_parquet(path: Path, records: Sequence[Record], header: ExportHeader, times: Mapping[int, int]) -> None:
     _need_pyarrow()
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     rows = [record_row(r, times.get(r.block_number)) for r in records]
     columns = {name: [row[name] for row in rows] for name in COLUMNS}

@@ -29,9 +29,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from web3 import Web3
 
-from pylender.audit.errors import FetchError
-from pylender.audit.rpc import RpcExhausted
 from pylender.audit.transport import RawHttp
+from pylender.errors import FetchError, RpcExhausted
 
 log = logging.getLogger(__name__)
 

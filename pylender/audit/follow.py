@@ -38,13 +38,14 @@ from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
+from pylender.audit.ingest import chunk_block_hashes, load_ledger_abi, reorganised
 from pylender.audit.probe import checksum_address, read_head
 from pylender.audit.reconcile import compare_views
 from pylender.audit.records import LogDecoder, Record, format_head
 from pylender.audit.replay import Replayer
 from pylender.audit.rpc import Rpc
 from pylender.audit.trail import describe
-from pylender.audit.verify import audit_ledger, chunk_block_hashes, load_ledger_abi, reorganised
+from pylender.audit.verify import audit_ledger
 from pylender.audit.views import LedgerViews
 
 

@@ -1,20 +1,32 @@
 """pandas views of an audit trail: records, lender cash flows, loans.
 
-Each function takes the records (replayed on the fly) or already replayed :class:`AuditBooks`.
+Each function takes the records (replayed on the fly) or already replayed :class:`AuditBooks`. pandas is the
+``[frames]`` extra (``pip install 'pylender[frames]'``); without it each function raises
+:class:`~pylender.errors.MissingExtra` saying so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import pandas as pd  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from pylender.audit.records import Record, format_head
 from pylender.audit.replay import AuditBooks, replay
+from pylender.errors import MissingExtra
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLOW_COLUMNS = ["seq", "block", "loan_id", "account", "component", "amount"]
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as exc:
+        raise MissingExtra("pandas", "frames", "pylender.audit.frames") from exc
+    return pandas
 
 
 def _books(source: Sequence[Record] | AuditBooks) -> AuditBooks:
@@ -45,7 +57,7 @@ def records_frame(records: Sequence[Record]) -> pd.DataFrame:
         }
         _flatten("", r.fields, row)
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    frame = _pandas().DataFrame(rows)
     if not frame.empty:
         frame["loan_id"] = frame["loan_id"].astype("Int64")
     return frame
@@ -55,7 +67,7 @@ def lender_flows_frame(source: Sequence[Record] | AuditBooks, account: str | Non
     """Every unit credited to (or withdrawn/lost by) an institution: seq, block, loan, component, amount."""
     books = _books(source)
     rows = [dataclasses.asdict(f) for f in books.flows if account is None or f.account.lower() == account.lower()]
-    frame = pd.DataFrame(rows, columns=FLOW_COLUMNS)
+    frame = _pandas().DataFrame(rows, columns=FLOW_COLUMNS)
     frame["loan_id"] = frame["loan_id"].astype("Int64")
     frame["amount"] = frame["amount"].astype(object)  # exact integers, token base units
     return frame
@@ -95,12 +107,12 @@ def loans_frame(source: Sequence[Record] | AuditBooks) -> pd.DataFrame:
                 "last_seq": loan.last_seq,
             }
         )
-    return pd.DataFrame(rows)
+    return _pandas().DataFrame(rows)
 
 
 def accounts_frame(source: Sequence[Record] | AuditBooks) -> pd.DataFrame:
     """One row per institution as replayed: withdrawable, reserve, loss, exposure, withdrawn."""
     books = _books(source)
-    return pd.DataFrame(
+    return _pandas().DataFrame(
         [{**dataclasses.asdict(a), "withdrawn": books.withdrawn(a.address)} for a in books.accounts.values()]
     )

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from pylender.audit.errors import IndexUnusable
 from pylender.audit.findings import Finding
 from pylender.audit.records import Record, format_head, parse_head
+from pylender.errors import IndexUnusable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -23,8 +23,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pylender.audit.errors import AuditError
-from pylender.audit.layout import keccak256
+from pylender.audit.layout import WORD, keccak256
+from pylender.errors import AuditError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ DEFAULT_GAS = 60_000
 FAILED = 1 << 255
 SIZE_MASK = FAILED - 1
 ANSWER_SELECTOR = keccak256(b"LensAnswer(bytes)")[:4].hex()
-WORD = 32
 
 Send = Callable[[list[tuple[str, list[Any]]]], list[Any]]
 
@@ -53,7 +52,7 @@ def _padded(data: bytes) -> bytes:
 
 def creation_code() -> bytes:
     """The lens's creation code from the shipped artifact."""
-    from pylender.contracts import load
+    from pylender.artifacts import load
 
     try:
         return bytes.fromhex(load(LENS).bytecode.removeprefix("0x"))

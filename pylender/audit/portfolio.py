@@ -13,9 +13,8 @@ from decimal import Decimal
 
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, LoanState, Status
+from pylender.values import BPS, DAY, DISBURSED_STATUSES
 
-BPS = 10_000
-DAY = 86_400
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("1-30 days", 1, 30),
     ("31-60 days", 31, 60),
@@ -23,7 +22,6 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("90+ days", 91, None),
 )
 OPEN = (Status.ACTIVE, Status.DEFAULTED)  # loans that still owe principal
-DISBURSED = (Status.ACTIVE, Status.CLOSED, Status.DEFAULTED, Status.WRITTEN_OFF)
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class Units:
 
 
 @dataclass
-class Totals:
+class PortfolioTotals:
     """One institution's figures (or the portfolio's), in base units."""
 
     name: str
@@ -86,13 +84,15 @@ def _split(amount: int, shares: Sequence[int]) -> list[int]:
     return parts
 
 
-def institution_totals(books: AuditBooks) -> list[Totals]:
+def institution_totals(books: AuditBooks) -> list[PortfolioTotals]:
     """Every institution's figures, in registration order."""
     accounts = sorted(books.accounts.values(), key=lambda a: a.index)
-    rows = {a.address: Totals(a.name or a.address, a.address, reserve=a.reserve, loss=a.loss) for a in accounts}
+    rows = {
+        a.address: PortfolioTotals(a.name or a.address, a.address, reserve=a.reserve, loss=a.loss) for a in accounts
+    }
     for loan in books.loans.values():
         book = loan.book
-        if loan.status in DISBURSED:
+        if loan.status in DISBURSED_STATUSES:
             for lender, amount, funded in zip(book.lenders, book.amounts, book.funded, strict=True):
                 if funded and lender in rows:
                     rows[lender].funded += amount
@@ -112,12 +112,12 @@ def institution_totals(books: AuditBooks) -> list[Totals]:
     return list(rows.values())
 
 
-def portfolio_totals(books: AuditBooks) -> Totals:
+def portfolio_totals(books: AuditBooks) -> PortfolioTotals:
     """The whole portfolio: what borrowers paid by component (from the loans), reserves and losses now."""
-    out = Totals("portfolio")
+    out = PortfolioTotals("portfolio")
     for loan in books.loans.values():
         book = loan.book
-        if loan.status in DISBURSED:
+        if loan.status in DISBURSED_STATUSES:
             out.funded += book.principal
         if loan.status in OPEN:
             out.outstanding += loan.outstanding

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from eth_utils import is_address, to_checksum_address
 
-from pylender.audit.errors import InvalidAddress, NotALedger
 from pylender.audit.layout import keccak256
-from pylender.audit.rpc import Rpc, RpcError
+from pylender.audit.rpc import Rpc
+from pylender.errors import InvalidAddress, NotALedger, RpcError
 
 AUDIT_HEAD_CALL = "0x" + keccak256(b"auditHead()")[:4].hex()
 

@@ -27,19 +27,20 @@ from typing import Any, Literal
 from web3 import Web3
 
 from pylender.audit.chain import ChainChecker
-from pylender.audit.errors import ExportMismatch
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import Export, ExportHeader, make_header, write_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding, VerificationResult
+from pylender.audit.ingest import PIPELINE_LOGS, fetch_records, load_ledger_abi
 from pylender.audit.probe import checksum_address, read_head, require_ledger
 from pylender.audit.records import LogDecoder, Record, format_head
-from pylender.audit.rpc import Rpc, RpcError
+from pylender.audit.rpc import Rpc
+from pylender.errors import ExportMismatch, RpcError
 
 log = logging.getLogger(__name__)
 
 Method = Literal["auto", "state", "logs"]
-METHODS: tuple[str, ...] = ("auto", "state", "logs")
+PREFIX_METHODS: tuple[str, ...] = ("auto", "state", "logs")
 _STRING_CALLS = {"symbol": "0x95d89b41", "decimals": "0x313ce567", "token": "0xfc0c546a"}
 
 
@@ -123,7 +124,6 @@ def export_trail(
 ) -> ExportHeader:
     """Read the ledger's records up to ``latest − confirmations`` and write them to ``path`` with their header."""
     from pylender.audit.index import AuditIndex
-    from pylender.audit.verify import PIPELINE_LOGS, fetch_records, load_ledger_abi
 
     catalog = EventCatalog.from_abi(abi if abi is not None else load_ledger_abi())
     address = checksum_address(ledger_address, "ledger address")

@@ -19,7 +19,7 @@ from pylender.audit.findings import Finding, view_finding
 from pylender.audit.replay import AuditBooks, LoanState, Status
 from pylender.audit.snapshot import compare_snapshot
 from pylender.audit.views import SNAPSHOT, LedgerViews, ViewKey, answers
-from pylender.roles import role_name
+from pylender.values import DISBURSED_STATUSES, role_name
 
 LOAN_FIELDS = {  # LoanView field -> LoanState attribute (``book.`` ones come from reference.LoanBook)
     "outstandingPrincipal": "outstanding",
@@ -86,7 +86,6 @@ CREDIT_FIELDS = (
     "totalDaysLate",
     "amountWrittenOff",
 )
-_DISBURSED = (Status.ACTIVE, Status.CLOSED, Status.DEFAULTED, Status.WRITTEN_OFF)
 _DEFAULTED = (Status.DEFAULTED, Status.WRITTEN_OFF)
 
 
@@ -99,7 +98,7 @@ def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:
         if rec is None:
             rec = sums[borrower] = [0] * len(CREDIT_FIELDS)
         status = loan.status
-        rec[0] += status in _DISBURSED
+        rec[0] += status in DISBURSED_STATUSES
         rec[1] += status == Status.ACTIVE
         rec[2] += status == Status.CLOSED
         rec[3] += status in _DEFAULTED

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["Record", "format_head", "parse_trusted_head"]
+from pylender.errors import InvalidHead
+from pylender.values import AUDIT_SEQ_BITS
 
-SEQ_BITS = 56  # docs/ledger-spec.md, "Audit trail": seq in bits 0-55, the chain hash in bits 56-247
+__all__ = ["Record", "format_head", "parse_trusted_head"]
 
 
 class Record(NamedTuple):
@@ -47,8 +48,6 @@ def format_head(head: int) -> str:
 
 def parse_trusted_head(text: str, what: str = "--expected-head") -> int:
     """A head an auditor brings (``0x`` + 64 hex digits), validated; :class:`InvalidHead` names what is wrong."""
-    from pylender.audit.errors import InvalidHead
-
     raw = text.strip()
     digits = raw[2:] if raw[:2].lower() == "0x" else raw
     if len(digits) != 64:
@@ -62,6 +61,6 @@ def parse_trusted_head(text: str, what: str = "--expected-head") -> int:
         raise InvalidHead(f"{what} {text!r} is not a head: not hexadecimal") from None
     if head >> 248:
         raise InvalidHead(f"{what} {text!r} is not a head: a head is 248 bits, its first byte must be 00")
-    if head & ((1 << SEQ_BITS) - 1) == 0:
+    if head & ((1 << AUDIT_SEQ_BITS) - 1) == 0:
         raise InvalidHead(f"{what} {text!r} is not a head: its seq (the low 56 bits) is 0, which names no record")
     return head

@@ -19,12 +19,12 @@ from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
-from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog, EventSpec
 from pylender.audit.layout import EventLayout, keccak256, layout_of
 from pylender.audit.record import Record as Record
 from pylender.audit.record import format_head as format_head  # re-exported: where callers import it from
-from pylender.models import AUDIT_SEQ_BITS
+from pylender.errors import AuditError
+from pylender.values import AUDIT_SEQ_BITS
 
 _checksum = lru_cache(maxsize=1 << 16)(to_checksum_address)  # addresses repeat; keccak per call is costly
 

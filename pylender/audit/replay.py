@@ -17,12 +17,11 @@ from typing import Any
 from pylender import reference
 from pylender.audit.findings import Finding
 from pylender.audit.records import Record
+from pylender.errors import BooksError
 from pylender.reference.records import CREDIT_WIDTH
-from pylender.roles import role_id, role_name
-from pylender.schedule import installment_amount
+from pylender.schedule import EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, installment_amount
+from pylender.values import BPS, role_id, role_name
 
-BPS = 10_000
-EQUAL_INSTALLMENT, EQUAL_PRINCIPAL = 0, 1
 MOVES = (reference.Component.RESERVE_RELEASE, reference.Component.ABSORBED)
 LENDER_ROLE = "0x" + role_id("LENDER_ROLE").hex()
 
@@ -170,7 +169,7 @@ class Replayer:
     def _loan(self, f: dict[str, Any]) -> LoanState:
         loan = self.state.loans.get(int(f["loanId"]))
         if loan is None:
-            raise reference.BooksError(f"unknown loan {f['loanId']}")
+            raise BooksError(f"unknown loan {f['loanId']}")
         loan.last_seq = self._rec.seq if self._rec else 0
         return loan
 
@@ -206,7 +205,7 @@ class Replayer:
         start = len(flat)
         try:
             handler(record.fields)
-        except reference.BooksError as exc:
+        except BooksError as exc:
             self._finding(kind, "books", "a record the books can apply", str(exc))
         except (KeyError, TypeError, ValueError) as exc:
             self._finding(kind, "fields", "the fields the ledger ABI defines", f"{type(exc).__name__}: {exc}")

@@ -16,19 +16,18 @@ from pathlib import Path
 
 from pylender.audit import report_sections as section
 from pylender.audit.breaches import Breach, policy_breaches
-from pylender.audit.errors import InvalidPath
 from pylender.audit.findings import VerificationResult
 from pylender.audit.portfolio import institution_totals
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks
 from pylender.audit.report_facts import (
-    InvalidZone,
     ReportFacts,
     check_zone,
     facts_from_chain,
     facts_from_export,
 )
 from pylender.audit.views import LedgerViews
+from pylender.errors import InvalidPath, InvalidZone
 
 __all__ = [
     "Breach",

@@ -9,10 +9,10 @@ from typing import Any
 
 from web3 import Web3
 
-from pylender.audit.errors import AuditError
 from pylender.audit.findings import VerificationResult
 from pylender.audit.portfolio import Units
 from pylender.audit.records import Record
+from pylender.errors import InvalidZone
 
 
 @dataclass
@@ -63,10 +63,6 @@ class ReportFacts:
     @property
     def as_of(self) -> int | None:
         return self.block_times.get(self.final_block) if self.final_block is not None else None
-
-
-class InvalidZone(AuditError, ValueError):
-    """``--timezone`` names no timezone."""
 
 
 def check_zone(name: str) -> tzinfo:

@@ -12,8 +12,7 @@ from pylender.audit import charts
 from pylender.audit.breaches import policy_breaches
 from pylender.audit.findings import Outcome, VerificationResult
 from pylender.audit.portfolio import (
-    DISBURSED,
-    Totals,
+    PortfolioTotals,
     Units,
     by_status,
     components,
@@ -28,6 +27,7 @@ from pylender.audit.report_facts import ReportFacts
 from pylender.audit.trail import role_rows
 from pylender.audit.verdict import headline, statements
 from pylender.audit.views import LedgerViews
+from pylender.values import DISBURSED_STATUSES
 
 PAGE = 100  # loans per page of the loan list
 OVERDUE_LISTED = 50
@@ -178,7 +178,7 @@ def portfolio(books: AuditBooks, units: Units) -> str:
     )
 
 
-def institutions(rows: Sequence[Totals], units: Units) -> str:
+def institutions(rows: Sequence[PortfolioTotals], units: Units) -> str:
     fmt = units.fmt
     lending = [
         (r.name, r.address, fmt(r.funded), fmt(r.outstanding), fmt(r.reserve), fmt(r.written_off), fmt(r.loss))
@@ -250,7 +250,7 @@ def overdue(books: AuditBooks, records: Sequence[Record], facts: ReportFacts) ->
     disbursed = {loan: facts.block_times.get(block) for loan, block in disbursement_blocks(records).items()}
     known = {loan: t for loan, t in disbursed.items() if t is not None}
     active = [x for x in books.loans.values() if x.status == Status.ACTIVE]
-    if as_of is None or len(known) < sum(1 for x in books.loans.values() if x.status in DISBURSED):
+    if as_of is None or len(known) < sum(1 for x in books.loans.values() if x.status in DISBURSED_STATUSES):
         return (
             "<h2>Overdue loans</h2><p class='note'>The times of the blocks are not known (an export written without "
             "them): overdue buckets need each disbursement's time and the final block's. Report from the node "
@@ -336,7 +336,7 @@ def cash_flows(books: AuditBooks, facts: ReportFacts) -> str:
     )
 
 
-def losses(rows: Sequence[Totals], units: Units) -> str:
+def losses(rows: Sequence[PortfolioTotals], units: Units) -> str:
     if not any(r.written_off or r.recoveries or r.loss for r in rows):
         return "<h2>Losses and recoveries</h2><p class='note'>No loan was written off and nothing was recovered.</p>"
     lines = [

@@ -25,8 +25,8 @@ from typing import Any
 import msgspec
 from web3 import Web3
 
-from pylender.audit.errors import AuditError, FetchError, HttpStatusError
 from pylender.audit.transport import RawHttp
+from pylender.errors import HttpStatusError, RpcError, RpcExhausted
 
 log = logging.getLogger(__name__)
 
@@ -50,27 +50,6 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
-
-
-class RpcExhausted(FetchError):
-    """A request failed in transit on every attempt the retry policy allows."""
-
-    def __init__(self, what: str, attempts: int, seconds: float, last: BaseException | str) -> None:
-        reason = last if isinstance(last, str) else f"{type(last).__name__}: {last}"
-        super().__init__(f"{what}: no answer after {attempts} attempts over {seconds:.1f} s (last: {reason})")
-        self.attempts = attempts
-
-
-class RpcError(AuditError):
-    """The node answered a request with a JSON-RPC error (``code``, ``message``, ``data`` as it sent them)."""
-
-    def __init__(self, method: str, error: Any) -> None:
-        self.error = error
-        self.code = error.get("code") if isinstance(error, Mapping) else None
-        self.message = str(error.get("message", "")) if isinstance(error, Mapping) else str(error)
-        super().__init__(
-            f"{method} failed: {self.code}: {self.message}" if self.code is not None else f"{method}: {error}"
-        )
 
 
 def is_transient(exc: BaseException) -> bool:

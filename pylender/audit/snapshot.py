@@ -2,7 +2,7 @@
 
 ``auditSnapshot(firstId, count)`` returns, per loan, the fields of ``getLoan``, ``getTranches`` and
 ``positionOf`` that the audit trail determines, as one flat ``uint256[]`` (layout in
-``contracts/interfaces/ICoLendingLedger.sol``, mirrored by :data:`LOAN_FIELDS` and :data:`TRANCHE_FIELDS`).
+``contracts/interfaces/ICoLendingLedger.sol``, mirrored by :data:`LOAN_WORD_NAMES` and :data:`TRANCHE_FIELDS`).
 One call answers for 166 loans where the single views take three calls per two-lender loan, and the
 node reads each loan once instead of once per view: about 4,100 EVM steps per two-lender loan, against
 7,050 for ``getLoan`` and two ``positionOf`` (each of those passes the ledger's static self-call).
@@ -20,11 +20,13 @@ from typing import Final
 
 from eth_utils import to_checksum_address
 
-from pylender.audit.errors import AuditError
 from pylender.audit.findings import Finding, view_finding
+from pylender.audit.layout import WORD
 from pylender.audit.replay import AuditBooks, LoanState, Status
+from pylender.errors import AuditError
+from pylender.values import MAX_TRANCHES
 
-LOAN_FIELDS: Final = (  # per loan, in the view's order; every word but loanId is compared
+LOAN_WORD_NAMES: Final = (  # per loan, in the view's order; every word but loanId is compared
     "loanId",
     "status",
     "borrowerId",
@@ -51,12 +53,10 @@ TRANCHE_FIELDS: Final = (  # per tranche, lead first
     "principalCredited",
     "recoveredCredited",
 )
-LOAN_WORDS: Final = len(LOAN_FIELDS)
+LOAN_WORDS: Final = len(LOAN_WORD_NAMES)
 TRANCHE_WORDS: Final = len(TRANCHE_FIELDS)
-BORROWER_ID: Final = LOAN_FIELDS.index("borrowerId")
-TRANCHE_COUNT: Final = LOAN_FIELDS.index("trancheCount")
-MAX_TRANCHES: Final = 16  # the ledger's MAX_TRANCHES
-WORD: Final = 32
+BORROWER_ID: Final = LOAN_WORD_NAMES.index("borrowerId")
+TRANCHE_COUNT: Final = LOAN_WORD_NAMES.index("trancheCount")
 SNAPSHOT_GAS_PER_LOAN: Final = 60_000
 """Gas budget per loan of one ``auditSnapshot`` call, against lens.GAS_BUDGET (10M): about 1.5 times the ~40,000 gas
 anvil estimates per two-lender loan (with the answer's memory), so a call asks for 166 loans. Loans with many
@@ -144,7 +144,7 @@ def _differences(loan: LoanState, expected: Sequence[int], found: Sequence[int],
     subject = f"loan {loan.loan_id}"
     out: list[Finding] = []
     for i in range(1, LOAN_WORDS):
-        name = LOAN_FIELDS[i]
+        name = LOAN_WORD_NAMES[i]
         if expected[i] != found[i]:
             out.append(view_finding(subject, name, _shown(name, expected[i]), _shown(name, found[i])))
     if expected[TRANCHE_COUNT] != found[TRANCHE_COUNT]:

@@ -9,10 +9,9 @@ from pydantic import BaseModel
 
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, Status
-from pylender.roles import role_name
+from pylender.values import RepaymentMethod, role_name
 
 INTERNAL_MOVES = frozenset({"loss", "reserve-release", "absorbed"})
-METHODS = {0: "equal installment", 1: "equal principal", 2: "interest first"}
 
 
 def _n(value: Any) -> str:
@@ -40,7 +39,7 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "LoanOriginated": lambda f: (
         f"originated for {_short(f['borrower'])}: principal {_n(f['terms']['principal'])}, "
         f"{f['terms']['annualRateBps']} bps/yr, {f['terms']['periods']} × {f['terms']['periodSeconds']} s, "
-        f"{METHODS.get(int(f['terms']['method']), f['terms']['method'])}; tranches "
+        f"{_method(f['terms']['method'])}; tranches "
         + ", ".join(f"{_short(t['lender'])} {t['shareBps']} bps" for t in f["tranches"])
     ),
     "TrancheFunded": lambda f: (
@@ -177,3 +176,11 @@ def role_rows(records: Sequence[Record], books: AuditBooks) -> tuple[list[dict[s
         if r.kind == "AccessChanged"
     ]
     return holders, changes
+
+
+def _method(code: Any) -> str:
+    """The repayment method's words (``equal installment``), or the code itself when no method has it."""
+    try:
+        return str(RepaymentMethod.parse(int(code)).words)
+    except ValueError:
+        return str(code)

@@ -3,7 +3,7 @@
 web3's :class:`~web3.HTTPProvider` posts through requests, which spends about 20 ms of CPU reading
 the 13 MB ``eth_getLogs`` reply of 10,000 records; ``http.client`` reads it in about 4 ms, and
 msgspec parses it in about 60% of the time ``json`` takes. :meth:`RawHttp.for_provider` is used
-for pylender's own :class:`~pylender.node.KeepAliveHTTPProvider` (what ``pylender`` connects with:
+for pylender's own :class:`~pylender.client.transport.KeepAliveHTTPProvider` (what ``pylender`` connects with:
 plain HTTP(S), credentials in the URL) and for a stock ``HTTPProvider`` (``make_request`` not
 overridden) whose request options are the headers and a timeout; anything else (auth, proxies,
 client certificates, an explicit session, a subclass that wraps requests) keeps the provider's own
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import msgspec
 from web3 import HTTPProvider
 
-from pylender.audit.errors import FetchError, HttpStatusError
+from pylender.errors import FetchError, HttpStatusError
 
 DEFAULT_TIMEOUT = 30.0
 PLAIN_OPTIONS = {"headers", "timeout"}
@@ -47,7 +47,7 @@ class RawHttp:
     @classmethod
     def for_provider(cls, provider: Any) -> RawHttp | None:
         """A transport with the provider's URL, headers and timeout; None when the provider needs its own."""
-        from pylender.node import KeepAliveHTTPProvider
+        from pylender.client.transport import KeepAliveHTTPProvider
 
         if type(provider) is KeepAliveHTTPProvider:  # pylender's own: plain HTTP(S), optional basic auth
             return cls(str(provider.endpoint_uri), provider.auth_headers(), provider.timeout)

@@ -8,7 +8,7 @@ with the compiled readers of :mod:`pylender.audit.layout`. The number of round t
 number of loans and institutions, never on the number of records; a node that refuses the lens gets
 plain batches, a provider without batch support one request per call. Every request goes through
 :class:`pylender.audit.rpc.Rpc`: a dropped connection or a busy node is retried with backoff, and an
-exhausted retry budget ends in a named :class:`~pylender.audit.rpc.RpcExhausted`.
+exhausted retry budget ends in a named :class:`~pylender.errors.RpcExhausted`.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
 
-from pylender.audit.errors import AuditError
 from pylender.audit.events import canonical_type
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
 from pylender.audit.lens import GAS_BUDGET, Lens, is_gas_refusal
 from pylender.audit.records import from_json, to_json
 from pylender.audit.rpc import RetryPolicy, Rpc
 from pylender.audit.snapshot import SNAPSHOT_GAS_PER_LOAN, read_words, split_loans
+from pylender.errors import AuditError
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import click
 from rich.table import Table
 
+from pylender import __version__
 from pylender.cli.common import (
     State,
     console,
@@ -30,6 +31,7 @@ from pylender.cli.common import (
     resolve_from,
 )
 from pylender.cli.lending import credit, lender, loan, token
+from pylender.values import to_jsonable
 
 # -- root --------------------------------------------------------------------------------------------
 
@@ -55,6 +57,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="pylender", message="%(prog)s %(version)s")
 @click.option("--rpc", envvar="PYLENDER_RPC", help="JSON-RPC URL (default: $PYLENDER_RPC, else embedded anvil).")
 @click.option("--chain-id", type=int, help="Expected chain id; refuse to run on another chain.")
 @click.option(
@@ -87,7 +90,7 @@ def node(port: int, host: str, state_file: str | None, block_time: float | None,
     """Run a local anvil chain in the foreground (Ctrl-C stops it)."""
     import signal
 
-    from pylender.node import LocalNode
+    from pylender.client.node import LocalNode
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even when started in the background
     local = LocalNode(port, host=host, state=state_file, block_time=block_time, accounts=accounts)
@@ -109,7 +112,7 @@ def node(port: int, host: str, state_file: str | None, block_time: float | None,
 @handle_errors
 def deploy(token: str | None, decimals: int, as_json: bool) -> None:
     """Deploy the test token and the ledger; save the addresses to the deployment file."""
-    from pylender.session import save_deployment
+    from pylender.client.session import save_deployment
 
     state = current_state()
     session = state.session()
@@ -119,7 +122,7 @@ def deploy(token: str | None, decimals: int, as_json: bool) -> None:
         )
     ledger = session.deploy(token=parse_address(token, "--token") if token else None, decimals=decimals)
     path = save_deployment(ledger.deployment, state.deployment_path)
-    data = ledger.deployment.model_dump(mode="json")
+    data = to_jsonable(ledger.deployment)
     if as_json:
         emit_json(data)
         return
@@ -170,8 +173,8 @@ def run(scenario_file: str, as_json: bool) -> None:
     """Run a scenario file on a fresh embedded chain and print the final state."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from pylender.runner import run_scenario
-    from pylender.scenario import load
+    from pylender.scenarios.runner import run_scenario
+    from pylender.scenarios.schema import load
 
     scenario = load(scenario_file)
     if as_json:
@@ -211,7 +214,7 @@ def print_run(result: Any) -> None:
 @handle_errors
 def demo(n_loans: int, seed: int, as_json: bool) -> None:
     """A year of a co-lending portfolio on an embedded chain, with a summary per lender."""
-    from pylender.demo import print_demo, run_demo
+    from pylender.scenarios.demo import print_demo, run_demo
 
     report = run_demo(n_loans=n_loans, seed=seed, show_progress=not as_json)
     if as_json:

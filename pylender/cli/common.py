@@ -24,17 +24,10 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from pylender.errors import DeploymentNotFound, PylenderError
-from pylender.models import Deployment
-from pylender.schedule import RepaymentMethod
+from pylender.values import Deployment
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-METHOD_NAMES = {
-    "equal-installment": RepaymentMethod.EQUAL_INSTALLMENT,
-    "equal-principal": RepaymentMethod.EQUAL_PRINCIPAL,
-    "interest-first": RepaymentMethod.INTEREST_FIRST,
-}
 
 
 def console(err: bool = False) -> Console:
@@ -55,7 +48,7 @@ class State:
 
     def saved_deployment(self) -> Deployment | None:
         try:
-            from pylender.session import load_deployment
+            from pylender.client.session import load_deployment
 
             return load_deployment(self.deployment_path)
         except DeploymentNotFound:
@@ -63,7 +56,7 @@ class State:
 
     def session(self) -> Any:
         if self._session is None:
-            from pylender.session import Pylender
+            from pylender.client.session import Pylender
 
             rpc = self.rpc or os.environ.get("PYLENDER_RPC")
             if rpc is None:
@@ -73,7 +66,7 @@ class State:
         return self._session
 
     def ledger(self) -> Any:
-        from pylender.session import load_deployment
+        from pylender.client.session import load_deployment
 
         deployment = load_deployment(self.deployment_path)
         session = self.session()
@@ -154,9 +147,9 @@ def resolve_from(ledger: Any, who: str | None) -> Any:
     if who is None:
         return None
     if who.isdigit():
-        from pylender.accounts import dev_account
+        from pylender.client.accounts import dev_account
 
-        if not ledger.local:
+        if not ledger.is_local:
             raise click.BadParameter("dev account indexes work only on a local anvil chain", param_hint="--from")
         return dev_account(int(who))
     if not is_address(who):
@@ -166,7 +159,7 @@ def resolve_from(ledger: Any, who: str | None) -> Any:
 
 def parse_address(value: str, what: str) -> str:
     if value.isdigit():
-        from pylender.accounts import dev_account
+        from pylender.client.accounts import dev_account
 
         return dev_account(int(value)).address
     if not is_address(value):

@@ -8,7 +8,6 @@ import click
 from rich.table import Table
 
 from pylender.cli.common import (
-    METHOD_NAMES,
     base_units_option,
     console,
     current_state,
@@ -22,7 +21,7 @@ from pylender.cli.common import (
     parse_amount,
     resolve_from,
 )
-from pylender.models import LoanStatus, LoanTerms, Tranche, borrower_id
+from pylender.values import DAY, ZERO_ADDRESS, LoanStatus, LoanTerms, RepaymentMethod, Tranche, borrower_id, to_jsonable
 
 # -- lenders -------------------------------------------------------------------------------------------
 
@@ -61,7 +60,7 @@ def lender_balance(address: str | None, as_json: bool) -> None:
     else:
         rows = ledger.institutions()
     if as_json:
-        emit_json([{"address": a, **acc.model_dump()} for a, acc in rows])
+        emit_json([{"address": a, **to_jsonable(acc)} for a, acc in rows])
         return
     d = ledger.decimals
     table = Table(title="institutions")
@@ -144,7 +143,12 @@ def _parse_tranche(text: str) -> Tranche:
 @click.option("--rate", "rate_bps", type=int, required=True, help="Annual rate in bps.")
 @click.option("--periods", type=int, required=True)
 @click.option("--period-days", type=float, default=30, show_default=True)
-@click.option("--method", type=click.Choice(list(METHOD_NAMES)), default="equal-installment", show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice([m.option for m in RepaymentMethod]),
+    default=RepaymentMethod.EQUAL_INSTALLMENT.option,
+    show_default=True,
+)
 @click.option("--tranche", "tranches", multiple=True, required=True, help="LENDER:SHARE_BPS, lead first (repeat).")
 @click.option("--grace-days", type=float, default=0)
 @click.option("--penalty-rate", type=int, default=0, help="Penalty rate in bps.")
@@ -165,14 +169,14 @@ def loan_originate(**o: Any) -> None:
         principal=parse_amount(ledger, o["principal"], o["base_units"]),
         annual_rate_bps=o["rate_bps"],
         periods=o["periods"],
-        period_seconds=int(o["period_days"] * 86_400),
-        method=METHOD_NAMES[o["method"]],
-        grace_period=int(o["grace_days"] * 86_400),
+        period_seconds=int(o["period_days"] * DAY),
+        method=RepaymentMethod.parse(o["method"]),
+        grace_period=int(o["grace_days"] * DAY),
         penalty_rate_bps=o["penalty_rate"],
         prepayment_fee_bps=o["prepayment_fee"],
         service_fee_bps=o["service_fee"],
         reserve_bps=o["reserve"],
-        **({"fee_recipient": parse_address(o["fee_recipient"], "--fee-recipient")} if o["fee_recipient"] else {}),
+        fee_recipient=parse_address(o["fee_recipient"], "--fee-recipient") if o["fee_recipient"] else ZERO_ADDRESS,
     )
     loan_id = ledger.originate(terms, [_parse_tranche(t) for t in o["tranches"]], by=resolve_from(ledger, o["who"]))
     if o["as_json"]:
@@ -225,14 +229,16 @@ def loan_repay(
     ledger = current_state().ledger()
     ledger.loan(loan_id)
     if pay_due:
-        value = ledger.amount_due(loan_id).total_due
-        if value == 0:
+        if ledger.amount_due(loan_id).total_due == 0:
             fail(f"nothing is due on loan {loan_id} now")
+        # The contract works out what is due when the transaction executes: never short, never an overpayment.
+        receipt = ledger.repay_due(loan_id, by=resolve_from(ledger, who), approve=approve)
+        [value] = ledger.repaid_amounts(receipt)
     elif amount is None:
         raise click.UsageError("give AMOUNT or --due")
     else:
         value = parse_amount(ledger, amount, base_units)
-    ledger.repay(loan_id, value, by=resolve_from(ledger, who), approve=approve)
+        ledger.repay(loan_id, value, by=resolve_from(ledger, who), approve=approve)
     loan_ = ledger.loan(loan_id)
     console().print(
         f"repaid {fmt_amount(value, ledger.decimals)} on loan {loan_id}: {loan_.status.label}, "
@@ -355,10 +361,9 @@ def loan_show(loan_id: int, as_json: bool) -> None:
         emit_json(
             {
                 "loanId": loan_id,
-                "loan": {**loan_.model_dump(mode="json"), "status": loan_.status.label,
-                         "borrower_id": "0x" + loan_.borrower_id.hex()},
-                "tranches": [t.model_dump(mode="json") for t in tranches],
-                "due": due.model_dump(mode="json") if due else None,
+                "loan": {**to_jsonable(loan_), "status": loan_.status.label},
+                "tranches": [to_jsonable(t) for t in tranches],
+                "due": to_jsonable(due) if due else None,
             }
         )  # fmt: skip
         return
@@ -368,8 +373,8 @@ def loan_show(loan_id: int, as_json: bool) -> None:
         ("borrower", loan_.borrower),
         ("principal", fmt_amount(loan_.principal, d)),
         ("rate", f"{loan_.annual_rate_bps / 100:.2f} %"),
-        ("method", loan_.method.name.lower()),
-        ("periods", f"{loan_.periods} x {loan_.period_seconds / 86_400:g} days"),
+        ("method", loan_.method.key),
+        ("periods", f"{loan_.periods} x {loan_.period_seconds / DAY:g} days"),
         ("installment", fmt_amount(loan_.installment_amount, d)),
         ("current installment", str(loan_.current_installment)),
         ("outstanding principal", fmt_amount(loan_.outstanding_principal, d)),
@@ -400,7 +405,7 @@ def loan_schedule(loan_id: int, as_json: bool) -> None:
     ledger = current_state().ledger()
     items = ledger.schedule(loan_id)
     if as_json:
-        emit_json([i.model_dump() for i in items])
+        emit_json([to_jsonable(i) for i in items])
         return
     d = ledger.decimals
     table = Table(title=f"loan {loan_id} schedule")
@@ -426,10 +431,10 @@ def credit(borrower_id: str, as_json: bool) -> None:
     ledger = current_state().ledger()
     record = ledger.credit_record(borrower_id)
     if as_json:
-        emit_json(record.model_dump())
+        emit_json(to_jsonable(record))
         return
     table = Table(title=f"credit record of {borrower_id}", show_header=False)
-    for key, value in record.model_dump().items():
+    for key, value in to_jsonable(record).items():
         shown = fmt_amount(value, ledger.decimals) if key == "amount_written_off" else str(value)
         table.add_row(key.replace("_", " "), shown)
     console().print(table)

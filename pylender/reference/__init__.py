@@ -10,8 +10,9 @@ Two layers:
   accrual, the payment waterfall, prepayment, default, write-off, recovery, credit records. It decides what each
   payment pays and hands that to its :class:`Books`.
 
-Every call the contract would reject raises a :class:`LedgerRevert` subclass named like the contract's custom
-error, with the same arguments in the same order (``exc.error_args``), so differential tests can compare reverts.
+Every call the contract would reject raises the contract's custom error: the very class of :mod:`pylender.errors` the
+client decodes that revert into (a :class:`~pylender.errors.ContractError`), with the same arguments in the same
+order (``exc.error_args``), so one ``except`` catches both and differential tests compare reverts directly.
 Time is explicit: every time-dependent method takes ``now`` (the block timestamp).
 
 Where the spec leaves a point open, the model follows the ledger contract's reading (noted as "Reading:"). One
@@ -21,70 +22,24 @@ the recovered remainder out at write-off and updating it on later recoveries can
 50/25/25 shares, a 4-unit loss, recoveries of 3 then 1.) The loan closes as soon as no principal remains ("the last
 principal is paid"), skipping installments with nothing due (rate 0, P = 5 over 4 periods: the 4th owes nothing).
 
-Layout: ``errors`` (the :class:`LedgerRevert` subclasses, :class:`BooksError`), ``values`` (limits, statuses, terms,
-results), ``records`` (credits, the journal, accounts, loan books), ``books`` (:class:`Books`), ``waterfall`` (a
-loan's schedule state and the payment waterfall), ``checks`` (origination checks), ``ledger``
-(:class:`ReferenceLedger`). Every public name is re-exported here: ``from pylender.reference import X`` works for
-all of them.
+Layout: ``values`` (the model's results; limits, statuses, terms and policy are :mod:`pylender.values`'),
+``records`` (credits, the journal, accounts, loan books), ``books`` (:class:`Books`), ``waterfall`` (a loan's
+schedule state and the payment waterfall), ``checks`` (origination checks), ``ledger`` (:class:`ReferenceLedger`).
+The model's own names are re-exported here (``from pylender.reference import X``); its errors are
+:mod:`pylender.errors`'.
 """
 
 from __future__ import annotations
 
 from pylender.reference.books import Books
-from pylender.reference.errors import (
-    FEE_ABOVE_BPS,
-    FEE_RECIPIENT_MISMATCH,
-    PERIODS_OUT_OF_RANGE,
-    PREPAY_FEE_ABOVE_BPS,
-    RESERVE_ABOVE_BPS,
-    ZERO_PERIOD_SECONDS,
-    AccessControlUnauthorizedAccount,
-    AlreadyFunded,
-    BooksError,
-    CancelNotAllowed,
-    ConservationBroken,
-    DeadlinePassed,
-    DuplicateLender,
-    EnforcedPause,
-    ExpectedPause,
-    ExposureAboveCap,
-    InstitutionExists,
-    InvalidTerms,
-    InvalidTrancheCount,
-    LedgerRevert,
-    LengthMismatch,
-    LoanNotInStatus,
-    NotATrancheLender,
-    NotOverdueLongEnough,
-    Overpayment,
-    PenaltyRateAboveCap,
-    PrepaymentLeavesNoPeriod,
-    PrincipalAboveCap,
-    RateAboveCap,
-    ReserveBelowMinimum,
-    ShareBelowMinimum,
-    SharesNotWhole,
-    UnknownInstitution,
-    ZeroAddress,
-    ZeroAmount,
-)
-from pylender.reference.ledger import (
-    ReferenceLedger,
-)
-from pylender.reference.records import (
-    Account,
-    Component,
-    Credit,
-    Journal,
-    LoanBook,
-    Totals,
-)
+from pylender.reference.ledger import ReferenceLedger
+from pylender.reference.records import Account, Component, Credit, Journal, LoanBook, Totals
 from pylender.reference.values import (
     MAX_PERIODS,
     MAX_TRANCHES,
     ZERO_ADDRESS,
+    AmountDue,
     CreditRecord,
-    Due,
     LoanStatus,
     LoanTerms,
     PolicyParams,
@@ -95,59 +50,24 @@ from pylender.reference.values import (
 from pylender.reference.waterfall import Loan
 
 __all__ = [
-    "FEE_ABOVE_BPS",
-    "FEE_RECIPIENT_MISMATCH",
     "MAX_PERIODS",
     "MAX_TRANCHES",
-    "PERIODS_OUT_OF_RANGE",
-    "PREPAY_FEE_ABOVE_BPS",
-    "RESERVE_ABOVE_BPS",
     "ZERO_ADDRESS",
-    "ZERO_PERIOD_SECONDS",
-    "AccessControlUnauthorizedAccount",
     "Account",
-    "AlreadyFunded",
+    "AmountDue",
     "Books",
-    "BooksError",
-    "CancelNotAllowed",
     "Component",
-    "ConservationBroken",
     "Credit",
     "CreditRecord",
-    "DeadlinePassed",
-    "Due",
-    "DuplicateLender",
-    "EnforcedPause",
-    "ExpectedPause",
-    "ExposureAboveCap",
-    "InstitutionExists",
-    "InvalidTerms",
-    "InvalidTrancheCount",
     "Journal",
-    "LedgerRevert",
-    "LengthMismatch",
     "Loan",
     "LoanBook",
-    "LoanNotInStatus",
     "LoanStatus",
     "LoanTerms",
-    "NotATrancheLender",
-    "NotOverdueLongEnough",
-    "Overpayment",
-    "PenaltyRateAboveCap",
     "PolicyParams",
-    "PrepaymentLeavesNoPeriod",
-    "PrincipalAboveCap",
-    "RateAboveCap",
     "ReferenceLedger",
     "RepaymentBreakdown",
-    "ReserveBelowMinimum",
-    "ShareBelowMinimum",
-    "SharesNotWhole",
     "Totals",
     "Tranche",
-    "UnknownInstitution",
-    "ZeroAddress",
-    "ZeroAmount",
     "is_zero",
 ]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pylender.reference.errors import BooksError, ConservationBroken
+from pylender.errors import BooksError, ConservationBroken
 from pylender.reference.records import Account, Component, Credit, Journal, LoanBook
 from pylender.reference.values import LoanStatus, Tranche, is_zero
-from pylender.schedule import BPS, tranche_amounts
+from pylender.schedule import tranche_amounts
+from pylender.values import BPS
 
 # hot-path aliases (module globals are faster to load than class attributes)
 _INCOME, _RESERVE, _PRINCIPAL, _RECOVERY, _LOSS = (

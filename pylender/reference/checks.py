@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pylender.reference.books import Account
-from pylender.reference.errors import (
-    FEE_ABOVE_BPS,
-    FEE_RECIPIENT_MISMATCH,
-    PERIODS_OUT_OF_RANGE,
-    PREPAY_FEE_ABOVE_BPS,
-    RESERVE_ABOVE_BPS,
-    ZERO_PERIOD_SECONDS,
+from pylender.errors import (
     DeadlinePassed,
     DuplicateLender,
-    InvalidTerms,
+    FeeRecipientMismatch,
+    InstallmentAboveLimit,
     InvalidTrancheCount,
     PenaltyRateAboveCap,
+    PeriodsOutOfRange,
+    PrepaymentFeeAboveWhole,
     PrincipalAboveCap,
     RateAboveCap,
+    ReserveAboveWhole,
     ReserveBelowMinimum,
+    ServiceFeeAboveWhole,
     ShareBelowMinimum,
     SharesNotWhole,
     UnknownInstitution,
     ZeroAddress,
     ZeroAmount,
+    ZeroPeriodSeconds,
 )
+from pylender.reference.books import Account
 from pylender.reference.values import MAX_PERIODS, MAX_TRANCHES, LoanTerms, PolicyParams, Tranche, is_zero
-from pylender.schedule import BPS
+from pylender.schedule import installment_amount
+from pylender.values import BPS, CURSOR_LIMIT
 
 
 def check_terms(loan_id: int, t: LoanTerms, now: int, policy: PolicyParams, accounts: Mapping[str, Account]) -> None:
@@ -36,18 +37,20 @@ def check_terms(loan_id: int, t: LoanTerms, now: int, policy: PolicyParams, acco
         raise ZeroAddress()
     if t.principal == 0:
         raise ZeroAmount()
+    if t.principal > CURSOR_LIMIT:
+        raise PrincipalAboveCap(t.principal, CURSOR_LIMIT)
     if not 1 <= t.periods <= MAX_PERIODS:
-        raise InvalidTerms(PERIODS_OUT_OF_RANGE)
+        raise PeriodsOutOfRange(t.periods, MAX_PERIODS)
     if t.period_seconds == 0:
-        raise InvalidTerms(ZERO_PERIOD_SECONDS)
+        raise ZeroPeriodSeconds()
     if (not is_zero(t.fee_recipient)) != (t.service_fee_bps > 0):
-        raise InvalidTerms(FEE_RECIPIENT_MISMATCH)
+        raise FeeRecipientMismatch(t.fee_recipient, t.service_fee_bps)
     if t.service_fee_bps > BPS:
-        raise InvalidTerms(FEE_ABOVE_BPS)
+        raise ServiceFeeAboveWhole(t.service_fee_bps)
     if t.prepayment_fee_bps > BPS:
-        raise InvalidTerms(PREPAY_FEE_ABOVE_BPS)
+        raise PrepaymentFeeAboveWhole(t.prepayment_fee_bps)
     if t.reserve_bps > BPS:
-        raise InvalidTerms(RESERVE_ABOVE_BPS)
+        raise ReserveAboveWhole(t.reserve_bps)
     if t.funding_deadline <= now:
         raise DeadlinePassed(loan_id, t.funding_deadline)
     if not is_zero(t.fee_recipient) and t.fee_recipient not in accounts:
@@ -85,3 +88,10 @@ def check_tranches(
         raise SharesNotWhole(total)
     if len(tranches) > 1 and platform_share < policy.min_platform_share_bps:
         raise ShareBelowMinimum(loan_id, platform_share, policy.min_platform_share_bps)
+
+
+def check_installment_amount(t: LoanTerms) -> None:
+    """The installment amount A that disbursement will fix must fit the cursor (checked last at origination)."""
+    a = installment_amount(int(t.method), t.principal, t.annual_rate_bps, t.period_seconds, t.periods)
+    if a > CURSOR_LIMIT:
+        raise InstallmentAboveLimit(a, CURSOR_LIMIT)

@@ -8,21 +8,20 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from pylender.reference.books import Books
-from pylender.reference.checks import check_terms, check_tranches
-from pylender.reference.errors import (
+from pylender.errors import (
     AccessControlUnauthorizedAccount,
     AlreadyFunded,
     CancelNotAllowed,
+    ContractError,
     DeadlinePassed,
     EnforcedPause,
     ExpectedPause,
     ExposureAboveCap,
     InstitutionExists,
-    LedgerRevert,
     LengthMismatch,
     LoanNotInStatus,
     NotATrancheLender,
+    NothingDue,
     NotOverdueLongEnough,
     Overpayment,
     PrepaymentLeavesNoPeriod,
@@ -30,10 +29,12 @@ from pylender.reference.errors import (
     ZeroAddress,
     ZeroAmount,
 )
+from pylender.reference.books import Books
+from pylender.reference.checks import check_installment_amount, check_terms, check_tranches
 from pylender.reference.values import (
     ZERO_ADDRESS,
+    AmountDue,
     CreditRecord,
-    Due,
     LoanStatus,
     LoanTerms,
     PolicyParams,
@@ -42,7 +43,8 @@ from pylender.reference.values import (
     is_zero,
 )
 from pylender.reference.waterfall import Cursor, Loan, complete, load, pay_installments, pay_penalty
-from pylender.schedule import BPS, installment_amount
+from pylender.schedule import installment_amount
+from pylender.values import BPS, DISBURSED_STATUSES, PAY_ALL_DUE
 
 
 class ReferenceLedger:
@@ -87,6 +89,7 @@ class ReferenceLedger:
         loan_id = len(self.loans) + 1
         check_terms(loan_id, terms, now, self.policy, self.books.accounts)
         check_tranches(loan_id, tranches, self.policy, self.books.accounts)
+        check_installment_amount(terms)
         self.loans[loan_id] = Loan(loan_id, terms, list(tranches))
         self.loans_of.setdefault(terms.borrower_id, []).append(loan_id)
         self.books.open_loan(
@@ -148,7 +151,8 @@ class ReferenceLedger:
 
     def repay(self, loan_id: int, amount: int, now: int) -> RepaymentBreakdown:
         """Penalty first, then installments oldest first (interest, then principal): every installment due and the
-        next one not yet due, no more (``Overpayment``)."""
+        next one not yet due, no more (``Overpayment``). ``PAY_ALL_DUE`` (``2**256 - 1``, the contract's
+        ``type(uint256).max``) pays exactly everything due at ``now`` (``NothingDue`` if nothing is)."""
         self._not_paused()
         return self._repay(loan_id, amount, now)
 
@@ -162,7 +166,7 @@ class ReferenceLedger:
         saved = copy.deepcopy((self.books, self.loans))
         try:
             return [self._repay(i, a, now) for i, a in zip(loan_ids, amounts, strict=True)]
-        except LedgerRevert:
+        except ContractError:
             self.books, self.loans = saved
             raise
 
@@ -171,16 +175,21 @@ class ReferenceLedger:
             raise ZeroAmount()
         loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
         c = load(loan, now)
+        if amount == PAY_ALL_DUE:  # everything due now: the penalty and every installment already due
+            amount -= pay_installments(loan, c, pay_penalty(c, amount), only_due=True, now=now)
+            if amount == 0:
+                raise NothingDue(loan_id)
+            return self._settle(loan, c, amount, now)
         left = pay_installments(loan, c, pay_penalty(c, amount), only_due=False, now=now)
         if left:
             raise Overpayment(loan_id, amount, amount - left)
         return self._settle(loan, c, amount, now)
 
-    def amount_due(self, loan_id: int, now: int) -> Due:
+    def amount_due(self, loan_id: int, now: int) -> AmountDue:
         """What the loan owes at ``now``: penalty, dues of installments already due, and the most ``repay`` takes."""
         loan = self._loan(loan_id)
         if loan.status != LoanStatus.ACTIVE:
-            return Due(0, 0, 0, 0, 0, 0, 0)
+            return AmountDue(0, 0, 0, 0, 0, 0, 0)
         c = load(loan, now)
         pen = c.penalty
         pay_installments(loan, c, pen + 2**256, only_due=True, now=now)
@@ -190,7 +199,7 @@ class ReferenceLedger:
         overdue = sum(
             1 for k in range(loan.current, loan.terms.periods + 1) if now > loan.due_date(k) + loan.terms.grace_period
         )
-        return Due(
+        return AmountDue(
             penalty=pen,
             interest=c.interest_applied,
             principal=c.principal_applied,
@@ -306,7 +315,7 @@ class ReferenceLedger:
 
     def credit_record(self, borrower_id: Any) -> CreditRecord:
         loans = [self.loans[i] for i in self.loans_of.get(borrower_id, [])]
-        taken = [x for x in loans if x.status in _DISBURSED]
+        taken = [x for x in loans if x.status in DISBURSED_STATUSES]
         return CreditRecord(
             loans_taken=len(taken),
             active=sum(x.status == LoanStatus.ACTIVE for x in loans),
@@ -378,6 +387,3 @@ class ReferenceLedger:
             penalty_accrued=c.penalty,
             prepayment_fee=prepayment_fee,
         )
-
-
-_DISBURSED = (LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, overload
 
 from pylender.reference.values import LoanStatus
-from pylender.schedule import BPS, split_cumulative
+from pylender.schedule import split_cumulative
+from pylender.values import BPS
 
 _new = tuple.__new__  # builds a Credit from a sequence without the keyword-handling constructor frame
 CREDIT_WIDTH: Final = 6  # fields of a Credit: slots per entry of Journal.flat

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pylender.reference.values import LoanStatus, LoanTerms, Tranche
-from pylender.schedule import DAY, installment, penalty
+from pylender.schedule import installment, penalty
+from pylender.values import DAY
 
 
 @dataclass

@@ -109,7 +109,7 @@ def test_an_export_checks_against_the_chain_and_tampering_is_named(chain: tuple[
     # a forger who rehashes an appended record still cannot reach the ledger's head
     honest = write_export(run.records, tmp_path / "honest.json", "json", ledger=c.ledger.address)
     from pylender.audit.events import EventCatalog
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
 
     catalog = EventCatalog.from_abi(load_ledger_abi())
     fields = {"account": c.platform, "amount": 1}
@@ -275,9 +275,9 @@ def test_fast_chain_equals_eth_abi_chain_on_the_real_trail(chain: tuple[str, Cha
     from pylender.audit.chain import ChainChecker
     from pylender.audit.events import EventCatalog
     from pylender.audit.fetch import LogFetcher
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.layout import layout_of
     from pylender.audit.records import LogDecoder
-    from pylender.audit.verify import load_ledger_abi
 
     _, c = chain
     catalog = EventCatalog.from_abi(load_ledger_abi())
@@ -295,7 +295,7 @@ def test_fast_chain_equals_eth_abi_chain_on_the_real_trail(chain: tuple[str, Cha
 
 
 def test_batched_views_equal_web3_calls(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LedgerViews
 
     _, c = chain
@@ -318,7 +318,7 @@ def test_batched_views_equal_web3_calls(chain: tuple[str, Chain]) -> None:
 def test_batched_views_through_a_provider_without_http_transport(chain: tuple[str, Chain]) -> None:
     from web3.providers.base import BaseProvider
 
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LedgerViews
 
     url, c = chain
@@ -372,7 +372,7 @@ def test_positions_read_from_the_records_lenders_leave_compare_views_nothing_to_
 
 
 def test_many_views_read_through_the_lens_equal_plain_calls(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
 
     _, c = chain
@@ -386,9 +386,9 @@ def test_many_views_read_through_the_lens_equal_plain_calls(chain: tuple[str, Ch
 
 
 def test_a_view_that_fails_inside_the_lens_raises_the_nodes_own_error(chain: tuple[str, Chain]) -> None:
-    from pylender.audit.errors import AuditError
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
+    from pylender.errors import AuditError
 
     _, c = chain
     views = LedgerViews(c.w3, c.ledger.address, load_ledger_abi())
@@ -400,7 +400,7 @@ def test_a_view_that_fails_inside_the_lens_raises_the_nodes_own_error(chain: tup
 def test_a_lens_chunk_refused_for_gas_is_halved_and_a_node_without_the_lens_gets_plain_calls(
     chain: tuple[str, Chain],
 ) -> None:
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LENS_MIN_CALLS, LedgerViews
 
     _, c = chain
@@ -432,7 +432,7 @@ def test_a_lens_chunk_refused_for_gas_is_halved_and_a_node_without_the_lens_gets
 
 def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[str, Chain]) -> None:
     from pylender.audit.reconcile import compare_views
-    from pylender.roles import role_id
+    from pylender.values import role_id
 
     _, c = chain
     run = audit_ledger(c.w3, c.ledger.address, from_block=c.deploy_block)
@@ -448,7 +448,7 @@ def test_role_members_the_trail_leaves_are_compared_with_has_role(chain: tuple[s
 
 def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it(chain: tuple[str, Chain]) -> None:
     from pylender.audit.reconcile import compare_views
-    from pylender.audit.snapshot import LOAN_FIELDS, LOAN_WORDS, TRANCHE_WORDS, expected_words
+    from pylender.audit.snapshot import LOAN_WORD_NAMES, LOAN_WORDS, TRANCHE_WORDS, expected_words
     from pylender.audit.views import SNAPSHOT
 
     _, c = chain
@@ -459,7 +459,7 @@ def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it
         assert words == expected_words(run.books, run.books.loans[loan_id])
         loan = run.views.call("getLoan", loan_id)
         assert words[: LOAN_WORDS - 1] == [loan_id, loan["status"], int(loan["borrowerId"], 16)] + [
-            loan[name] for name in LOAN_FIELDS[3:-1]
+            loan[name] for name in LOAN_WORD_NAMES[3:-1]
         ]
         for t, tranche in enumerate(run.views.call("getTranches", loan_id)):
             position = run.views.call("positionOf", loan_id, tranche["lender"])
@@ -482,8 +482,8 @@ def test_the_snapshot_says_what_the_single_views_say_and_the_audit_reads_only_it
 
 
 def test_a_ledger_without_the_snapshot_view_is_reconciled_through_the_single_views(chain: tuple[str, Chain]) -> None:
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.reconcile import compare_views
-    from pylender.audit.verify import load_ledger_abi
     from pylender.audit.views import LedgerViews
 
     _, c = chain
@@ -501,7 +501,7 @@ def test_a_ledger_without_the_snapshot_view_is_reconciled_through_the_single_vie
 def test_a_snapshot_call_refused_for_gas_is_halved_until_it_fits(chain: tuple[str, Chain]) -> None:
     from web3.providers.base import BaseProvider
 
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LedgerViews
 
     url, c = chain

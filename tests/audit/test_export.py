@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pylender.audit.errors import ExportFormatError
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import make_header, read_export, record_row, sidecar_path, write_export
 from pylender.audit.records import Record, format_head
+from pylender.errors import ExportFormatError
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

@@ -9,10 +9,10 @@ import pytest
 from audit_fake_node import FakeLogNode, fake_web3
 from audit_synthetic import LEDGER
 
-from pylender.audit.errors import FetchError
 from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.records import LogDecoder, Record, encode_log
+from pylender.errors import FetchError
 
 LATEST = 4_999
 

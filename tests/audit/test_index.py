@@ -8,12 +8,12 @@ import pytest
 from audit_fake_node import FakeLogNode, fake_web3
 from audit_synthetic import LEDGER
 
-from pylender.audit.errors import AuditError
 from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig
 from pylender.audit.index import AuditIndex
+from pylender.audit.ingest import fetch_records
 from pylender.audit.records import Record, encode_log
-from pylender.audit.verify import fetch_records
+from pylender.errors import AuditError
 
 
 @pytest.fixture()

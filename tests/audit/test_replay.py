@@ -13,7 +13,7 @@ from pylender.audit.replay import Status, replay
 from pylender.audit.report import build_report, policy_breaches
 from pylender.audit.trail import describe, lender_statement, loan_trail
 from pylender.audit.verify import StreamReplay, verify_records
-from pylender.roles import role_id
+from pylender.values import role_id
 
 # Loan 1 (1,000,003 at 12 %, 3 × 30 days, equal installments): interest 9,864 + 6,608 + 3,320 = 19,792;
 # fee floor(19,792 × 10 %) = 1,979; lender income I = 17,813 -> bank floor(70 %) 12,469, platform 5,343,

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from web3 import HTTPProvider, Web3
 
-from pylender.audit.rpc import RetryPolicy, Rpc, RpcError, RpcExhausted
-from pylender.node import make_web3
+from pylender.audit.rpc import RetryPolicy, Rpc
+from pylender.client.transport import make_web3
+from pylender.errors import RpcError, RpcExhausted
 
 
 class _Node(ThreadingHTTPServer):
@@ -119,7 +120,7 @@ def test_an_answered_error_is_not_retried(node: _Node) -> None:
 
 
 def test_views_read_through_the_retrying_rpc(node: _Node) -> None:
-    from pylender.audit.verify import load_ledger_abi
+    from pylender.audit.ingest import load_ledger_abi
     from pylender.audit.views import LedgerViews
 
     node.script = ["drop", "drop"]

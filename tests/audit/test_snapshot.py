@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from audit_synthetic import BANK, PLATFORM, terms
 
-from pylender.audit.errors import AuditError
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, Status, replay
 from pylender.audit.snapshot import (
-    LOAN_FIELDS,
+    LOAN_WORD_NAMES,
     LOAN_WORDS,
     TRANCHE_WORDS,
     compare_snapshot,
@@ -17,6 +16,7 @@ from pylender.audit.snapshot import (
     read_words,
     split_loans,
 )
+from pylender.errors import AuditError
 from pylender.schedule import installment_amount
 
 DAY = 86_400
@@ -77,8 +77,8 @@ def test_matching_words_give_no_finding_and_each_difference_is_named(synthetic_r
     assert compare_snapshot(books, words) == []
 
     forged = {i: list(w) for i, w in words.items()}
-    forged[1][LOAN_FIELDS.index("principalPaid")] += 1
-    forged[1][LOAN_FIELDS.index("status")] = int(Status.ACTIVE)
+    forged[1][LOAN_WORD_NAMES.index("principalPaid")] += 1
+    forged[1][LOAN_WORD_NAMES.index("status")] = int(Status.ACTIVE)
     forged[1][LOAN_WORDS + TRANCHE_WORDS + 3] -= 1  # the platform's incomeCredited
     forged[2][LOAN_WORDS + 1] = 9_000  # the bank's share of loan 2
     found = [(f.check, f.subject, f.field, f.expected, f.found) for f in compare_snapshot(books, forged)]

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from audit_synthetic import BANK, synthetic_abi
 
-from pylender.audit.errors import InvalidHead
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import write_export
 from pylender.audit.findings import Outcome
 from pylender.audit.record import parse_trusted_head
 from pylender.audit.records import Record, build_chain, format_head
 from pylender.audit.verify import verify_file
+from pylender.errors import InvalidHead
 
 
 @pytest.fixture()

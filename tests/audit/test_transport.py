@@ -15,12 +15,12 @@ from audit_fake_node import FakeLogNode
 from audit_synthetic import LEDGER
 from web3 import HTTPProvider, Web3
 
-from pylender.audit.errors import HttpStatusError
 from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.records import LogDecoder, Record, encode_log
 from pylender.audit.transport import RawHttp
-from pylender.node import KeepAliveHTTPProvider, make_web3
+from pylender.client.transport import KeepAliveHTTPProvider, make_web3
+from pylender.errors import HttpStatusError
 
 LATEST = 4_999
 

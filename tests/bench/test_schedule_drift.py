@@ -5,9 +5,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from bench.schedule_drift import MONTH, PERIODS, main, measure
-from pylender import schedule as sm
+from pylender.values import BPS, YEAR
 
-MAX_RATE = 2400 * MONTH / (sm.BPS * sm.YEAR)  # the tool draws rates up to 24 % a year
+MAX_RATE = 2400 * MONTH / (BPS * YEAR)  # the tool draws rates up to 24 % a year
 
 
 def test_interest_and_principal_stay_inside_the_compounding_bound() -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from eth_account.signers.local import LocalAccount
 
-from pylender.models import LoanTerms, Tranche
-from pylender.schedule import DAY
+from pylender.values import DAY, LoanTerms, Tranche
 
 UNIT = 10**6  # the test stablecoin has 6 decimals
 

@@ -9,9 +9,9 @@ import pytest
 from client_helpers import UNIT
 from eth_account.signers.local import LocalAccount
 
-from pylender.client import Ledger
-from pylender.models import Deployment
-from pylender.session import Pylender
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
+from pylender.values import Deployment
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from pylender import accounts, contracts
+from pylender import errors
+from pylender.client import accounts
+from pylender.client.node import LocalNode
+from pylender.client.tx import Call, TxSender
 from pylender.errors import SignerError
-from pylender.node import LocalNode
-from pylender.tx import Call, TxSender
 
 KEY = "0x" + "11" * 32
 
@@ -51,7 +52,7 @@ def test_bad_private_key() -> None:
 def test_confirmations_wait_for_later_blocks() -> None:
     with LocalNode(block_time=0.2) as node:
         w3 = node.web3()
-        sender = TxSender(w3, accounts.dev_account(0), contracts.ErrorDecoder(), confirmations=2)
+        sender = TxSender(w3, accounts.dev_account(0), errors.ErrorDecoder(), confirmations=2)
         transfer = Call(to=accounts.dev_account(1).address, data="0x", label="transfer", value=1)
         receipt = sender.send(transfer, gas=21_000)
         assert receipt.status == 1

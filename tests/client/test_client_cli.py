@@ -12,9 +12,10 @@ from client_helpers import UNIT
 from eth_account.signers.local import LocalAccount
 
 from pylender.cli import cli
-from pylender.node import free_port
-from pylender.schedule import DAY, build_schedule
-from pylender.session import Pylender
+from pylender.client.node import free_port
+from pylender.client.session import Pylender
+from pylender.schedule import build_schedule
+from pylender.values import DAY
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pylender.demo import run_demo
+from pylender.scenarios.demo import run_demo
 
 
 def test_small_demo_closes_every_loan_but_the_written_off_one() -> None:

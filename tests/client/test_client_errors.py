@@ -8,10 +8,10 @@ from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from pylender import contracts, errors
-from pylender.client import Ledger
-from pylender.contracts import ErrorDecoder
-from pylender.models import Tranche
+from pylender import artifacts, errors
+from pylender.client.ledger import Ledger
+from pylender.errors import ErrorDecoder
+from pylender.values import Tranche, validate
 
 
 def _selector(signature: str) -> bytes:
@@ -20,11 +20,11 @@ def _selector(signature: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def decoder() -> ErrorDecoder:
-    return ErrorDecoder(contracts.load(contracts.LEDGER).abi, contracts.token_artifact().abi)
+    return ErrorDecoder(artifacts.load(artifacts.LEDGER).abi, artifacts.token_artifact().abi)
 
 
 def test_every_ledger_error_has_a_class_under_a_semantic_base(decoder: ErrorDecoder) -> None:
-    abi_errors = [i["name"] for i in contracts.load(contracts.LEDGER).abi if i["type"] == "error"]
+    abi_errors = [i["name"] for i in artifacts.load(artifacts.LEDGER).abi if i["type"] == "error"]
     assert "ShareBelowMinimum" in abi_errors
     bases = (
         errors.PolicyViolation,
@@ -156,12 +156,16 @@ def test_client_side_checks_send_nothing(ledger: Ledger, accounts: dict[str, Loc
     assert ledger.w3.eth.get_transaction_count(ledger.default_signer.address) == nonce
 
 
-def test_bad_checksum_is_rejected() -> None:
+def test_bad_checksum_is_rejected_at_the_boundary(ledger: Ledger, accounts: dict[str, LocalAccount]) -> None:
     good = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
     bad = "0x70997970c51812dc3A010C7d01b50e0d17dc79C8"
-    assert Tranche(lender=good.lower(), share_bps=1).lender == good
+    assert validate(Tranche, Tranche(lender=good.lower(), share_bps=1)).lender == good
     with pytest.raises(ValueError, match="checksum"):
-        Tranche(lender=bad, share_bps=1)
+        validate(Tranche, {"lender": bad, "share_bps": 1})
+    nonce = ledger.w3.eth.get_transaction_count(ledger.default_signer.address)
+    with pytest.raises(ValueError, match="checksum"):  # the client checks before it signs
+        ledger.originate(co_lending_terms(accounts["borrower"].address), [Tranche(lender=bad, share_bps=10_000)])
+    assert ledger.w3.eth.get_transaction_count(ledger.default_signer.address) == nonce
 
 
 def test_unknown_loan(ledger: Ledger) -> None:

@@ -6,14 +6,14 @@ import pytest
 from client_helpers import UNIT, co_lending_terms, seventy_thirty
 from eth_account.signers.local import LocalAccount
 
-from pylender import accounts as keys
-from pylender import contracts, errors
-from pylender.client import Ledger
+from pylender import errors
+from pylender.client import accounts as keys
+from pylender.client.ledger import Ledger
+from pylender.client.node import LocalNode
+from pylender.client.tx import Call, TxSender
 from pylender.errors import SignerError
-from pylender.models import LoanStatus, RepaymentMethod
-from pylender.node import LocalNode
-from pylender.schedule import DAY, build_schedule, penalty
-from pylender.tx import Call, TxSender
+from pylender.schedule import build_schedule, penalty
+from pylender.values import DAY, LoanStatus, RepaymentMethod
 
 
 def _active_loan(ledger: Ledger, accounts: dict[str, LocalAccount], **overrides: object) -> int:
@@ -111,8 +111,10 @@ def test_repay_batch_from_the_servicer(ledger: Ledger, accounts: dict[str, Local
 
 
 def test_pipelined_bulk_send_keeps_nonces_in_order(ledger: Ledger, accounts: dict[str, LocalAccount]) -> None:
-    terms = ledger.prepare_origination(co_lending_terms(accounts["borrower"].address), seventy_thirty(accounts))
-    tranches = [t.to_abi() for t in seventy_thirty(accounts)]
+    terms, checked = ledger.prepare_origination(
+        co_lending_terms(accounts["borrower"].address), seventy_thirty(accounts)
+    )
+    tranches = [t.to_abi() for t in checked]
     first = ledger.loan_count() + 1
     calls = [ledger.call("originate", terms.to_abi(), tranches) for _ in range(25)]
     seen: list[int] = []
@@ -148,7 +150,7 @@ def test_legacy_gas_price_zero_network() -> None:
     with LocalNode(extra_args=("--hardfork", "berlin", "--gas-price", "0")) as node:
         w3 = node.web3()
         sender_key, receiver = keys.dev_account(0), keys.dev_account(1).address
-        sender = TxSender(w3, sender_key, contracts.ErrorDecoder(), gas_price=0)
+        sender = TxSender(w3, sender_key, errors.ErrorDecoder(), gas_price=0)
         assert sender.fee_fields() == {"gasPrice": 0}
         before = w3.eth.get_balance(sender_key.address)
         receipt = sender.send(Call(to=receiver, data="0x", label="transfer", value=10**18), gas=21_000)

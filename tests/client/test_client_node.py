@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pylender.client.node import LocalNode, find_anvil, free_port
+from pylender.client.transport import connect, rpc_call
 from pylender.errors import NodeUnreachable, ToolchainError, WrongChainId
-from pylender.node import LocalNode, connect, find_anvil, free_port, rpc_call
 
 
 def _alive(pid: int) -> bool:
@@ -54,7 +55,7 @@ def test_node_is_stopped_when_the_block_raises() -> None:
 _CHILD = textwrap.dedent(
     """
     import sys, time
-    from pylender.node import LocalNode
+    from pylender.client.node import LocalNode
     node = LocalNode().start()
     print(node.pid, flush=True)
     time.sleep(60)
@@ -157,3 +158,48 @@ def _is_our_anvil(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return False
     return bool(cmd and cmd[0].endswith(b"anvil")) and ppid == os.getpid() and _alive(pid)
+
+
+def _executable(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def no_anvil_around(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No $PYLENDER_ANVIL, nothing on PATH, and a working directory with no node_modules above it."""
+    monkeypatch.delenv("PYLENDER_ANVIL", raising=False)
+    monkeypatch.delenv("PYLENDER_NODE_MODULES", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    work = tmp_path / "project" / "sub"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+def test_anvil_on_path_is_used(no_anvil_around: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    foundry = _executable(no_anvil_around / "foundry" / "bin" / "anvil")
+    monkeypatch.setenv("PATH", str(foundry.parent))
+    assert find_anvil() == foundry
+
+
+def test_npm_launcher_on_path_starts_its_platform_binary(
+    no_anvil_around: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    modules = no_anvil_around / "elsewhere" / "node_modules"
+    binary = _executable(modules / "@foundry-rs" / "anvil-someos-somearch" / "bin" / "anvil")
+    launcher = _executable(modules / ".bin" / "anvil")  # npm's node script: a process in between
+    monkeypatch.setenv("PATH", str(launcher.parent))
+    assert find_anvil() == binary
+
+
+def test_node_modules_above_the_working_directory_is_the_fallback(no_anvil_around: Path) -> None:
+    binary = _executable(no_anvil_around / "project" / "node_modules" / "@foundry-rs" / "anvil-x-y" / "bin" / "anvil")
+    assert find_anvil() == binary
+
+
+def test_no_anvil_anywhere_says_how_to_get_one(no_anvil_around: Path) -> None:
+    with pytest.raises(ToolchainError, match="install Foundry so that `anvil` is on PATH, set PYLENDER_ANVIL"):
+        find_anvil()

@@ -7,7 +7,7 @@ import io
 import textwrap
 from pathlib import Path
 
-import pylender.client
+import pylender.client.ledger
 from pylender.schedule import build_schedule
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -20,7 +20,7 @@ def readme_block() -> str:
 
 
 def test_client_docstring_shows_the_readme_block() -> None:
-    doc = pylender.client.__doc__ or ""
+    doc = pylender.client.ledger.__doc__ or ""
     start = doc.index("::\n\n") + 4
     assert textwrap.dedent(doc[start : doc.index("\n\nIt prints", start)]).strip() == readme_block().strip()
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scenario_oracle import chain_view, replay_reference
 
 from pylender.cli import cli
+from pylender.client.session import Pylender
 from pylender.errors import EnforcedPause, ScenarioError
-from pylender.runner import ScenarioRunner, chain_view, replay_reference, run_scenario
-from pylender.scenario import load, parse
-from pylender.session import Pylender
+from pylender.scenarios.runner import ScenarioRunner, run_scenario
+from pylender.scenarios.schema import load, parse
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 

@@ -7,8 +7,8 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pylender.accounts import dev_account
-from pylender.signing import FastSigner
+from pylender.client.accounts import dev_account
+from pylender.client.signing import FastSigner
 
 ACCOUNT = dev_account(3)
 SIGNER = FastSigner(ACCOUNT)

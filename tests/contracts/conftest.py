@@ -11,7 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from ape.contracts import ContractContainer
+from ethpm_types import ContractType
 from ledger_expect import DAY, PERIOD, check_conservation, policy_tuple
+
+from pylender import artifacts
 
 UNIT = 10**6  # TestStablecoin has 6 decimals
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -75,9 +79,27 @@ def token(project, admin):
     return admin.deploy(project.TestStablecoin)
 
 
+def _container(art: artifacts.Artifact, code: str) -> ContractContainer:
+    return ContractContainer(
+        ContractType.model_validate(
+            {"contractName": art.name, "abi": art.abi, "deploymentBytecode": {"bytecode": code}}
+        )
+    )
+
+
+def deploy_ledger(deployer, token, policy: tuple, admin=None):
+    """The ledger as pylender deploys it: its linked libraries first, their addresses spliced into its bytecode.
+    ``admin`` defaults to the deployer."""
+    code, _ = artifacts.link_with_libraries(
+        artifacts.LEDGER, lambda art, lib_code: deployer.deploy(_container(art, lib_code)).address
+    )
+    admin = deployer if admin is None else admin
+    return deployer.deploy(_container(artifacts.load(artifacts.LEDGER), code), token, admin, policy)
+
+
 @pytest.fixture(scope="session")
 def ledger(project, admin, token, originator, servicer, pauser):
-    contract = admin.deploy(project.CoLendingLedger, token, admin, policy_tuple())
+    contract = deploy_ledger(admin, token, policy_tuple())
     contract.grantRole(contract.ORIGINATOR_ROLE(), originator, sender=admin)
     contract.grantRole(contract.SERVICER_ROLE(), servicer, sender=admin)
     contract.grantRole(contract.PAUSER_ROLE(), pauser, sender=admin)

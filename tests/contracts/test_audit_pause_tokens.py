@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from conftest import terms_tuple
+from conftest import deploy_ledger, terms_tuple
 from ledger_expect import CLOSED, DAY, PERIOD, check_conservation, policy_tuple, recompute_audit_chain
 
 from pylender import schedule
@@ -128,12 +128,7 @@ def test_pause_freezes_every_state_change_including_withdraw(
 
 
 def _deploy_with(project, admin, originator, token, unit: int):
-    ledger = admin.deploy(
-        project.CoLendingLedger,
-        token,
-        admin,
-        policy_tuple(maxPrincipal=200_000 * unit, maxLenderExposure=10_000_000 * unit),
-    )
+    ledger = deploy_ledger(admin, token, policy_tuple(maxPrincipal=200_000 * unit, maxLenderExposure=10_000_000 * unit))
     ledger.grantRole(ledger.ORIGINATOR_ROLE(), originator, sender=admin)
     return ledger
 
@@ -218,13 +213,8 @@ def test_fee_on_transfer_tokens_are_rejected(project, admin, originator, bank, b
         ledger.fund(1, sender=bank)
 
 
-def test_constructor_rejects_zero_addresses(project, admin, token):
+def test_constructor_rejects_zero_addresses(admin, token):
     with ape.reverts():
-        admin.deploy(project.CoLendingLedger, "0x" + "00" * 20, admin, policy_tuple())
+        deploy_ledger(admin, "0x" + "00" * 20, policy_tuple())
     with ape.reverts():
-        admin.deploy(project.CoLendingLedger, token, "0x" + "00" * 20, policy_tuple())
-
-
-def test_extension_view_is_only_for_the_ledgers_own_self_calls(ledger, stranger):
-    with ape.reverts(ledger.NotSelfCall, caller=stranger.address):
-        ledger.extensionView(b"\x00" * 4, sender=stranger)
+        deploy_ledger(admin, token, policy_tuple(), admin="0x" + "00" * 20)

@@ -19,6 +19,7 @@ from ledger_expect import (
 )
 
 from pylender import schedule
+from pylender.values import PAY_ALL_DUE
 
 GRACE = 3 * DAY
 RATE = 1800  # penalty bps
@@ -311,7 +312,9 @@ def test_write_off_draws_on_the_general_reserve_and_a_later_closure_releases_wha
     assert (p.reserve, p.loss) == (0, platform_loss - reserve[platform])
     conserve()
     # the other loan prepays everything: its provision was consumed, the closure releases only what is left (0)
-    ledger.repay(other, ledger.amountDue(other).totalDue, sender=borrower)  # overdue installments and penalty
+    # everything due when the payment executes: the overdue installments and the penalty to that second
+    ledger.repay(other, PAY_ALL_DUE, sender=borrower)
+    assert ledger.amountDue(other).overdueInstallments == 0
     left = ledger.getLoan(other).outstandingPrincipal
     withdrawable_before = {x: ledger.accountOf(x).withdrawable for x in (bank, platform)}
     ledger.prepay(other, left, sender=borrower)

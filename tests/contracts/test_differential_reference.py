@@ -9,6 +9,7 @@ import pytest
 from conftest import terms_tuple
 from ledger_expect import ACTIVE, DAY, DEFAULTED, WRITTEN_OFF, snapshot_from_views
 
+from pylender import errors
 from pylender import reference as ref
 
 
@@ -103,14 +104,14 @@ def test_random_life_cycle_agrees_with_the_reference_model(
             if action < 0.15:
                 try:
                     model.mark_default(loan_id, when)
-                except ref.LedgerRevert:
+                except errors.ContractError:
                     continue
                 ledger.markDefault(loan_id, sender=servicer)
             elif action < 0.3 and ml_outstanding(model, loan_id) > 1:
                 principal = rng.randint(1, ml_outstanding(model, loan_id))
                 try:
                     quote = model.prepayment_quote(loan_id, principal, when)
-                except ref.LedgerRevert:
+                except errors.ContractError:
                     continue
                 ledger.prepay(loan_id, principal, sender=borrower)
                 model.prepay(loan_id, principal, when)

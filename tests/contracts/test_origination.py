@@ -7,6 +7,8 @@ import pytest
 from conftest import ZERO, terms_tuple
 from ledger_expect import ORIGINATED, policy_tuple, recompute_audit_chain
 
+from pylender import schedule
+
 
 def test_register_institution_assigns_indexes_grants_lender_role_and_records(ledger, admin, outsider, institutions):
     count_before = ledger.institutionCount()
@@ -80,13 +82,13 @@ def test_originate_stores_terms_tranches_and_records(ledger, originator, new_ter
     [
         ({"borrower": ZERO}, "ZeroAddress", {}),
         ({"principal": 0}, "ZeroAmount", {}),
-        ({"periods": 0}, "InvalidTerms", {"reason": 1}),
-        ({"periods": 601}, "InvalidTerms", {"reason": 1}),
-        ({"periodSeconds": 0}, "InvalidTerms", {"reason": 2}),
-        ({"serviceFeeBps": 100}, "InvalidTerms", {"reason": 3}),
-        ({"serviceFeeBps": 10_001, "feeRecipient": "platform"}, "InvalidTerms", {"reason": 4}),
-        ({"prepaymentFeeBps": 10_001}, "InvalidTerms", {"reason": 5}),
-        ({"reserveBps": 10_001}, "InvalidTerms", {"reason": 6}),
+        ({"periods": 0}, "PeriodsOutOfRange", {"periods": 0, "maxPeriods": 600}),
+        ({"periods": 601}, "PeriodsOutOfRange", {"periods": 601, "maxPeriods": 600}),
+        ({"periodSeconds": 0}, "ZeroPeriodSeconds", {}),
+        ({"serviceFeeBps": 100}, "FeeRecipientMismatch", {"feeRecipient": ZERO, "serviceFeeBps": 100}),
+        ({"serviceFeeBps": 10_001, "feeRecipient": "platform"}, "ServiceFeeAboveWhole", {"serviceFeeBps": 10_001}),
+        ({"prepaymentFeeBps": 10_001}, "PrepaymentFeeAboveWhole", {"prepaymentFeeBps": 10_001}),
+        ({"reserveBps": 10_001}, "ReserveAboveWhole", {"reserveBps": 10_001}),
         ({"annualRateBps": 2401}, "RateAboveCap", {"rateBps": 2401, "capBps": 2400}),
         ({"penaltyRateBps": 3601}, "PenaltyRateAboveCap", {"rateBps": 3601, "capBps": 3600}),
         ({"principal": 200_000 * 10**6 + 1}, "PrincipalAboveCap", {"principal": 200_000 * 10**6 + 1}),
@@ -103,7 +105,7 @@ def test_originate_rejects_invalid_terms(ledger, originator, new_terms, bank, pl
 def test_originate_rejects_fee_recipient_without_fee_and_unknown_recipient(
     ledger, originator, new_terms, bank, platform, outsider
 ):
-    with ape.reverts(ledger.InvalidTerms, reason=3):
+    with ape.reverts(ledger.FeeRecipientMismatch, feeRecipient=platform.address, serviceFeeBps=0):
         ledger.originate(terms_tuple(new_terms(feeRecipient=platform.address)), [(bank, 10_000)], sender=originator)
     terms = new_terms(feeRecipient=outsider.address, serviceFeeBps=500)
     with ape.reverts(ledger.UnknownInstitution, account=outsider.address):
@@ -146,3 +148,21 @@ def test_single_tranche_needs_no_platform_share_but_reserve_policy_applies(ledge
 def test_originate_needs_the_originator_role(ledger, stranger, new_terms, bank, institutions):
     with ape.reverts(ledger.AccessControlUnauthorizedAccount, account=stranger.address):
         ledger.originate(terms_tuple(new_terms()), [(bank, 10_000)], sender=stranger)
+
+
+def test_terms_whose_installment_amount_cannot_be_stored_are_refused_at_origination(
+    ledger, admin, originator, new_terms, bank, platform
+):
+    """With the principal cap raised near 2^96, an equal-installment loan's A (principal plus a period's interest
+    for one period) passes the cursor's 96 bits: refused now, not at disbursement with the lenders' funds in."""
+    limit = 2**96 - 1
+    ledger.setPolicy(policy_tuple(maxPrincipal=limit, maxLenderExposure=2**128 - 1), sender=admin)
+    terms = new_terms(principal=limit, periods=1, annualRateBps=1200)
+    a = schedule.installment_amount(0, limit, 1200, terms["periodSeconds"], 1)
+    assert a > limit
+    with ape.reverts(ledger.InstallmentAboveLimit, installmentAmount=a, limit=limit):
+        ledger.originate(terms_tuple(terms), [(bank, 7000), (platform, 3000)], sender=originator)
+    # the same principal over 12 periods has an A that fits: accepted
+    ledger.originate(
+        terms_tuple(new_terms(principal=limit, periods=12)), [(bank, 7000), (platform, 3000)], sender=originator
+    )

@@ -1,5 +1,5 @@
 """Repayment, the waterfall, splits, service fee, reserve, batch repayment and withdrawal
-(docs/ledger-spec.md, "What a payment pays", "Splitting")."""
+(docs/ledger-spec.md, "Waterfall", "Splitting")."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import ape
 from ledger_expect import ACTIVE, BPS, CLOSED, Breakdown, floor_share, recompute_audit_chain
 
 from pylender import schedule
+from pylender.values import PAY_ALL_DUE
 
 log = logging.getLogger(__name__)
 
@@ -263,4 +264,55 @@ def test_simple_views_and_position_of_a_non_lender(ledger, token, make_loan, thi
         ledger.positionOf(loan_id, third)
     assert ledger.amountDue(99).maxPayable == 0  # no such loan: nothing due
     assert ledger.scheduleOf(99) == []
+    conserve()
+
+
+def test_pay_everything_due_now_pays_the_penalty_to_the_second_of_execution(
+    ledger, make_loan, borrower, servicer, chain, conserve
+):
+    """repay(id, type(uint256).max) pays what amountDue says in the block that executes it - never an
+    overpayment, never a unit short - however far the penalty moved since anyone read a view."""
+    loan_id = make_loan(principal=1_000_000, penaltyRateBps=1800, gracePeriod=3 * 86_400)
+    _, rows = _rows(ledger, loan_id)
+    when = rows[1].due + 20 * 86_400  # two installments overdue, penalty accruing per second
+    chain.mine(timestamp=when - 86_400)
+    stale = ledger.amountDue(loan_id).totalDue  # a day earlier: less penalty than at execution
+    chain.pending_timestamp = when
+    tx = ledger.repay(loan_id, PAY_ALL_DUE, sender=borrower)
+    assert tx.timestamp == when
+    penalty = schedule.penalty(rows[0].payment, 1800, when - rows[0].due) + schedule.penalty(
+        rows[1].payment, 1800, when - rows[1].due
+    )
+    b = Breakdown(tx.events.filter(ledger.RepaymentApplied)[0].breakdown)
+    assert (b.amount, b.penaltyPaid, b.lateCompleted, b.penaltyAccrued) == (
+        rows[0].payment + rows[1].payment + penalty,
+        penalty,
+        2,
+        0,
+    )
+    assert b.amount > stale  # the amount read a day earlier would have left penalty unpaid
+    due = ledger.amountDue(loan_id)
+    assert (due.totalDue, due.overdueInstallments) == (0, 0)
+    with ape.reverts(ledger.NothingDue, loanId=loan_id):
+        ledger.repay(loan_id, PAY_ALL_DUE, sender=borrower)
+    with ape.reverts(ledger.NothingDue, loanId=loan_id):
+        ledger.repayBatch([loan_id], [PAY_ALL_DUE], sender=servicer)
+    conserve()
+
+
+def test_a_batch_pays_everything_due_per_loan_and_pulls_the_sum(
+    ledger, token, make_loan, borrower, servicer, chain, conserve
+):
+    first = make_loan(principal=1_000_000)
+    second = make_loan(principal=500_000)
+    _, rows_first = _rows(ledger, first)
+    _, rows_second = _rows(ledger, second)
+    when = max(rows_first[0].due, rows_second[0].due)
+    chain.pending_timestamp = when
+    before = token.balanceOf(servicer)
+    tx = ledger.repayBatch([first, second], [PAY_ALL_DUE, 1_000], sender=servicer)
+    paid = [Breakdown(e.breakdown).amount for e in tx.events.filter(ledger.RepaymentApplied)]
+    assert paid == [rows_first[0].payment, 1_000]
+    assert before - token.balanceOf(servicer) == rows_first[0].payment + 1_000
+    assert ledger.getLoan(first).currentInstallment == 2
     conserve()

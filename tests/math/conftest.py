@@ -25,7 +25,7 @@ def _compile_harness() -> tuple[list, str]:
         "sources": {name: {"content": (REPO / name).read_text()} for name in SOURCES},
         "settings": {
             "remappings": [f"@openzeppelin/contracts/={oz}/"],
-            "evmVersion": "cancun",
+            "evmVersion": "london",  # the portable build (docs/ledger-spec.md, "Build")
             "optimizer": {"enabled": True, "runs": 200},
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
         },

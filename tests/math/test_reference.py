@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from pylender import errors
 from pylender import reference as ref
 from pylender.reference import LoanStatus, LoanTerms, ReferenceLedger, Tranche
-from pylender.schedule import BPS, DAY, YEAR
+from pylender.values import BPS, DAY, YEAR
 
 MONTH = YEAR // 12
 BANK, PLAT, THIRD = "0x" + "0b" * 20, "0x" + "0c" * 20, "0x" + "0d" * 20
@@ -96,7 +97,7 @@ def test_full_life_closes_with_reserves_released_and_leftover_to_the_lead():
     assert ledger.withdraw(BANK) == 737_068
     assert ledger.withdraw(PLAT) == 329_123
     assert ledger.books.held == 0
-    with pytest.raises(ref.ZeroAmount):
+    with pytest.raises(errors.ZeroAmount):
         ledger.withdraw(BANK)
     record = ledger.credit_record(b"borrower-1")
     assert (record.loans_taken, record.closed, record.on_time_installments, record.late_installments) == (1, 1, 12, 0)
@@ -155,10 +156,10 @@ def test_overdue_installment_pays_penalty_from_the_due_date():
 
 def test_overpayment_is_rejected_with_the_maximum():
     ledger, loan_id = active_loan()
-    with pytest.raises(ref.Overpayment) as info:
+    with pytest.raises(errors.Overpayment) as info:
         ledger.repay(loan_id, 88_850, now=10 * DAY)  # only installment 1 may be paid early
     assert info.value.error_args == (loan_id, 88_850, 88_849)
-    with pytest.raises(ref.ZeroAmount):
+    with pytest.raises(errors.ZeroAmount):
         ledger.repay(loan_id, 0, now=10 * DAY)
 
 
@@ -167,14 +168,14 @@ def test_default_write_off_absorbs_reserves_and_recovery_reduces_loss():
     for k in (1, 2, 3):
         ledger.repay(loan_id, ledger.amount_due(loan_id, now=k * MONTH).total_due, now=k * MONTH)
     defaultable = 4 * MONTH + 3 * DAY + 90 * DAY
-    with pytest.raises(ref.NotOverdueLongEnough) as info:
+    with pytest.raises(errors.NotOverdueLongEnough) as info:
         ledger.mark_default(loan_id, now=defaultable - 1)
     assert info.value.error_args == (loan_id, 4 * MONTH + 3 * DAY, defaultable)
-    with pytest.raises(ref.NotOverdueLongEnough):
+    with pytest.raises(errors.NotOverdueLongEnough):
         ledger.mark_default(loan_id, now=defaultable, by_servicer=False)  # the public waits 30 days more
     # installments 4..7 are due by then: owed = 761_081 principal + 7_611 + 6_799 + 5_978 + 5_150 interest
     assert ledger.mark_default(loan_id, now=defaultable) == 786_619
-    with pytest.raises(ref.LoanNotInStatus):
+    with pytest.raises(errors.LoanNotInStatus):
         ledger.repay(loan_id, 1, now=defaultable)
     # loss 761_081: platform floor(228_324.3), the lead the rest 532_757. Reserves for this loan:
     # I = 27_628 − 5_525 = 22_103 → bank c = 15_472, reserve 1_547; platform c = 6_630, reserve 663
@@ -187,7 +188,7 @@ def test_default_write_off_absorbs_reserves_and_recovery_reduces_loss():
     ledger.recover(loan_id, 100_000)
     assert balances(ledger, BANK)[2] == 531_210 - 70_000
     assert balances(ledger, PLAT)[2] == 227_661 - 30_000
-    with pytest.raises(ref.Overpayment) as info:
+    with pytest.raises(errors.Overpayment) as info:
         ledger.recover(loan_id, 686_620)
     assert info.value.error_args == (loan_id, 686_620, 686_619)
     ledger.check_conservation()
@@ -266,7 +267,7 @@ def test_prepayment_charges_current_interest_and_fee_and_reamortizes():
     # the fee is lender income, no service fee on it: I = 8_000 + 2_000
     assert balances(ledger, BANK)[:2] == (6_300 + 140_000, 700)
     assert balances(ledger, PLAT)[:2] == (2_000 + 2_700 + 60_000, 300)
-    with pytest.raises(ref.Overpayment) as info:
+    with pytest.raises(errors.Overpayment) as info:
         ledger.prepay(loan_id, 800_001, now=20 * DAY)
     assert info.value.error_args == (loan_id, 800_001, 800_000)
     # paying all of it closes the loan: installment 2 interest 8_000 + 800_000 + 8_000 fee
@@ -279,7 +280,7 @@ def test_prepayment_charges_current_interest_and_fee_and_reamortizes():
 
 def test_prepayment_on_the_last_installment_must_clear_it():
     ledger, loan_id = active_loan(periods=1)
-    with pytest.raises(ref.PrepaymentLeavesNoPeriod):
+    with pytest.raises(errors.PrepaymentLeavesNoPeriod):
         ledger.prepay(loan_id, 100, now=DAY)
     ledger.prepay(loan_id, 1_000_000, now=DAY)
     assert ledger.loans[loan_id].status == LoanStatus.CLOSED
@@ -299,12 +300,12 @@ def test_cancel_refunds_funded_tranches():
     ledger = make_ledger()
     loan_id = ledger.originate(terms(), SHARES_70_30, now=0)
     ledger.fund(loan_id, BANK, now=0)
-    with pytest.raises(ref.CancelNotAllowed):
+    with pytest.raises(errors.CancelNotAllowed):
         ledger.cancel(loan_id, now=1000, by_originator=False, caller=BORROWER)  # the deadline has not passed
     assert ledger.cancel(loan_id, now=1001, by_originator=False) == 700_000
     assert balances(ledger, BANK) == (700_000, 0, 0, 0)
     ledger.check_conservation(700_000)
-    with pytest.raises(ref.LoanNotInStatus) as info:
+    with pytest.raises(errors.LoanNotInStatus) as info:
         ledger.fund(loan_id, PLAT, now=0)
     assert info.value.error_args == (loan_id, LoanStatus.CANCELLED)
 
@@ -312,18 +313,18 @@ def test_cancel_refunds_funded_tranches():
 def test_funding_errors():
     ledger = make_ledger(ref.PolicyParams(max_lender_exposure=800_000))
     loan_id = ledger.originate(terms(), SHARES_70_30, now=0)
-    with pytest.raises(ref.AccessControlUnauthorizedAccount):
+    with pytest.raises(errors.AccessControlUnauthorizedAccount):
         ledger.fund(loan_id, THIRD, now=0)
     ledger.register_institution(THIRD, "other", False)
-    with pytest.raises(ref.NotATrancheLender):
+    with pytest.raises(errors.NotATrancheLender):
         ledger.fund(loan_id, THIRD, now=0)
-    with pytest.raises(ref.DeadlinePassed):
+    with pytest.raises(errors.DeadlinePassed):
         ledger.fund(loan_id, BANK, now=1001)
     ledger.fund(loan_id, BANK, now=0)
-    with pytest.raises(ref.AlreadyFunded):
+    with pytest.raises(errors.AlreadyFunded):
         ledger.fund(loan_id, BANK, now=0)
     second = ledger.originate(terms(principal=200_000), SHARES_70_30, now=0)
-    with pytest.raises(ref.ExposureAboveCap) as info:
+    with pytest.raises(errors.ExposureAboveCap) as info:
         ledger.fund(second, BANK, now=0)
     assert info.value.error_args == (BANK, 840_000, 800_000)
 
@@ -331,30 +332,30 @@ def test_funding_errors():
 @pytest.mark.parametrize(
     ("overrides", "tranches", "error", "args"),
     [
-        ({"borrower": ref.ZERO_ADDRESS}, SHARES_70_30, ref.ZeroAddress, ()),
-        ({"principal": 0}, SHARES_70_30, ref.ZeroAmount, ()),
-        ({"periods": 601}, SHARES_70_30, ref.InvalidTerms, (1,)),
-        ({"period_seconds": 0}, SHARES_70_30, ref.InvalidTerms, (2,)),
-        ({"service_fee_bps": 0}, SHARES_70_30, ref.InvalidTerms, (3,)),
-        ({"service_fee_bps": 10_001}, SHARES_70_30, ref.InvalidTerms, (4,)),
-        ({"prepayment_fee_bps": 10_001}, SHARES_70_30, ref.InvalidTerms, (5,)),
-        ({"reserve_bps": 10_001}, SHARES_70_30, ref.InvalidTerms, (6,)),
-        ({"funding_deadline": 0}, SHARES_70_30, ref.DeadlinePassed, (1, 0)),
-        ({"fee_recipient": THIRD}, SHARES_70_30, ref.UnknownInstitution, (THIRD,)),
-        ({"annual_rate_bps": 2401}, SHARES_70_30, ref.RateAboveCap, (2401, 2400)),
-        ({"penalty_rate_bps": 3601}, SHARES_70_30, ref.PenaltyRateAboveCap, (3601, 3600)),
+        ({"borrower": ref.ZERO_ADDRESS}, SHARES_70_30, errors.ZeroAddress, ()),
+        ({"principal": 0}, SHARES_70_30, errors.ZeroAmount, ()),
+        ({"periods": 601}, SHARES_70_30, errors.PeriodsOutOfRange, (601, 600)),
+        ({"period_seconds": 0}, SHARES_70_30, errors.ZeroPeriodSeconds, ()),
+        ({"service_fee_bps": 0}, SHARES_70_30, errors.FeeRecipientMismatch, (PLAT, 0)),
+        ({"service_fee_bps": 10_001}, SHARES_70_30, errors.ServiceFeeAboveWhole, (10_001,)),
+        ({"prepayment_fee_bps": 10_001}, SHARES_70_30, errors.PrepaymentFeeAboveWhole, (10_001,)),
+        ({"reserve_bps": 10_001}, SHARES_70_30, errors.ReserveAboveWhole, (10_001,)),
+        ({"funding_deadline": 0}, SHARES_70_30, errors.DeadlinePassed, (1, 0)),
+        ({"fee_recipient": THIRD}, SHARES_70_30, errors.UnknownInstitution, (THIRD,)),
+        ({"annual_rate_bps": 2401}, SHARES_70_30, errors.RateAboveCap, (2401, 2400)),
+        ({"penalty_rate_bps": 3601}, SHARES_70_30, errors.PenaltyRateAboveCap, (3601, 3600)),
         (
             {"principal": 200_000 * 10**6 + 1},
             SHARES_70_30,
-            ref.PrincipalAboveCap,
+            errors.PrincipalAboveCap,
             (200_000 * 10**6 + 1, 200_000 * 10**6),
         ),
-        ({}, [], ref.InvalidTrancheCount, (0,)),
-        ({}, [Tranche(BANK, 7000), Tranche(THIRD, 3000)], ref.UnknownInstitution, (THIRD,)),
-        ({}, [Tranche(BANK, 7000), Tranche(BANK, 3000)], ref.DuplicateLender, (BANK,)),
-        ({}, [Tranche(BANK, 7000), Tranche(PLAT, 2999)], ref.SharesNotWhole, (9999,)),
-        ({}, [Tranche(BANK, 10_000), Tranche(PLAT, 0)], ref.SharesNotWhole, (10_000,)),
-        ({}, [Tranche(BANK, 7001), Tranche(PLAT, 2999)], ref.ShareBelowMinimum, (1, 2999, 3000)),
+        ({}, [], errors.InvalidTrancheCount, (0,)),
+        ({}, [Tranche(BANK, 7000), Tranche(THIRD, 3000)], errors.UnknownInstitution, (THIRD,)),
+        ({}, [Tranche(BANK, 7000), Tranche(BANK, 3000)], errors.DuplicateLender, (BANK,)),
+        ({}, [Tranche(BANK, 7000), Tranche(PLAT, 2999)], errors.SharesNotWhole, (9999,)),
+        ({}, [Tranche(BANK, 10_000), Tranche(PLAT, 0)], errors.SharesNotWhole, (10_000,)),
+        ({}, [Tranche(BANK, 7001), Tranche(PLAT, 2999)], errors.ShareBelowMinimum, (1, 2999, 3000)),
     ],
 )
 def test_origination_errors(overrides, tranches, error, args):
@@ -369,23 +370,23 @@ def test_single_lender_loan_needs_no_platform_share_and_pause_freezes_everything
     ledger = make_ledger()
     loan_id = ledger.originate(terms(service_fee_bps=500), [Tranche(BANK, 10_000)], now=0)
     ledger.pause()
-    with pytest.raises(ref.EnforcedPause):
+    with pytest.raises(errors.EnforcedPause):
         ledger.fund(loan_id, BANK, now=0)
-    with pytest.raises(ref.EnforcedPause):
+    with pytest.raises(errors.EnforcedPause):
         ledger.pause()
     ledger.unpause()
     assert ledger.fund(loan_id, BANK, now=0) == 1_000_000
-    with pytest.raises(ref.ExpectedPause):
+    with pytest.raises(errors.ExpectedPause):
         ledger.unpause()
 
 
 def test_repay_batch_is_all_or_nothing():
     ledger, first = active_loan()
     second = ledger.originate(terms(borrower_id=b"borrower-2"), SHARES_70_30, now=0)
-    with pytest.raises(ref.LengthMismatch):
+    with pytest.raises(errors.LengthMismatch):
         ledger.repay_batch([first, second], [1], now=MONTH)
     before = copy.deepcopy((ledger.books.accounts, ledger.books.loans, ledger.loans))
-    with pytest.raises(ref.LoanNotInStatus):  # the second loan is not active: the first payment is undone too
+    with pytest.raises(errors.LoanNotInStatus):  # the second loan is not active: the first payment is undone too
         ledger.repay_batch([first, second], [88_849, 1], now=MONTH)
     assert (ledger.books.accounts, ledger.books.loans, ledger.loans) == before
     results = ledger.repay_batch([first], [88_849], now=MONTH)
@@ -479,7 +480,7 @@ def test_life_cycle_conserves_every_unit(setups, data):
             else:
                 action = "skip"
             event(f"{action} applied")
-        except ref.LedgerRevert as exc:
+        except errors.ContractError as exc:
             event(f"{action} rejected: {type(exc).__name__}")
             assert _state(ledger) == before  # a rejected call changes nothing
         # conservation: what came in minus what went out is exactly what the books account for
@@ -559,5 +560,5 @@ def test_default_write_off_and_recoveries_conserve_and_book_the_loss(setup, data
         assert sum(credits.values()) == amount + pending_before - book.undistributed()
         assert book.undistributed() == (0 if book.recovered == owed else book.remainder(ref.Component.RECOVERY))
         ledger.check_conservation()
-    with pytest.raises(ref.Overpayment):
+    with pytest.raises(errors.Overpayment):
         ledger.recover(loan_id, owed - book.recovered + 1)

@@ -32,12 +32,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from pylender import errors
 from pylender import schedule as sm
-from pylender.schedule import RepaymentMethod
+from pylender.values import BPS, DAY, YEAR, RepaymentMethod
 
 EPS = 2.0**-52
-MONTH = sm.YEAR // 12  # 2_628_000 s: 1200 bps/year is exactly 1 % a period
-PERIODS_SECONDS = st.sampled_from([MONTH, 30 * sm.DAY, 7 * sm.DAY, sm.DAY])
+MONTH = YEAR // 12  # 2_628_000 s: 1200 bps/year is exactly 1 % a period
+PERIODS_SECONDS = st.sampled_from([MONTH, 30 * DAY, 7 * DAY, DAY])
 TERMS = {
     "principal": st.one_of(st.integers(1, 10**12), st.integers(1, 10_000), st.just(10**12)),
     "rate": st.integers(0, 2400),
@@ -92,25 +93,25 @@ def test_interest_higher_than_a_pays_no_principal_until_the_last():
 
 
 def test_penalty_rounds_up():
-    assert sm.penalty(1000, 3650, sm.DAY) == 1  # 1000 × 36.5 % / 365 = exactly 1
-    assert sm.penalty(1000, 3650, sm.DAY + 1) == 2  # a second more: 1.0000116 → 2
+    assert sm.penalty(1000, 3650, DAY) == 1  # 1000 × 36.5 % / 365 = exactly 1
+    assert sm.penalty(1000, 3650, DAY + 1) == 2  # a second more: 1.0000116 → 2
     assert sm.penalty(1000, 3650, 1) == 1
-    assert sm.penalty(0, 3650, sm.DAY) == 0
-    assert sm.penalty(1000, 0, sm.DAY) == 0
+    assert sm.penalty(0, 3650, DAY) == 0
+    assert sm.penalty(1000, 0, DAY) == 0
 
 
 def test_rpow_exact_powers_and_floor():
     assert sm.rpow(2 * sm.RAY, 10) == 1024 * sm.RAY
     assert sm.rpow(3 * sm.RAY, 0) == sm.RAY
     assert sm.rpow(sm.RAY + 1, 2) == sm.RAY + 2  # (1 + 1e-27)^2 floors the 1e-54 term away
-    with pytest.raises(sm.MathOverflow):
+    with pytest.raises(errors.MathOverflow):
         sm.rpow(2 * sm.RAY, 600)
 
 
 def test_errors():
-    with pytest.raises(sm.ZeroPeriods):
+    with pytest.raises(errors.ZeroPeriods):
         sm.installment_amount(0, 1000, 1200, MONTH, 0)
-    with pytest.raises(sm.UnknownRepaymentMethod) as info:
+    with pytest.raises(errors.UnknownRepaymentMethod) as info:
         sm.installment(3, 0, 1000, 1200, MONTH, False)
     assert info.value.method == 3
 
@@ -125,12 +126,12 @@ def test_split_helpers():
 
 
 def _exact_rate(rate: int, seconds: int) -> Fraction:
-    return Fraction(rate * seconds, sm.BPS * sm.YEAR)
+    return Fraction(rate * seconds, BPS * YEAR)
 
 
 @settings(max_examples=300, deadline=None)
 @given(**TERMS)
-@example(principal=10**12, rate=12, seconds=sm.DAY, periods=2)  # npf.pmt's own float error is ~17 units here
+@example(principal=10**12, rate=12, seconds=DAY, periods=2)  # npf.pmt's own float error is ~17 units here
 @example(principal=10**12, rate=2400, seconds=MONTH, periods=60)
 @example(principal=1, rate=2400, seconds=MONTH, periods=60)
 def test_equal_installment_against_exact_annuity_and_numpy(principal, rate, seconds, periods):
@@ -169,7 +170,7 @@ def test_one_unit_interest_bound_fails_late_in_a_long_loan():
     # interest is 829_634_556 while the exact (and float) schedule says 829_634_554.33: 1.67 units, from the ceil
     # drift of 57 earlier installments compounding at 2 % a month. The bound there is 1.02^57 = 3.09.
     rows = sm.build_schedule(500_000_000_001, 2400, MONTH, 60, RepaymentMethod.EQUAL_INSTALLMENT)
-    ipmt = -float(npf.ipmt(2400 * MONTH / (sm.BPS * sm.YEAR), 58, 60, 500_000_000_001))
+    ipmt = -float(npf.ipmt(2400 * MONTH / (BPS * YEAR), 58, 60, 500_000_000_001))
     assert rows[57].interest == 829_634_556
     assert 1.6 < rows[57].interest - ipmt < 1.7
 
@@ -191,7 +192,7 @@ def test_equal_principal_closed_form(principal, rate, seconds, periods):
 @given(**TERMS)
 def test_interest_first_closed_form(principal, rate, seconds, periods):
     rows = sm.build_schedule(principal, rate, seconds, periods, RepaymentMethod.INTEREST_FIRST)
-    per_period = -(-principal * rate * seconds // (sm.BPS * sm.YEAR))
+    per_period = -(-principal * rate * seconds // (BPS * YEAR))
     assert [row.interest for row in rows] == [per_period] * periods
     assert [row.principal for row in rows] == [0] * (periods - 1) + [principal]
     if rate:

@@ -14,7 +14,9 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from pylender import errors
 from pylender import schedule as sm
+from pylender.values import DAY, YEAR
 
 U256 = 2**256 - 1
 PANIC = keccak(text="Panic(uint256)")[:4]
@@ -25,7 +27,7 @@ uint256s = st.one_of(st.integers(0, 2**128), st.integers(0, U256), st.sampled_fr
 principals = st.one_of(st.integers(1, 2**96), st.integers(0, 2**128), st.integers(0, U256))
 rates = st.one_of(st.integers(0, 2**16 - 1), st.integers(0, U256))
 period_seconds = st.one_of(
-    st.sampled_from([1, sm.DAY, 7 * sm.DAY, 30 * sm.DAY, sm.YEAR // 12, sm.YEAR, 2**32 - 1]),
+    st.sampled_from([1, DAY, 7 * DAY, 30 * DAY, YEAR // 12, YEAR, 2**32 - 1]),
     st.integers(0, 2**32 - 1),
     st.integers(0, U256),
 )
@@ -35,11 +37,11 @@ methods = st.integers(0, 3)  # 3 is not a method: UnknownRepaymentMethod
 def _expected_revert(exc: Exception) -> bytes:
     if isinstance(exc, ZeroDivisionError):
         return PANIC + encode(["uint256"], [0x12])
-    if isinstance(exc, sm.MathOverflow):
+    if isinstance(exc, errors.MathOverflow):
         return PANIC + encode(["uint256"], [0x11])
-    if isinstance(exc, sm.UnknownRepaymentMethod):
+    if isinstance(exc, errors.UnknownRepaymentMethod):
         return keccak(text="UnknownRepaymentMethod(uint8)")[:4] + encode(["uint8"], [exc.method])
-    if isinstance(exc, sm.ZeroPeriods):
+    if isinstance(exc, errors.ZeroPeriods):
         return keccak(text="ZeroPeriods(uint256)")[:4] + encode(["uint256"], [exc.periods])
     raise exc
 
@@ -48,7 +50,7 @@ def assert_same(harness: Any, fn_name: str, args: tuple, python: Callable[[], An
     """The harness call and the Python function agree: same value, or same revert data."""
     try:
         expected = python()
-    except (ArithmeticError, sm.ScheduleMathError) as exc:
+    except (ArithmeticError, errors.ContractError) as exc:
         expected_revert = _expected_revert(exc)
         try:
             got = harness.call(fn_name, *args)
@@ -63,8 +65,8 @@ def assert_same(harness: Any, fn_name: str, args: tuple, python: Callable[[], An
 
 @SETTINGS
 @given(outstanding=uint256s, rate=rates, seconds=period_seconds)
-@example(outstanding=U256, rate=10_000, seconds=sm.YEAR)  # exactly U256: fits
-@example(outstanding=U256, rate=10_001, seconds=sm.YEAR)  # mulDiv overflow
+@example(outstanding=U256, rate=10_000, seconds=YEAR)  # exactly U256: fits
+@example(outstanding=U256, rate=10_001, seconds=YEAR)  # mulDiv overflow
 @example(outstanding=1, rate=2**200, seconds=2**60)  # rate * seconds overflows
 def test_interest_matches(harness, outstanding, rate, seconds):
     assert_same(harness, "interest", (outstanding, rate, seconds), lambda: sm.interest(outstanding, rate, seconds))
@@ -95,11 +97,11 @@ def test_rpow_matches(harness, x, n):
     seconds=period_seconds,
     periods=st.one_of(st.integers(0, 600), st.integers(0, U256)),
 )
-@example(method=0, principal=2**96, rate=2400, seconds=sm.DAY, periods=600)
-@example(method=0, principal=2**96, rate=65_535, seconds=sm.YEAR, periods=600)  # (1 + 6.55)^600: rpow overflows
-@example(method=0, principal=7, rate=0, seconds=sm.DAY, periods=3)
-@example(method=1, principal=7, rate=0, seconds=sm.DAY, periods=0)
-@example(method=3, principal=7, rate=0, seconds=sm.DAY, periods=1)
+@example(method=0, principal=2**96, rate=2400, seconds=DAY, periods=600)
+@example(method=0, principal=2**96, rate=65_535, seconds=YEAR, periods=600)  # (1 + 6.55)^600: rpow overflows
+@example(method=0, principal=7, rate=0, seconds=DAY, periods=3)
+@example(method=1, principal=7, rate=0, seconds=DAY, periods=0)
+@example(method=3, principal=7, rate=0, seconds=DAY, periods=1)
 def test_installment_amount_matches(harness, method, principal, rate, seconds, periods):
     assert_same(
         harness,
@@ -132,10 +134,10 @@ def test_installment_matches(harness, method, amount_a, outstanding, rate, secon
     method=st.integers(0, 2),
     principal=st.one_of(st.integers(1, 10**12), st.integers(1, 2**96)),
     rate=st.integers(0, 3600),
-    seconds=st.sampled_from([sm.DAY, 7 * sm.DAY, sm.YEAR // 12, 30 * sm.DAY]),
+    seconds=st.sampled_from([DAY, 7 * DAY, YEAR // 12, 30 * DAY]),
     periods=st.one_of(st.integers(1, 60), st.integers(1, 600)),
 )
-@example(method=0, principal=2**96, rate=2400, seconds=sm.YEAR // 12, periods=600)
+@example(method=0, principal=2**96, rate=2400, seconds=YEAR // 12, periods=600)
 def test_whole_schedule_matches(harness, method, principal, rate, seconds, periods):
     amount_a, interests, principals_ = harness.call("schedule", method, principal, rate, seconds, periods)
     rows = sm.build_schedule(principal, rate, seconds, periods, method)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pylender import schedule as sm
+from pylender.values import BPS, YEAR, RepaymentMethod
 
 SHARES = [3333, 3333, 3334]  # the lead (first tranche) holds 3333
 
@@ -15,7 +16,7 @@ SHARES = [3333, 3333, 3334]  # the lead (first tranche) holds 3333
 def test_three_lenders_on_1_000_001_units_over_12_installments():
     funded = sm.tranche_amounts(1_000_001, SHARES)
     assert funded == [333_301, 333_300, 333_400]
-    rows = sm.build_schedule(1_000_001, 1200, sm.YEAR // 12, 12, sm.RepaymentMethod.EQUAL_INSTALLMENT)
+    rows = sm.build_schedule(1_000_001, 1200, YEAR // 12, 12, RepaymentMethod.EQUAL_INSTALLMENT)
     principal_paid = interest_paid = 0
     for row in rows:
         principal_paid += row.principal
@@ -23,7 +24,7 @@ def test_three_lenders_on_1_000_001_units_over_12_installments():
         for total in (principal_paid, interest_paid):
             credits = sm.split_cumulative(total, SHARES)
             for credit, share in zip(credits, SHARES, strict=True):
-                assert 0 <= Fraction(total * share, sm.BPS) - credit < 1  # within one unit, never above
+                assert 0 <= Fraction(total * share, BPS) - credit < 1  # within one unit, never above
             assert 0 <= sm.lead_leftover(total, SHARES) < len(SHARES)
     # closure: the leftover goes to the lead and every unit is credited
     assert principal_paid == 1_000_001
@@ -47,14 +48,14 @@ shares_lists = (
 @settings(max_examples=200, deadline=None)
 @given(shares=shares_lists, payments=st.lists(st.integers(0, 10**15), min_size=1, max_size=30))
 def test_cumulative_floor_is_monotone_within_one_unit_and_exact_at_closure(shares, payments):
-    assert sum(shares) == sm.BPS
+    assert sum(shares) == BPS
     total = 0
     previous = [0] * len(shares)
     for payment in payments:
         total += payment
         credits = sm.split_cumulative(total, shares)
         assert all(now >= before for now, before in zip(credits, previous, strict=True))  # increases never negative
-        assert all(0 <= Fraction(total * s, sm.BPS) - c < 1 for c, s in zip(credits, shares, strict=True))
+        assert all(0 <= Fraction(total * s, BPS) - c < 1 for c, s in zip(credits, shares, strict=True))
         assert 0 <= sm.lead_leftover(total, shares) < len(shares)
         previous = credits
     assert sum(previous) + sm.lead_leftover(total, shares) == total
@@ -64,4 +65,4 @@ def test_cumulative_floor_is_monotone_within_one_unit_and_exact_at_closure(share
 def test_tranche_amounts_add_to_principal(principal, shares):
     amounts = sm.tranche_amounts(principal, shares)
     assert sum(amounts) == principal
-    assert amounts[1:] == [principal * s // sm.BPS for s in shares[1:]]
+    assert amounts[1:] == [principal * s // BPS for s in shares[1:]]

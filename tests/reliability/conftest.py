@@ -1,4 +1,4 @@
-"""Fixtures of the reliability and security tests: ONE embedded anvil (pylender.node.LocalNode through the
+"""Fixtures of the reliability and security tests: ONE embedded anvil (pylender.client.node.LocalNode through the
 client session) for the whole folder, one deployment with a distinct account per role, and an EVM snapshot
 around every test. The run statistics (stateful-machine steps, ...) go to the terminal summary."""
 
@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reliability_support import World, build_world, summary_lines
 
-from pylender.client import Ledger
-from pylender.session import Pylender
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,15 @@ from typing import Any, ClassVar
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import collapse_if_tuple, keccak, to_checksum_address
 
-from pylender import contracts
+from pylender import artifacts
 from pylender import reference as ref
-from pylender.client import Ledger, role_id
+from pylender.client.ledger import Ledger
+from pylender.client.session import Pylender
+from pylender.client.tx import Receipt
 from pylender.errors import ContractError
-from pylender.models import Deployment
-from pylender.session import Pylender
-from pylender.tx import Receipt
+from pylender.values import Deployment, role_id
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,7 @@ def build_world(session: Pylender) -> World:
     for name in PARTIES:
         ledger.mint(accounts[name], FUNDS)
         ledger.approve(accounts[name])
-    p = ledger.policy()
-    policy = ref.PolicyParams(**p.model_dump())
-    return World(session, ledger.deployment, accounts, policy)
+    return World(session, ledger.deployment, accounts, ledger.policy())
 
 
 def model_for(world: World) -> ref.ReferenceLedger:
@@ -211,11 +209,9 @@ def _norm(value: Any) -> Any:
 
 
 def error_signature(exc: BaseException) -> tuple[str, tuple[Any, ...]]:
-    """(name, normalised args) of a contract error or a reference-model revert."""
+    """(name, normalised args) of a contract error: decoded from the chain, or raised by the reference model."""
     if isinstance(exc, ContractError):
-        return exc.error_name, tuple(_norm(v) for v in exc.fields.values())
-    if isinstance(exc, ref.LedgerRevert):
-        return type(exc).__name__, tuple(_norm(v) for v in exc.error_args)
+        return exc.error_name, tuple(_norm(v) for v in exc.error_args)
     raise TypeError(f"not a ledger error: {exc!r}")
 
 
@@ -240,10 +236,10 @@ class AuditTracker:
     specs: dict[bytes, EventSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for item in contracts.load(contracts.LEDGER).abi:
+        for item in artifacts.load(artifacts.LEDGER).abi:
             if item.get("type") != "event":
                 continue
-            inputs = tuple((p["name"], contracts._canonical_type(p), bool(p.get("indexed"))) for p in item["inputs"])
+            inputs = tuple((p["name"], collapse_if_tuple(p), bool(p.get("indexed"))) for p in item["inputs"])
             topic0 = keccak(text=f"{item['name']}({','.join(t for _, t, _ in inputs)})")
             self.specs[topic0] = EventSpec(item["name"], topic0, inputs)
 
@@ -297,7 +293,7 @@ class Fields:
     @classmethod
     def of(cls, fn: str) -> dict[str, int]:
         if fn not in cls._index:
-            out = contracts.load(contracts.LEDGER).function(fn)["outputs"][0]
+            out = artifacts.load(artifacts.LEDGER).function(fn)["outputs"][0]
             cls._index[fn] = {c["name"]: i for i, c in enumerate(out["components"])}
         return cls._index[fn]
 
@@ -327,7 +323,7 @@ def book_active_loans(
     session: Pylender, *, loans: int, principal: int, prefix: str
 ) -> tuple[Ledger, list[int], dict[int, int]]:
     """A fresh ledger with ``loans`` active 70/30 loans, the first installment of each due; returns the amounts due."""
-    from pylender.models import LoanTerms, Tranche
+    from pylender.values import LoanTerms, Tranche
 
     day = 86_400
     ledger = session.deploy()

@@ -20,7 +20,7 @@ from flaky_proxy import FlakyProxy
 from reliability_support import DAY, STATS, UNIT, World
 
 from pylender.cli import cli
-from pylender.models import LoanTerms, Tranche
+from pylender.values import LoanTerms, Tranche
 
 RUNS = int(os.environ.get("PYLENDER_PROXY_RUNS", "5"))
 FIRST_SEED = int(os.environ.get("PYLENDER_PROXY_FIRST_SEED", "0"))  # other seeds, other drops: more evidence

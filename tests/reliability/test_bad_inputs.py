@@ -4,19 +4,20 @@ bypassed: calls are encoded raw), and odd tokens: fee-on-transfer (rejected), no
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from reliability_support import DAY, UNIT, World, error_signature, model_terms, terms_tuple
 
-from pylender import contracts
+from pylender import artifacts
 from pylender import reference as ref
-from pylender.client import Ledger
+from pylender.client.ledger import Ledger
+from pylender.client.session import _with_args
+from pylender.client.tx import Call
 from pylender.errors import ContractError
-from pylender.models import PolicyParams
-from pylender.session import _with_args
-from pylender.tx import Call
+from pylender.values import PolicyParams
 
 PRINCIPAL = 12_000 * UNIT
 ORIGINATED, CLOSED, CANCELLED = 1, 4, 5
@@ -136,7 +137,7 @@ def _paused(action: str) -> Callable[[Case], Expect]:
 
 
 def _exposure(c: Case) -> Expect:
-    policy = c.l.policy().model_copy(update={"max_lender_exposure": PRINCIPAL * 7000 // 10_000 - 1})
+    policy = dataclasses.replace(c.l.policy(), max_lender_exposure=PRINCIPAL * 7000 // 10_000 - 1)
     c.send(c.l.call("setPolicy", policy.to_abi()), "admin")
     loan_id = c.originated()
     amount = PRINCIPAL * 7000 // 10_000
@@ -194,12 +195,14 @@ CASES: dict[str, Callable[[Case], Expect]] = {
     "platform share below the minimum": lambda c: _originate(
         c, ("ShareBelowMinimum", (c.next_id(), 2999, 3000)), tranches=c.tranches(("bank", 7001), ("platform", 2999))
     ),
-    "zero periods": lambda c: _originate(c, ("InvalidTerms", (1,)), periods=0),
-    "601 periods": lambda c: _originate(c, ("InvalidTerms", (1,)), periods=601),
-    "zero period length": lambda c: _originate(c, ("InvalidTerms", (2,)), period_seconds=0),
-    "service fee without recipient": lambda c: _originate(c, ("InvalidTerms", (3,)), service_fee=100),
+    "zero periods": lambda c: _originate(c, ("PeriodsOutOfRange", (0, 600)), periods=0),
+    "601 periods": lambda c: _originate(c, ("PeriodsOutOfRange", (601, 600)), periods=601),
+    "zero period length": lambda c: _originate(c, ("ZeroPeriodSeconds", ()), period_seconds=0),
+    "service fee without recipient": lambda c: _originate(
+        c, ("FeeRecipientMismatch", ("0x0000000000000000000000000000000000000000", 100)), service_fee=100
+    ),
     "service fee above 100 %": lambda c: _originate(
-        c, ("InvalidTerms", (4,)), service_fee=10_001, fee_recipient=c.addr("platform")
+        c, ("ServiceFeeAboveWhole", (10_001,)), service_fee=10_001, fee_recipient=c.addr("platform")
     ),
     "unregistered fee recipient": lambda c: _originate(
         c, ("UnknownInstitution", (c.addr("spare"),)), service_fee=100, fee_recipient=c.addr("spare")
@@ -272,7 +275,7 @@ def test_bad_input_is_rejected_with_its_named_error(name: str, fresh: World):
 
 
 def _deploy_token(world: World, name: str, *args: Any) -> str:
-    art = contracts.load(name)
+    art = artifacts.load(name)
     receipt = world.session._sender().deploy(_with_args(art, list(args)), name)
     assert receipt.contract_address
     return receipt.contract_address
@@ -349,8 +352,7 @@ def _full_life_cycle(world: World, ledger: Ledger, principal: int, model: ref.Re
 
 
 def _model(world: World, ledger: Ledger, decimals: int) -> ref.ReferenceLedger:
-    p = PolicyParams.defaults(decimals)
-    model = ref.ReferenceLedger(ref.PolicyParams(**p.model_dump()))
+    model = ref.ReferenceLedger(PolicyParams.defaults(decimals))
     model.register_institution(world.address("bank"), "bank", False)
     model.register_institution(world.address("platform"), "platform", True)
     return model

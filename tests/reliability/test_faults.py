@@ -18,11 +18,12 @@ from eth_utils import to_checksum_address
 from flaky_proxy import FlakyProxy
 from reliability_support import DAY, UNIT, book_active_loans, repayments_on_chain
 
-from pylender import accounts
+from pylender.client import accounts
+from pylender.client.node import LocalNode
+from pylender.client.session import Pylender
+from pylender.client.transport import make_web3
 from pylender.errors import PylenderError
-from pylender.models import LoanTerms, Tranche
-from pylender.node import LocalNode, make_web3
-from pylender.session import Pylender
+from pylender.values import PAY_ALL_DUE, LoanTerms, Tranche
 
 LOANS = 6
 PRINCIPAL = 1_200 * UNIT
@@ -162,13 +163,13 @@ def test_bulk_gas_limit_fits_costlier_calls_of_the_same_function(fresh):
     ledger.advance(30 * DAY)
     ledger.send_many([ledger.call("repay", ids[0], 1)], by=a["borrower"])  # a cheap repayment seeds the cache
     ledger.advance(300 * DAY)  # the other loan: ten installments overdue, penalty on each
-    everything = ledger.amount_due(ids[1]).max_payable
-    receipts = ledger.send_many([ledger.call("repay", ids[1], everything)], by=a["borrower"])
+    # Everything due when the block executes (the contract's PAY_ALL_DUE): the eleven installments due by day 330
+    # and their penalty to that second, exactly; nothing read from a view a block earlier.
+    receipts = ledger.send_many([ledger.call("repay", ids[1], PAY_ALL_DUE)], by=a["borrower"])
     assert receipts[0].status == 1
-    # Every overdue installment is paid; the 12th is complete only if the block landed in the second of the
-    # quote (penalty accrues per second, so a later block leaves it partly paid).
-    assert ledger.loan(ids[1]).current_installment in (12, 13)
-    assert ledger.amount_due(ids[1]).overdue_installments == 0
+    assert ledger.loan(ids[1]).current_installment == 12
+    due = ledger.amount_due(ids[1])
+    assert (due.overdue_installments, due.penalty, due.total_due) == (0, 0, 0)
 
 
 def test_bulk_run_reports_every_landed_transaction_before_raising(fresh):

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from reliability_support import UNIT, book_active_loans, repayments_on_chain
 
-from pylender.errors import PylenderError
-from pylender.node import LocalNode
-from pylender.session import Pylender
-from pylender.tx import JournalMismatch
+from pylender.client.node import LocalNode
+from pylender.client.session import Pylender
+from pylender.errors import JournalMismatch, PylenderError
 
 LOANS = 6
 PRINCIPAL = 1_200 * UNIT

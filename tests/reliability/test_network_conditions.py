@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scenario_oracle import chain_view, replay_reference
 
 from pylender.audit import verify_ledger
-from pylender.node import free_port, rpc_call
-from pylender.runner import chain_view, replay_reference, run_scenario
-from pylender.scenario import GENESIS_TIMESTAMP, load
-from pylender.session import Pylender
+from pylender.client.node import free_port
+from pylender.client.session import Pylender
+from pylender.client.transport import rpc_call
+from pylender.scenarios.runner import run_scenario
+from pylender.scenarios.schema import GENESIS_TIMESTAMP, load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

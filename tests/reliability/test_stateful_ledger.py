@@ -35,10 +35,11 @@ from reliability_support import (
     view_struct,
 )
 
+from pylender import errors
 from pylender import reference as ref
 from pylender.audit import verify_ledger
+from pylender.client.tx import Call
 from pylender.errors import ContractError
-from pylender.tx import Call
 
 EXAMPLES = int(os.environ.get("PYLENDER_MACHINE_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PYLENDER_MACHINE_STEPS", "30"))
@@ -167,10 +168,10 @@ class LedgerMachine(RuleBasedStateMachine):
         """Run one action on the model and on the chain at the same timestamp; they must agree. True if it ran."""
         when = self.now + dt
         self.world.rpc("evm_setNextBlockTimestamp", [hex(when)])
-        model_error: ref.LedgerRevert | None = None
+        model_error: errors.ContractError | None = None
         try:
             model_fn(when)
-        except ref.LedgerRevert as exc:
+        except errors.ContractError as exc:
             model_error = exc
         try:
             receipt = self.ledger.send(call, self.world.accounts[by])
@@ -328,7 +329,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 amount = max(1, int(top * frac)) if top else 0
             try:
                 plan.repay(loan_id, amount, when)
-            except ref.LedgerRevert:
+            except errors.ContractError:
                 if amount != 0:
                     continue  # only time-independent failures go down the pipeline: see _explain_failure
             calls.append(self.ledger.call("repay", loan_id, amount))
@@ -355,7 +356,7 @@ class LedgerMachine(RuleBasedStateMachine):
             try:
                 self.model.repay(loan_id, amount, mined_at)
                 outcomes.append(None)
-            except ref.LedgerRevert as exc:
+            except errors.ContractError as exc:
                 outcomes.append(error_signature(exc))
             assert (r.status == 1) == (outcomes[-1] is None), f"call {index} at {mined_at}: {outcomes[-1]}"
             if r.status == 1:

@@ -11,15 +11,11 @@ from pylender.audit.cli.group import audit
 from pylender.audit.cli.inputs import resolve_institution, writable_file
 from pylender.audit.cli.output import console, emit_json, print_lines, table
 from pylender.audit.cli.source import Source, source_options
-from pylender.audit.errors import AuditError
 from pylender.audit.export import FORMATS, ExportHeader, make_header, sidecar_path, write_export
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, replay
 from pylender.audit.trail import lender_statement, loan_trail, role_rows
-
-
-class UnknownLoan(AuditError, ValueError):
-    """The trail holds no record of the loan asked for."""
+from pylender.errors import LoanNotInTrail
 
 
 def _books(records: list[Record]) -> AuditBooks:
@@ -89,7 +85,7 @@ def trail(src: Source, loan_id: int, as_json: bool) -> None:
     if not entries:
         loans = sorted({r.loan_id for r in records if r.loan_id is not None})
         known = f"loans 1 to {loans[-1]}" if loans else "no loan"
-        raise UnknownLoan(f"no record of loan {loan_id} in the trail (it holds {known})")
+        raise LoanNotInTrail(f"no record of loan {loan_id} in the trail (it holds {known})")
     if as_json:
         emit_json([e.model_dump() for e in entries])
         return

@@ -10,13 +10,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pylender.audit.errors import InvalidAddress, InvalidPath
 from pylender.audit.probe import checksum_address
+from pylender.errors import InstitutionNotInTrail, InvalidAddress, InvalidPath
 from pylender.reference.records import Account
-
-
-class UnknownInstitution(InvalidAddress):
-    """No institution in the trail answers to what was typed."""
 
 
 def _listing(accounts: Mapping[str, Account]) -> str:
@@ -31,7 +27,7 @@ def resolve_institution(accounts: Mapping[str, Account], text: str) -> str:
         for account in accounts.values():
             if account.index == int(value):
                 return account.address
-        raise UnknownInstitution(f"no institution {value} in the trail (institutions: {_listing(accounts)})")
+        raise InstitutionNotInTrail(f"no institution {value} in the trail (institutions: {_listing(accounts)})")
     if value[:2].lower() == "0x":
         stem = value.rstrip(".…")
         if stem != value and len(stem) > 2:  # an abbreviation such as 0x7099...: say which it may mean
@@ -40,7 +36,7 @@ def resolve_institution(accounts: Mapping[str, Account], text: str) -> str:
             raise InvalidAddress(f"{text!r} is an abbreviated address: give all 40 hex digits{hint}")
         address = checksum_address(value, "institution")
         if address not in accounts:
-            raise UnknownInstitution(
+            raise InstitutionNotInTrail(
                 f"{address} is not an institution in the trail (institutions: {_listing(accounts)})"
             )
         return address
@@ -49,8 +45,8 @@ def resolve_institution(accounts: Mapping[str, Account], text: str) -> str:
         return named[0].address
     if named:
         options = ", ".join(f"{a.index} ({a.address})" for a in named)
-        raise UnknownInstitution(f"{len(named)} institutions are named {value!r}: give the index: {options}")
-    raise UnknownInstitution(
+        raise InstitutionNotInTrail(f"{len(named)} institutions are named {value!r}: give the index: {options}")
+    raise InstitutionNotInTrail(
         f"{text!r} is neither an institution index, a name nor an address in the trail "
         f"(institutions: {_listing(accounts)})"
     )

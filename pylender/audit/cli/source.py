@@ -21,22 +21,18 @@ from click.core import ParameterSource
 from web3 import Web3
 
 from pylender.audit.cli.output import guarded
-from pylender.audit.errors import AuditError, InvalidPath, NoSource, NothingFinal
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import Export, read_export
 from pylender.audit.fetch import FetchConfig
 from pylender.audit.probe import checksum_address, require_ledger
 from pylender.audit.records import Record
 from pylender.audit.rpc import RetryPolicy, Rpc
-from pylender.errors import NodeUnreachable
+from pylender.client.transport import ENV_RPC
+from pylender.errors import AuditError, InvalidPath, InvalidRpcUrl, NodeUnreachable, NoSource, NothingFinal
 
-ENV_RPC, ENV_LEDGER = "PYLENDER_RPC", "PYLENDER_LEDGER"
+ENV_LEDGER = "PYLENDER_LEDGER"
 DEFAULT_DEPLOYMENT = Path(".pylender") / "deployment.json"
 FIRST_CONTACT = RetryPolicy(attempts=4, backoff=0.25)  # a wrong URL is said in under 2 s
-
-
-class InvalidRpcUrl(AuditError, ValueError):
-    """``--rpc`` is not an http(s) URL."""
 
 
 @dataclass
@@ -80,7 +76,7 @@ class Source:
         if self.ledger is None and os.environ.get(ENV_LEDGER):
             self.ledger = checksum_address(os.environ[ENV_LEDGER], f"${ENV_LEDGER}")
         if self.deployment.exists() and (self.ledger is None or self.rpc is None or self.from_block is None):
-            from pylender.session import load_deployment
+            from pylender.client.session import load_deployment
 
             dep = load_deployment(self.deployment)
             if self.ledger is None or self.ledger.lower() == str(dep.ledger).lower():
@@ -96,7 +92,7 @@ class Source:
             parts = urlsplit(self.rpc)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise InvalidRpcUrl(f"--rpc {self.rpc!r} is not an http(s) URL (e.g. http://127.0.0.1:8545)")
-            from pylender.node import make_web3
+            from pylender.client.transport import make_web3
 
             w3 = make_web3(self.rpc)
             rpc = Rpc(w3, FIRST_CONTACT)
@@ -130,7 +126,7 @@ class Source:
         return w3, self.ledger
 
     def abi_list(self) -> list[dict[str, Any]]:
-        from pylender.audit.verify import load_ledger_abi
+        from pylender.audit.ingest import load_ledger_abi
 
         return load_ledger_abi(self.abi)
 
@@ -145,7 +141,7 @@ class Source:
         w3, ledger = self.need_chain()
         catalog = EventCatalog.from_abi(self.abi_list())
         from pylender.audit.index import AuditIndex
-        from pylender.audit.verify import PIPELINE_LOGS, fetch_records
+        from pylender.audit.ingest import PIPELINE_LOGS, fetch_records
 
         config = FetchConfig(confirmations=self.confirmations, target_logs=PIPELINE_LOGS)
         rpc = Rpc(w3)

@@ -8,7 +8,7 @@ from pylender.audit.cli.group import audit
 from pylender.audit.cli.output import emit_json, print_lines
 from pylender.audit.cli.source import Source, source_options
 from pylender.audit.findings import VerificationResult
-from pylender.audit.provenance import METHODS
+from pylender.audit.provenance import PREFIX_METHODS
 from pylender.audit.record import parse_trusted_head
 from pylender.audit.verdict import verdict_lines
 from pylender.audit.verify import verify_file, verify_ledger
@@ -29,7 +29,7 @@ def print_result(result: VerificationResult, as_json: bool) -> None:
 )
 @click.option(
     "--prefix-check",
-    type=click.Choice(METHODS),
+    type=click.Choice(PREFIX_METHODS),
     default="auto",
     show_default=True,
     help="How --file --rpc proves the export is the chain's trail as of its final block: the ledger's head read "

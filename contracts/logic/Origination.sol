@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ILedgerErrors} from "../interfaces/ILedgerErrors.sol";
+import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
+import {ScheduleMath} from "../libraries/ScheduleMath.sol";
+import {BPS, LedgerState, Loan, MAX_PERIODS, MAX_TRANCHES} from "../types/LedgerState.sol";
+import {TrancheWord, TrancheWordLibrary} from "../types/TrancheWord.sol";
+import {Policy} from "./Policy.sol";
+
+/// @title Origination
+/// @notice A loan comes into being (docs/ledger-spec.md, "Origination"): its terms and tranches are validated
+/// against the limits the ledger can store and against the policy, then stored.
+/// @dev Linked external library, run by `delegatecall` from CoLendingLedger on the ledger's storage; the ledger
+/// checks the role and the pause and writes the audit record.
+library Origination {
+    /// @notice Validates and stores a new loan; returns its id.
+    /// @param s The ledger's storage.
+    /// @param terms The loan's terms.
+    /// @param tranches The tranches, lead first.
+    /// @return loanId The new loan's id.
+    function originate(
+        LedgerState storage s,
+        ILedgerTypes.LoanTerms memory terms,
+        ILedgerTypes.Tranche[] memory tranches
+    ) external returns (uint256 loanId) {
+        loanId = ++s.loanCount;
+        _checkTerms(s, loanId, terms);
+        Loan storage l = s.loans[loanId];
+        _storeTranches(s, loanId, l, tranches);
+        _checkInstallmentAmount(terms);
+        l.status = ILedgerTypes.LoanStatus.Originated;
+        l.method = terms.method;
+        l.periods = terms.periods;
+        l.periodSeconds = terms.periodSeconds;
+        l.annualRateBps = terms.annualRateBps;
+        l.penaltyRateBps = terms.penaltyRateBps;
+        l.serviceFeeBps = terms.serviceFeeBps;
+        l.reserveBps = terms.reserveBps;
+        l.prepaymentFeeBps = terms.prepaymentFeeBps;
+        l.gracePeriod = terms.gracePeriod;
+        l.borrower = terms.borrower;
+        l.fundingDeadline = terms.fundingDeadline;
+        l.feeRecipient = s.indexOf[terms.feeRecipient];
+        l.borrowerId = terms.borrowerId;
+        l.principal = terms.principal;
+        s.borrowerLoans[terms.borrowerId].push(loanId);
+    }
+
+    /// @dev The terms' own limits, the policy's term checks, and the amounts the schedule derives from them.
+    function _checkTerms(LedgerState storage s, uint256 loanId, ILedgerTypes.LoanTerms memory terms) private view {
+        if (terms.borrower == address(0)) revert ILedgerErrors.ZeroAddress();
+        if (terms.principal == 0) revert ILedgerErrors.ZeroAmount();
+        // The schedule cursor keeps principal-bounded amounts in 96 bits (7.9e28 base units).
+        if (terms.principal > type(uint96).max) {
+            revert ILedgerErrors.PrincipalAboveCap(terms.principal, type(uint96).max);
+        }
+        if (terms.periods == 0 || terms.periods > MAX_PERIODS) {
+            revert ILedgerErrors.PeriodsOutOfRange(terms.periods, MAX_PERIODS);
+        }
+        if (terms.periodSeconds == 0) revert ILedgerErrors.ZeroPeriodSeconds();
+        if ((terms.feeRecipient != address(0)) != (terms.serviceFeeBps > 0)) {
+            revert ILedgerErrors.FeeRecipientMismatch(terms.feeRecipient, terms.serviceFeeBps);
+        }
+        if (terms.serviceFeeBps > BPS) revert ILedgerErrors.ServiceFeeAboveWhole(terms.serviceFeeBps);
+        if (terms.prepaymentFeeBps > BPS) revert ILedgerErrors.PrepaymentFeeAboveWhole(terms.prepaymentFeeBps);
+        if (terms.reserveBps > BPS) revert ILedgerErrors.ReserveAboveWhole(terms.reserveBps);
+        if (terms.fundingDeadline <= block.timestamp) {
+            revert ILedgerErrors.DeadlinePassed(loanId, terms.fundingDeadline);
+        }
+        if (terms.feeRecipient != address(0) && s.indexOf[terms.feeRecipient] == 0) {
+            revert ILedgerErrors.UnknownInstitution(terms.feeRecipient);
+        }
+        Policy.checkTerms(s, terms);
+    }
+
+    /// @dev The installment amount A that disbursement will fix from these terms must fit the cursor's 96 bits: a
+    /// loan whose A cannot be stored is refused now, not at disbursement with the lenders' funds committed.
+    function _checkInstallmentAmount(ILedgerTypes.LoanTerms memory terms) private pure {
+        uint256 a = ScheduleMath.installmentAmount(
+            uint8(terms.method), terms.principal, terms.annualRateBps, terms.periodSeconds, terms.periods
+        );
+        if (a > type(uint96).max) revert ILedgerErrors.InstallmentAboveLimit(a, type(uint96).max);
+    }
+
+    /// @dev Validates and packs the tranches (lead first), then applies the policy's platform-share check.
+    function _storeTranches(
+        LedgerState storage s,
+        uint256 loanId,
+        Loan storage l,
+        ILedgerTypes.Tranche[] memory tranches
+    ) private {
+        uint256 n = tranches.length;
+        if (n == 0 || n > MAX_TRANCHES) revert ILedgerErrors.InvalidTrancheCount(n);
+        uint256 sum = 0;
+        uint256 platformShare = 0;
+        bool zeroShare = false;
+        TrancheWord[2] memory words = [TrancheWord.wrap(0), TrancheWord.wrap(0)];
+        for (uint256 t; t < n; ++t) {
+            address lender = tranches[t].lender;
+            uint16 share = tranches[t].shareBps;
+            uint16 idx = s.indexOf[lender];
+            if (idx == 0) revert ILedgerErrors.UnknownInstitution(lender);
+            for (uint256 u; u < t; ++u) {
+                if (tranches[u].lender == lender) revert ILedgerErrors.DuplicateLender(lender);
+            }
+            if (share == 0) zeroShare = true;
+            sum += share;
+            if (s.institutions[idx].isPlatform) platformShare += share;
+            if (share <= BPS) {
+                uint256 w = t / TrancheWordLibrary.PER_WORD;
+                words[w] = words[w].withEntry(t % TrancheWordLibrary.PER_WORD, idx, share);
+            }
+        }
+        if (zeroShare || sum != BPS) revert ILedgerErrors.SharesNotWhole(sum);
+        Policy.checkPlatformShare(s, loanId, n, platformShare);
+        l.trancheCount = uint8(n);
+        l.tranches[0] = words[0];
+        if (n > TrancheWordLibrary.PER_WORD) l.tranches[1] = words[1];
+    }
+}

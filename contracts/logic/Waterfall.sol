@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
+import {ScheduleMath} from "../libraries/ScheduleMath.sol";
+import {DAY, F_EXTRA, F_PARTIAL, F_PENALTY, Loan} from "../types/LedgerState.sol";
+import {LoanCursor, LoanCursorLibrary} from "../types/LoanCursor.sol";
+
+/// @title Waterfall
+/// @notice What a payment pays (docs/ledger-spec.md, "Waterfall"): the accrued penalty first, then installments
+/// oldest first, interest before principal, with the penalty accrued per second on overdue installments and the
+/// credit record's on-time and late counts. Works on a memory copy of the loan's schedule cursor, written back once.
+/// @dev Internal library: compiled into the ledger (repay, repayBatch) and into the linked libraries that price or
+/// apply payments (Prepayment, CreditRisk, LoanViews). Block time: due dates, grace and penalty compare against
+/// `block.timestamp` by nature; a proposer can move it by seconds, which moves a penalty by seconds' interest.
+library Waterfall {
+    using SafeCast for uint256;
+
+    /// @notice A loan's schedule cursor while a payment is applied (memory only).
+    struct Cursor {
+        LoanCursor word; // the stored cursor as loaded
+        uint256 k; // current installment
+        uint256 outstanding; // O_k
+        uint256 a; // installment amount A
+        uint256 ic; // interest paid in installment k
+        uint256 pc; // principal paid in installment k
+        uint256 penalty; // accrued unpaid penalty, accrued up to now
+        uint256 penaltyApplied;
+        uint256 interestApplied;
+        uint256 principalApplied;
+        uint256 onTime;
+        uint256 late;
+        uint256 daysLate;
+        uint256 maxDaysLate;
+    }
+
+    /// @notice Due date of installment k: disbursedAt + k * periodSeconds.
+    function dueDate(Loan storage l, uint256 k) internal view returns (uint256) {
+        return uint256(l.disbursedAt) + k * uint256(l.periodSeconds);
+    }
+
+    /// @notice Interest and principal due in installment k, given O_k and A.
+    function dues(Loan storage l, uint256 k, uint256 outstanding, uint256 a) internal view returns (uint256, uint256) {
+        return ScheduleMath.installment(
+            uint8(l.method), a, outstanding, l.annualRateBps, l.periodSeconds, k == l.periods
+        );
+    }
+
+    /// @notice Interest due in the cursor's current installment.
+    function interestDue(Loan storage l, Cursor memory c) internal view returns (uint256 i) {
+        (i,) = dues(l, c.k, c.outstanding, c.a);
+    }
+
+    /// @notice Loads the cursor with the penalty accrued up to now. The flags spare the cold slots holding zeros.
+    function load(Loan storage l) internal view returns (Cursor memory c) {
+        LoanCursor word = l.cursor;
+        c.word = word;
+        c.k = word.current();
+        c.outstanding = word.outstanding();
+        c.a = word.installmentAmount();
+        uint256 flags = l.flags;
+        if (flags & F_PARTIAL != 0) {
+            c.ic = l.interestPaidCur;
+            c.pc = l.principalPaidCur;
+        }
+        c.penalty = pendingPenalty(l, c, word.penaltyCheckpoint());
+        if (flags & F_PENALTY != 0) c.penalty += l.penaltyAccrued;
+    }
+
+    /// @notice Penalty accrued since `checkpoint` and not yet in `penaltyAccrued`: for each overdue unpaid
+    /// installment j, ceil(unpaid_j * penaltyRate * (now - max(checkpoint, due_j)) / (BPS * YEAR)).
+    function pendingPenalty(Loan storage l, Cursor memory c, uint256 checkpoint) internal view returns (uint256 acc) {
+        uint256 rate = l.penaltyRateBps;
+        if (rate == 0 || l.status != ILedgerTypes.LoanStatus.Active) return 0;
+        uint256 n = l.periods;
+        uint256 grace = l.gracePeriod;
+        uint256 outstanding = c.outstanding;
+        for (uint256 j = c.k; j <= n; ++j) {
+            uint256 due = dueDate(l, j);
+            if (block.timestamp <= due + grace) break;
+            (uint256 i, uint256 p) = dues(l, j, outstanding, c.a);
+            uint256 unpaid = i + p;
+            if (j == c.k) unpaid -= c.ic + c.pc;
+            uint256 from = checkpoint > due ? checkpoint : due;
+            if (block.timestamp > from) acc += ScheduleMath.penalty(unpaid, rate, block.timestamp - from);
+            outstanding -= p;
+        }
+    }
+
+    /// @notice Applies up to `budget` to the accrued penalty; returns what is left.
+    function payPenalty(Cursor memory c, uint256 budget) internal pure returns (uint256) {
+        uint256 x = Math.min(budget, c.penalty);
+        c.penalty -= x;
+        c.penaltyApplied += x;
+        return budget - x;
+    }
+
+    /// @notice Applies up to `budget` to installments oldest first (interest, then principal); returns what is left.
+    /// `onlyDue`: only installments already due (due_k <= now); otherwise also the next one not yet due.
+    function payInstallments(Loan storage l, Cursor memory c, uint256 budget, bool onlyDue)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 n = l.periods;
+        uint256 kStart = c.k;
+        // With a non-zero rate every installment owes interest (O_k > 0 while Active), so an exhausted budget
+        // completes nothing more: stop before computing the next installment's dues. (At rate 0 an installment
+        // may owe nothing and completes even with no budget left, so the loop must look at it.)
+        bool stopWhenSpent = l.annualRateBps != 0;
+        while (c.k <= n) {
+            if (budget == 0 && stopWhenSpent) break;
+            if (onlyDue) {
+                if (dueDate(l, c.k) > block.timestamp) break;
+            } else if (c.k != kStart && dueDate(l, c.k - 1) > block.timestamp) {
+                break; // installment k-1 is not due yet: k would be a second installment paid early
+            }
+            (uint256 i, uint256 p) = dues(l, c.k, c.outstanding, c.a);
+            uint256 x = Math.min(budget, i - c.ic);
+            c.ic += x;
+            c.interestApplied += x;
+            budget -= x;
+            x = Math.min(budget, p - c.pc);
+            c.pc += x;
+            c.principalApplied += x;
+            budget -= x;
+            if (c.ic != i || c.pc != p) break;
+            completeInstallment(l, c, p);
+        }
+        return budget;
+    }
+
+    /// @notice Closes installment k in the cursor (its principal `p` paid): credit record, O_{k+1} = O_k - p.
+    function completeInstallment(Loan storage l, Cursor memory c, uint256 p) internal view {
+        uint256 due = dueDate(l, c.k);
+        if (block.timestamp > due + l.gracePeriod) {
+            uint256 d = (block.timestamp - due) / DAY; // floor: whole days late
+            c.late += 1;
+            c.daysLate += d;
+            if (d > c.maxDaysLate) c.maxDaysLate = d;
+        } else {
+            c.onTime += 1;
+        }
+        c.outstanding -= p;
+        // Repaid: the installments left owe nothing and are skipped, not counted on time or late (spec, closure).
+        // Exact integer principal, nothing timestamp-derived: zero means repaid.
+        // slither-disable-next-line incorrect-equality
+        c.k = c.outstanding == 0 ? uint256(l.periods) + 1 : c.k + 1;
+        c.ic = 0;
+        c.pc = 0;
+    }
+
+    /// @notice The amount `repay(loanId, amount)` applies: `amount` itself, or for `type(uint256).max` everything due
+    /// now (the accrued penalty and every installment already due), applied to `c` on the way.
+    /// @return applied The amount the payment pulls; 0 when `amount` is the sentinel and nothing is due.
+    /// @return left What `amount` leaves unapplied (non-zero: an overpayment).
+    function applyRepayment(Loan storage l, Cursor memory c, uint256 amount)
+        internal
+        view
+        returns (uint256 applied, uint256 left)
+    {
+        if (amount == type(uint256).max) {
+            left = payInstallments(l, c, payPenalty(c, amount), true);
+            return (amount - left, 0);
+        }
+        return (amount, payInstallments(l, c, payPenalty(c, amount), false));
+    }
+
+    /// @notice Writes the cursor back (schedule position, A, penalty checkpoint = now, on-time count), the partial
+    /// payments, the cumulative interest and principal, the accrued penalty and the late counters; only slots that
+    /// change are written. `extra`: penaltyPaid or prepaymentFeePaid grew (F_EXTRA).
+    function commit(Loan storage l, Cursor memory c, bool extra) internal {
+        uint256 flags = l.flags;
+        uint256 newFlags = flags;
+        // c.outstanding <= the O_k loaded (< 2^96); c.a < 2^96; c.k <= periods + 1 <= 601; the checkpoint is uint32
+        // seconds (valid until 2106); onTime counts installments (<= 600): every field fits its bits.
+        l.cursor = LoanCursorLibrary.pack(
+            c.outstanding, c.a, c.k, uint32(block.timestamp), c.word.onTime() + c.onTime
+        );
+        if (c.ic != 0 || c.pc != 0) {
+            l.interestPaidCur = uint128(c.ic); // <= one installment's dues, < 2^128
+            l.principalPaidCur = uint128(c.pc);
+            newFlags |= F_PARTIAL;
+        } else if (flags & F_PARTIAL != 0) {
+            l.interestPaidCur = 0;
+            l.principalPaidCur = 0;
+            newFlags &= ~uint256(F_PARTIAL);
+        }
+        if (c.interestApplied | c.principalApplied != 0) {
+            // interest, principal < 2^130 (one payment), so the sums cannot wrap; SafeCast guards the 128 bits
+            l.interestPaid = (uint256(l.interestPaid) + c.interestApplied).toUint128();
+            l.principalPaid = (uint256(l.principalPaid) + c.principalApplied).toUint128();
+        }
+        if (c.penaltyApplied != 0) {
+            l.penaltyPaid += c.penaltyApplied.toUint128();
+            extra = true;
+        }
+        if (extra) newFlags |= F_EXTRA;
+        if (c.penalty != 0) {
+            l.penaltyAccrued = c.penalty.toUint128();
+            newFlags |= F_PENALTY;
+        } else if (flags & F_PENALTY != 0) {
+            l.penaltyAccrued = 0;
+            newFlags &= ~uint256(F_PENALTY);
+        }
+        if (c.late != 0) {
+            l.late += uint16(c.late);
+            l.totalDaysLate += c.daysLate.toUint24();
+            if (c.maxDaysLate > l.maxDaysLate) l.maxDaysLate = c.maxDaysLate.toUint16();
+        }
+        if (newFlags != flags) l.flags = uint8(newFlags);
+    }
+}
