@@ -104,10 +104,11 @@ class LoanStatus(_Named):
     CANCELLED = 5
     DEFAULTED = 6
     WRITTEN_OFF = 7
+    RECOVERED = 8  # defaulted, then recovered in full: ended as a closure does
 
 
 DISBURSED_STATUSES: Final = frozenset(
-    {LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF}
+    {LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, LoanStatus.RECOVERED}
 )
 """The statuses of a loan whose principal went to the borrower."""
 
@@ -288,6 +289,10 @@ class PolicyParams:
     max_lender_exposure: Uint128 = 10_000_000 * 10**6
     default_after: Uint32 = 90 * DAY
     public_default_delay: Uint32 = 30 * DAY
+    min_period_seconds: Uint32 = DAY
+    max_period_seconds: Uint32 = 366 * DAY
+    max_tenor_seconds: Uint32 = 30 * 365 * DAY
+    disbursement_window: Uint32 = 30 * DAY
 
     @classmethod
     def defaults(cls, decimals: int) -> PolicyParams:
@@ -342,6 +347,9 @@ class LoanView:
     penalty_checkpoint: int
     owed_at_default: int
     written_off: int
+    default_after: int
+    public_default_delay: int
+    disburse_by: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -86,7 +86,7 @@ CREDIT_FIELDS = (
     "totalDaysLate",
     "amountWrittenOff",
 )
-_DEFAULTED = (Status.DEFAULTED, Status.WRITTEN_OFF)
+_DEFAULTED = (Status.DEFAULTED, Status.WRITTEN_OFF, Status.RECOVERED)  # the borrower defaulted
 
 
 def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:

@@ -306,6 +306,15 @@ class Ledger:
     def set_policy(self, policy: PolicyParams, by: Signer = None) -> Receipt:
         return self.send(self.call("setPolicy", validate(PolicyParams, policy).to_abi()), by)
 
+    def rotate_institution(
+        self, account: str | LocalAccount, new_account: str | LocalAccount, by: Signer = None
+    ) -> Receipt:
+        """Replace an institution's address (admin; works while paused): index, balances, tranches and LENDER_ROLE
+        move to ``new_account``."""
+        if isinstance(new_account, LocalAccount):
+            self.add_signer(new_account)
+        return self.send(self.call("rotateInstitution", _addr(account), _addr(new_account)), by)
+
     def grant_role(self, role: str, account: str | LocalAccount, by: Signer = None) -> Receipt:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -418,11 +427,15 @@ class Ledger:
             self._ensure_allowance(by, self.prepayment_quote(loan_id, principal_amount))
         return self.send(self.call("prepay", loan_id, principal_amount), by)
 
-    def withdraw(self, by: Signer) -> int:
-        """Withdraw ``by``'s whole withdrawable balance; returns the amount."""
+    def withdraw(self, by: Signer, *, to: str | LocalAccount | None = None) -> int:
+        """Withdraw ``by``'s whole withdrawable balance (to ``to`` if given: an institution whose own address cannot
+        receive the token, e.g. blacklisted by it); returns the amount."""
         account = self._account(by)
         amount = self.account_of(account.address).withdrawable
-        self.send(self.call("withdraw"), account)
+        if to is None:
+            self.send(self.call("withdraw"), account)
+        else:
+            self.send(self.call("withdrawTo", _addr(to)), account)
         return amount
 
     def mark_default(self, loan_id: int, by: Signer = None) -> Receipt:

@@ -112,7 +112,7 @@ def test_an_export_checks_against_the_chain_and_tampering_is_named(chain: tuple[
     from pylender.audit.ingest import load_ledger_abi
 
     catalog = EventCatalog.from_abi(load_ledger_abi())
-    fields = {"account": c.platform, "amount": 1}
+    fields = {"account": c.platform, "to": c.platform, "amount": 1}
     head = build_chain(catalog, [("Withdrawn", fields)], start_head=run.records[-1].head)[0]
     doc = json.loads(honest.read_text())
     doc["records"].append(

@@ -119,7 +119,7 @@ def test_a_forged_appended_record_is_named(export: Path, abi_file: Path, synthet
         "loan_id": "" if export.suffix == ".csv" else None,
         "head": format_head((0xDEAD << 64) | 21),
     }
-    _set_fields(forged, {"account": BANK, "amount": 1_000})
+    _set_fields(forged, {"account": BANK, "to": BANK, "amount": 1_000})
     _save(export, [*rows, forged])
     result = verify_file(export, abi_path=abi_file)
     assert [(f.check, f.seq) for f in result.findings if f.check == "chain"] == [("chain", 21)]
@@ -128,7 +128,7 @@ def test_a_forged_appended_record_is_named(export: Path, abi_file: Path, synthet
 def test_a_forged_record_with_a_recomputed_head_is_caught_by_the_trusted_head(
     export: Path, abi_file: Path, synthetic_records: list[Record], synthetic_catalog: EventCatalog
 ) -> None:
-    fields = {"account": BANK, "amount": 1_000}
+    fields = {"account": BANK, "to": BANK, "amount": 1_000}
     head = build_chain(synthetic_catalog, [("Withdrawn", fields)], start_head=synthetic_records[-1].head)[0]
     rows = _rows(export)
     forged = {
