@@ -304,17 +304,22 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
-    function withdraw() external whenNotPaused nonReentrant {
+    /// @dev No reentrancy lock, unlike every entry point that pulls tokens: the only external call is the final
+    /// transfer out, made once the caller's balance is zero and its record written, so a reentrant call finds the
+    /// books complete and consistent (and a reentrant withdraw finds nothing to withdraw).
+    function withdraw() external whenNotPaused {
         _withdraw(msg.sender);
     }
 
     /// @inheritdoc ICoLendingLedger
-    function withdrawTo(address to) external whenNotPaused nonReentrant {
+    /// @dev No reentrancy lock, as `withdraw`.
+    function withdrawTo(address to) external whenNotPaused {
         if (to == address(0)) revert ZeroAddress();
         _withdraw(to);
     }
 
-    /// @dev Sends the caller's whole withdrawable balance to `to` (its reserve stays).
+    /// @dev Sends the caller's whole withdrawable balance to `to` (its reserve stays): checks, effects, record,
+    /// then the transfer.
     function _withdraw(address to) private {
         uint16 idx = _s.indexOf[msg.sender];
         if (idx == 0) revert UnknownInstitution(msg.sender);

@@ -89,7 +89,8 @@ library Prepayment {
                 );
             }
         }
-        // The cursor keeps A in 96 bits: a re-amortization it cannot hold is refused, by the quote as by the prepayment.
+        // The cursor keeps A in 96 bits: a re-amortization it cannot hold is refused, by the quote as by the
+        // prepayment.
         if (newA > type(uint96).max) revert ILedgerErrors.InstallmentAboveLimit(newA, type(uint96).max);
         fee = Math.mulDiv(principalAmount, l.prepaymentFeeBps, BPS, Math.Rounding.Ceil); // a due: rounds up
         total = c.penaltyApplied + c.interestApplied + c.principalApplied + fee;

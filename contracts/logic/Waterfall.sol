@@ -165,6 +165,22 @@ library Waterfall {
         c.pc = 0;
     }
 
+    /// @notice interestPaid += `interest`, principalPaid += `principal`, with one read and one write of the slot
+    /// they share (slot 3 of Loan: interestPaid in the low 128 bits, principalPaid in the high ones); reverts like
+    /// SafeCast past 128 bits. Every repayment does this, so not as two field assignments (two writes).
+    function addPaid(Loan storage l, uint256 interest, uint256 principal) internal {
+        uint256 v;
+        assembly ("memory-safe") {
+            v := sload(add(l.slot, 3))
+        }
+        // interest, principal < 2^130 (one payment) and the fields < 2^128: the sums cannot wrap 256 bits
+        uint256 low = ((v & type(uint128).max) + interest).toUint128();
+        uint256 packed = low | (uint256(((v >> 128) + principal).toUint128()) << 128);
+        assembly ("memory-safe") {
+            sstore(add(l.slot, 3), packed)
+        }
+    }
+
     /// @notice Stores an exact penalty accrual: whole units and the remainder (< PENALTY_DENOMINATOR < 2^40).
     function storePenalty(Loan storage l, uint256 exact) internal {
         l.penaltyAccrued = (exact / PENALTY_DENOMINATOR).toUint128();
@@ -223,11 +239,7 @@ library Waterfall {
             l.principalPaidCur = 0;
             newFlags &= ~uint256(F_PARTIAL);
         }
-        if (c.interestApplied | c.principalApplied != 0) {
-            // interest, principal < 2^130 (one payment), so the sums cannot wrap; SafeCast guards the 128 bits
-            l.interestPaid = (uint256(l.interestPaid) + c.interestApplied).toUint128();
-            l.principalPaid = (uint256(l.principalPaid) + c.principalApplied).toUint128();
-        }
+        if (c.interestApplied | c.principalApplied != 0) addPaid(l, c.interestApplied, c.principalApplied);
         if (c.penaltyApplied != 0) {
             l.penaltyPaid += c.penaltyApplied.toUint128();
             extra = true;
