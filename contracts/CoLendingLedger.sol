@@ -109,6 +109,11 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
+    function loanByRef(bytes32 loanRef) external view returns (uint256) {
+        return _s.loanByRef[loanRef];
+    }
+
+    /// @inheritdoc ICoLendingLedger
     function loansOf(bytes32 borrowerId) external view returns (uint256[] memory) {
         return _s.borrowerLoans[borrowerId];
     }

@@ -179,6 +179,11 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @return The credit record.
     function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory);
 
+    /// @notice The loan carrying a reference the institutions know it by.
+    /// @param loanRef The reference (not zero).
+    /// @return loanId The loan (0 if none carries it).
+    function loanByRef(bytes32 loanRef) external view returns (uint256 loanId);
+
     /// @notice The ids of a borrower's loans.
     /// @param borrowerId The borrower's pseudonymous id.
     /// @return The loan ids, oldest first.

@@ -117,6 +117,11 @@ interface ILedgerErrors is ILedgerTypes {
     /// @param limit 2^96 - 1.
     error InstallmentAboveLimit(uint256 installmentAmount, uint256 limit);
 
+    /// @notice Another loan already carries this reference (references identify loans to the institutions).
+    /// @param loanRef The reference.
+    /// @param loanId The loan that carries it.
+    error LoanRefTaken(bytes32 loanRef, uint256 loanId);
+
     /// @notice The number of tranches is not in 1..16.
     /// @param count The number of tranches given.
     error InvalidTrancheCount(uint256 count);

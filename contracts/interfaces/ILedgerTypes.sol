@@ -46,6 +46,8 @@ interface ILedgerTypes {
         address feeRecipient; // registered institution; zero iff serviceFeeBps == 0
         uint16 reserveBps; // part of each lender's income credit held in its reserve
         uint40 fundingDeadline; // after it an unfunded loan may be cancelled by anyone
+        bytes32 loanRef; // the reference the institutions know the loan by (their contract number, encoded or
+        // hashed; never personal data); unique when not zero: loanByRef finds the loan
     }
 
     /// @notice One funder's slice of a loan. The first tranche is the lead.
@@ -127,6 +129,7 @@ interface ILedgerTypes {
         uint32 defaultAfter; // the policy's defaultAfter when the loan was originated (fixed for the loan)
         uint32 publicDefaultDelay; // the policy's publicDefaultDelay when the loan was originated
         uint40 disburseBy; // fundingDeadline + the policy's disbursementWindow at origination
+        bytes32 loanRef; // the institutions' reference (zero if none)
     }
 
     /// @notice One tranche of a loan (view).

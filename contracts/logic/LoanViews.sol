@@ -109,6 +109,7 @@ library LoanViews {
         v.defaultAfter = l.defaultAfter;
         v.publicDefaultDelay = l.publicDefaultDelay;
         v.disburseBy = l.disburseBy;
+        v.loanRef = l.loanRef;
     }
 
     /// @dev Principal still owed: O_k minus the current partial principal while Active; the cursor's outstanding

@@ -49,6 +49,10 @@ library Origination {
         l.defaultAfter = p.defaultAfter;
         l.publicDefaultDelay = p.publicDefaultDelay;
         l.disburseBy = terms.fundingDeadline + p.disbursementWindow;
+        if (terms.loanRef != bytes32(0)) {
+            l.loanRef = terms.loanRef;
+            s.loanByRef[terms.loanRef] = loanId;
+        }
         s.borrowerLoans[terms.borrowerId].push(loanId);
     }
 
@@ -77,6 +81,10 @@ library Origination {
             revert ILedgerErrors.UnknownInstitution(terms.feeRecipient);
         }
         Policy.checkTerms(s, terms);
+        if (terms.loanRef != bytes32(0)) {
+            uint256 other = s.loanByRef[terms.loanRef];
+            if (other != 0) revert ILedgerErrors.LoanRefTaken(terms.loanRef, other);
+        }
     }
 
     /// @dev The schedule the terms make: its installment amount A (fixed at disbursement from these terms alone)

@@ -84,6 +84,8 @@ struct Loan {
     uint32 defaultAfter;
     uint32 publicDefaultDelay;
     uint40 disburseBy; // fundingDeadline + disbursementWindow
+    // slot 13 (cold)
+    bytes32 loanRef; // the institutions' reference, zero if none
 }
 
 /// @notice An institution's registration and risk figures (cold; its balances are its AccountWord).
@@ -105,6 +107,7 @@ struct LedgerState {
     mapping(uint16 index => Institution) institutions;
     mapping(address account => uint16 index) indexOf;
     mapping(bytes32 borrowerId => uint256[] loanIds) borrowerLoans;
+    mapping(bytes32 loanRef => uint256 loanId) loanByRef;
 }
 
 /// @notice The loan `loanId`, which must be in `status` (`LoanNotInStatus` otherwise).

@@ -22,6 +22,7 @@ from pylender.errors import (
     InstitutionExists,
     LengthMismatch,
     LoanNotInStatus,
+    LoanRefTaken,
     NotATrancheLender,
     NothingDue,
     NotOverdueLongEnough,
@@ -55,7 +56,7 @@ from pylender.reference.waterfall import (
     penalty_due,
 )
 from pylender.schedule import installment_amount
-from pylender.values import BPS, CURSOR_LIMIT, DISBURSED_STATUSES, PAY_ALL_DUE
+from pylender.values import BPS, CURSOR_LIMIT, DISBURSED_STATUSES, PAY_ALL_DUE, loan_ref
 
 
 class ReferenceLedger:
@@ -66,6 +67,7 @@ class ReferenceLedger:
         self.books = Books()
         self.loans: dict[int, Loan] = {}
         self.loans_of: dict[Any, list[int]] = {}
+        self.loan_by_ref: dict[bytes, int] = {}
         self.paused = False
 
     # -- admin
@@ -114,6 +116,9 @@ class ReferenceLedger:
         self._not_paused()
         loan_id = len(self.loans) + 1
         check_terms(loan_id, terms, now, self.policy, self.books.accounts)
+        ref = terms.loan_ref if isinstance(terms.loan_ref, bytes) else loan_ref(terms.loan_ref)
+        if any(ref) and ref in self.loan_by_ref:
+            raise LoanRefTaken(ref, self.loan_by_ref[ref])
         check_tranches(loan_id, tranches, self.policy, self.books.accounts)
         check_schedule(terms, self.policy)
         self.loans[loan_id] = Loan(
@@ -125,6 +130,8 @@ class ReferenceLedger:
             disburse_by=terms.funding_deadline + self.policy.disbursement_window,
         )
         self.loans_of.setdefault(terms.borrower_id, []).append(loan_id)
+        if any(ref):
+            self.loan_by_ref[ref] = loan_id
         self.books.open_loan(
             loan_id, terms.principal, tranches, terms.service_fee_bps, terms.fee_recipient, terms.reserve_bps
         )

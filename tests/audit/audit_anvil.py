@@ -138,6 +138,7 @@ class Chain:
             fee_to,
             reserve_bps,
             START + 400 * DAY,
+            bytes(32),
         )
 
 

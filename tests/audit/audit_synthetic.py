@@ -24,7 +24,7 @@ DAY = 86_400
 STRUCTS = {
     "LoanTerms": "address borrower, bytes32 borrowerId, uint128 principal, uint16 annualRateBps, uint16 periods, "
     "uint32 periodSeconds, uint8 method, uint32 gracePeriod, uint16 penaltyRateBps, uint16 prepaymentFeeBps, "
-    "uint16 serviceFeeBps, address feeRecipient, uint16 reserveBps, uint40 fundingDeadline",
+    "uint16 serviceFeeBps, address feeRecipient, uint16 reserveBps, uint40 fundingDeadline, bytes32 loanRef",
     "Tranche": "address lender, uint16 shareBps",
     "PolicyParams": "uint16 minPlatformShareBps, uint16 maxAnnualRateBps, uint16 maxPenaltyRateBps, "
     "uint16 minReserveBps, uint128 maxPrincipal, uint128 maxLenderExposure, uint32 defaultAfter, "
@@ -121,6 +121,7 @@ def terms(principal: int, rate: int, periods: int, method: int, fee_bps: int, re
         "feeRecipient": PLATFORM if fee_bps else "0x" + "00" * 20,
         "reserveBps": reserve_bps,
         "fundingDeadline": 2_000_000_000,
+        "loanRef": "0x" + "00" * 32,
     }
 
 

@@ -16,7 +16,7 @@ def test_catalog_keeps_only_events_whose_last_input_is_head(synthetic_catalog: E
     spec = synthetic_catalog.by_name("LoanOriginated")
     assert spec.signature == (
         "LoanOriginated(uint256,address,bytes32,(address,bytes32,uint128,uint16,uint16,uint32,uint8,uint32,uint16,"
-        "uint16,uint16,address,uint16,uint40),(address,uint16)[],bytes32)"
+        "uint16,uint16,address,uint16,uint40,bytes32),(address,uint16)[],bytes32)"
     )
     assert spec.topic0 == keccak(text=spec.signature)
 
