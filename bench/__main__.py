@@ -133,7 +133,7 @@ def main(quick: bool, out: Path, only: tuple[str, ...], strict: bool, progress: 
     audit_sizes = QUICK_AUDIT if quick else AuditSizes()
     with _Bar(progress) as bar:
         if "gas" in sections:
-            with bar.section("gas", 2 + len(lenders) + len(loans)) as tick:
+            with bar.section("gas", 3 + len(lenders) + len(loans)) as tick:
                 report.gas = measure_gas(lenders, loans, tick)
             report.goals += gas_goals(report.gas)
         if "throughput" in sections:

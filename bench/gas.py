@@ -29,10 +29,15 @@ OPERATIONS = (
     "batch repay 10 (per loan)",
     "batch repay 100 (per loan)",
     "withdraw",
+    "offer position",
+    "accept offer",
+    "repay (after a transfer)",
     "mark default",
     "write off",
     "push-split repay (reference)",
 )
+SALE_BPS = 1_000  # a participation sale: this share of a loan, for SALE_PRICE
+SALE_PRICE = 1_000 * 10**6
 PREPAY_PRINCIPAL = 1_000 * 10**6
 DEFAULT_AFTER = 90 * 86_400
 BREAKDOWN_LENDERS = 2
@@ -86,6 +91,12 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
                 ops[name][k] = value
             ops["push-split repay (reference)"][k] = _push_split(chain, push, k)
             tick(f"{k} lender(s)")
+    with BenchChain.start() as chain:  # its own chain: the sales' credits must not warm the rows above
+        _warm_every_lender(chain)
+        for k in lender_counts:
+            for name, value in _sale(chain, k, LoanPlan()).items():
+                ops[name][k] = value
+        tick("participation sales")
     breakdown = _breakdown(LoanPlan()) if BREAKDOWN_LENDERS in lender_counts else {}
     tick("where the gas goes")
     with BenchChain.start() as chain:
@@ -95,6 +106,9 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
         "steady state: balances written are already non-zero; `repay (first)` is a loan's first installment",
         "fund = all tranches of the loan together; batch rows are gas per loan of one repayBatch transaction",
         "loans: 12,000 tokens, 12 monthly equal installments, 12 % a year, 18 % penalty, 1 % prepayment fee",
+        f"sale: {SALE_BPS:,} bps of a loan after its first installment, to an institution new to the loan but "
+        "active in the ledger, for "
+        f"{SALE_PRICE // 10**6:,} tokens (at 10 lenders every registered lender holds a tranche: the lead buys)",
     ]
     return GasResults(
         lender_counts=list(lender_counts),
@@ -205,6 +219,39 @@ def _lifecycle(chain: BenchChain, k: int, plan: LoanPlan) -> tuple[dict[str, int
     gas["mark default"] = lg.send(lg.call("markDefault", bad), servicer).gas_used
     gas["write off"] = lg.send(lg.call("writeOff", bad), servicer).gas_used
     return gas, kept
+
+
+def _warm_every_lender(chain: BenchChain) -> None:
+    """Steady state for the sales: one loan funded by every registered lender and repaid once, so that each
+    lender's exposure and account word are already non-zero (a buyer that is an active institution)."""
+    lg = chain.ledger
+    (loan_id,) = chain.open_loans(1, len(chain.lenders), LoanPlan())
+    chain.advance(MONTH)
+    lg.send(lg.call("repay", loan_id, lg.loan(loan_id).installment_amount), chain.account(PAYER))
+
+
+def _sale(chain: BenchChain, k: int, plan: LoanPlan) -> dict[str, int]:
+    """A participation sale mid-life: on a fresh loan whose first installment is paid, a holder (the second
+    lender; the lead alone at 1 lender) offers ``SALE_BPS`` to an institution new to the loan (the lead when every
+    registered lender holds a tranche), which accepts and pays ``SALE_PRICE``; then the loan's second repayment,
+    split with the holders' offsets (compare with ``repay``)."""
+    lg = chain.ledger
+    payer = chain.account(PAYER)
+    (loan_id,) = chain.open_loans(1, k, plan)
+    amount = lg.loan(loan_id).installment_amount
+    chain.advance(MONTH)
+    lg.send(lg.call("repay", loan_id, amount), payer)
+    seller = chain.lenders[1 if k > 1 else 0]
+    buyer = chain.lenders[k] if k < len(chain.lenders) else chain.lenders[0]
+    offer = lg.send(lg.call("offerPosition", loan_id, buyer.address, SALE_BPS, SALE_PRICE, lg.now() + MONTH), seller)
+    accept = lg.send(lg.call("acceptOffer", lg.offer_id_from(offer)), buyer)
+    chain.advance(MONTH)
+    repay = lg.send(lg.call("repay", loan_id, amount), payer)
+    return {
+        "offer position": offer.gas_used,
+        "accept offer": accept.gas_used,
+        "repay (after a transfer)": repay.gas_used,
+    }
 
 
 def _push_split(chain: BenchChain, push: str, k: int) -> int:

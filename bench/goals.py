@@ -19,6 +19,9 @@ BATCH_VS_STORAGE_FLOOR = 1.5
 REPAY_MAX_GAS = 89_546
 BATCH_MAX_GAS = 34_403
 WITHDRAW_VS_TRANSFER = 1.4
+ACCEPT_VS_FLOOR = 2.5
+# repay at GOAL_LENDERS of the last build before participations (commit "A loan reference both sides know")
+REPAY_BEFORE_PARTICIPATIONS = 87_193
 BULK_VS_RAW = 0.8
 SINGLE_VS_BARE = 0.8
 VERIFY_VS_LOGS = 0.5
@@ -131,6 +134,33 @@ def gas_goals(gas: GasResults) -> list[Goal]:
                 target=f"≤ {WITHDRAW_VS_TRANSFER}",
                 passed=worst <= WITHDRAW_VS_TRANSFER * gas.erc20_transfer,
                 section="gas",
+            )
+        )
+    if GOAL_LENDERS in ops["repay"]:
+        repay = ops["repay"][GOAL_LENDERS]
+        goals.append(
+            Goal(
+                goal=f"repay of a loan that never changed hands, {GOAL_LENDERS} lenders: no more gas than before "
+                f"participations ({REPAY_BEFORE_PARTICIPATIONS:,})",
+                measured=f"{repay:,} gas ({repay - REPAY_BEFORE_PARTICIPATIONS:+,})",
+                ratio=repay / REPAY_BEFORE_PARTICIPATIONS,
+                target="≤ 1.0",
+                passed=repay <= REPAY_BEFORE_PARTICIPATIONS,
+                section="gas",
+            )
+        )
+    if GOAL_LENDERS in ops.get("accept offer", {}):
+        accept = ops["accept offer"][GOAL_LENDERS]
+        goals.append(
+            Goal(
+                goal=f"accepting an offer, {GOAL_LENDERS} lenders ≤ {ACCEPT_VS_FLOOR} × the floor repay",
+                measured=f"{accept:,} gas vs floor {floor:,}",
+                ratio=accept / floor,
+                target=f"≤ {ACCEPT_VS_FLOOR}",
+                passed=accept <= ACCEPT_VS_FLOOR * floor,
+                section="gas",
+                detail="mid-life: an institution new to the loan buys 1,000 bps and pays the price in the same "
+                "transaction",
             )
         )
     return goals

@@ -14,6 +14,7 @@ import {Funding} from "./logic/Funding.sol";
 import {Institutions} from "./logic/Institutions.sol";
 import {LoanViews} from "./logic/LoanViews.sol";
 import {Origination} from "./logic/Origination.sol";
+import {Participations} from "./logic/Participations.sol";
 import {Policy} from "./logic/Policy.sol";
 import {Prepayment} from "./logic/Prepayment.sol";
 import {Splitting} from "./logic/Splitting.sol";
@@ -116,6 +117,16 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     /// @inheritdoc ICoLendingLedger
     function loansOf(bytes32 borrowerId) external view returns (uint256[] memory) {
         return _s.borrowerLoans[borrowerId];
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function offerOf(uint256 offerId) external view returns (OfferView memory) {
+        _answer(Participations.offerOf(_s, offerId));
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function offerCount() external view returns (uint256) {
+        return _s.offerCount;
     }
 
     /// @inheritdoc ICoLendingLedger
@@ -361,6 +372,31 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
             abi.encode(0, RecoveryApplied.selector, loanId, msg.sender, amount, recovered, outstanding, status, 0), 2
         );
         _pull(msg.sender, amount);
+    }
+
+    // ----------------------------------------------------------- participations
+
+    /// @inheritdoc ICoLendingLedger
+    function offerPosition(uint256 loanId, address buyer, uint16 shareBps, uint256 price, uint40 expiry)
+        external
+        whenNotPaused
+        returns (uint256 offerId)
+    {
+        (_auditHead, offerId) =
+            Participations.offer(_s, _auditHead, loanId, msg.sender, buyer, shareBps, price, expiry);
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function acceptOffer(uint256 offerId) external whenNotPaused nonReentrant {
+        uint256 price;
+        (_auditHead, price) = Participations.accept(_s, _auditHead, offerId, msg.sender);
+        if (price != 0) _pull(msg.sender, price);
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    /// @dev Open while paused: withdrawing an offer moves nothing.
+    function cancelOffer(uint256 offerId) external {
+        _auditHead = Participations.cancel(_s, _auditHead, offerId, msg.sender);
     }
 
     // ------------------------------------------------------------------- pause

@@ -406,10 +406,13 @@ PANIC_CODES = {
 CATEGORY_RULES: tuple[tuple[type[ContractError], str], ...] = (
     (ContractPanic, r"^Panic$"),
     (ContractRevert, r"^Error$"),
-    (AccessDenied, r"^AccessControl|Unauthorized|NotAllowed|^NotSelf|^NotAn?[A-Z]|^Only[A-Z]"),
+    (AccessDenied, r"^AccessControl|Unauthorized|NotAllowed|^NotSelf|^NotAn?[A-Z]|^NotOffer|^Only[A-Z]"),
     (InsufficientFunds, r"^(Safe)?ERC20|Insufficient|Transfer"),
     (PolicyViolation, r"AboveCap$|BelowMinimum$"),
-    (LoanStateError, r"Status|Pause|^Already|Deadline|Reentran|Overdue|LeavesNo|^LoanNot|^LoanIs"),
+    (
+        LoanStateError,
+        r"Status|Pause|^Already|Deadline|Reentran|Overdue|LeavesNo|^LoanNot|^LoanIs|^Offer(NotOpen|Expired)$",
+    ),
 )
 """The category of a contract error, by its name: the first rule whose pattern the name matches; an error no rule
 matches is an :class:`InvalidRequest` (the caller asked for something malformed)."""

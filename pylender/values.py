@@ -405,6 +405,18 @@ class TrancheInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class OfferView:
+    """``OfferView``: an open offer of part of a loan position (docs/ledger-spec.md, "Participations")."""
+
+    loan_id: int
+    seller: Address
+    buyer: Address
+    share_bps: int
+    price: int
+    expiry: int
+
+
+@dataclasses.dataclass(frozen=True)
 class InstallmentView:
     """``InstallmentView``: one installment as the ledger projects it, with what was paid of it."""
 

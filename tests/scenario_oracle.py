@@ -27,12 +27,13 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
         model.register_institution(address[key], inst.name, inst.platform)
     ids: dict[str, int] = {}
     withdrawn = dict.fromkeys(address, 0)
+    offers: dict[str, int] = {}
     for action in result.actions:
         if action.reverted is None:
-            _apply(model, action, ids, address, withdrawn)
+            _apply(model, action, ids, address, withdrawn, offers)
             continue
         try:
-            _apply(model, action, ids, address, withdrawn)
+            _apply(model, action, ids, address, withdrawn, offers)
         except errors.ContractError as exc:
             if type(exc).__name__ != action.reverted:
                 raise ScenarioError(
@@ -70,8 +71,16 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
     return {"lenders": lenders, "loans": loans, "ledger_token_balance": model.books.held}
 
 
-def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, str], withdrawn: dict[str, int]) -> None:
-    """Apply one recorded action to the reference model (``ids`` and ``withdrawn`` are updated in place)."""
+def _apply(
+    model: Any,
+    action: Action,
+    ids: dict[str, int],
+    address: dict[str, str],
+    withdrawn: dict[str, int],
+    offers: dict[str, int],
+) -> None:
+    """Apply one recorded action to the reference model (``ids``, ``withdrawn`` and ``offers`` (offer name -> the
+    model's offer id) are updated in place)."""
     now = action.timestamp
     loan_id = ids.get(action.loan or "", 0)
     a = action.args
@@ -104,6 +113,13 @@ def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, s
         model.recover(loan_id, a["amount"])
     elif action.kind == "withdraw":
         withdrawn[a["lender"]] += model.withdraw(address[a["lender"]])
+    elif action.kind == "offer":
+        seller, buyer = address[a["seller"]], address[a["buyer"]]
+        offers[a["offer"]] = model.offer_position(seller, loan_id, buyer, a["share_bps"], a["price"], a["expiry"], now)
+    elif action.kind == "accept":
+        model.accept_offer(address[a["by"]], offers.get(a["offer"], 0), now)
+    elif action.kind == "cancel_offer":
+        model.cancel_offer(address[a["by"]], offers.get(a["offer"], 0))
     elif action.kind == "pause":
         model.pause()
     elif action.kind == "unpause":

@@ -90,6 +90,20 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @param amount The recovery; cumulative recoveries stay at most owedAtDefault.
     function recover(uint256 loanId, uint256 amount) external;
 
+    /// @notice Offers `shareBps` of loan `loanId` (bps of the loan) out of the caller's position to `buyer` for
+    /// `price`, acceptable until `expiry` (docs/ledger-spec.md, "Participations"). Not while paused.
+    /// @return offerId The offer's id.
+    function offerPosition(uint256 loanId, address buyer, uint16 shareBps, uint256 price, uint40 expiry)
+        external
+        returns (uint256 offerId);
+
+    /// @notice Accepts offer `offerId` (its buyer): pulls the price from the caller, credits it to the seller's
+    /// withdrawable balance and moves the share, all in this call. Not while paused.
+    function acceptOffer(uint256 offerId) external;
+
+    /// @notice Withdraws offer `offerId` (its seller). Works while paused.
+    function cancelOffer(uint256 offerId) external;
+
     /// @notice Pause (pauser): every state-changing function reverts EnforcedPause, except the borrower-funded
     /// inflows (repay, repayBatch, prepay, recover: the ledger never refuses a payment, so no penalty, lateness or
     /// default can come from time it refused one), the role functions and rotateInstitution (an incident needs
@@ -188,4 +202,12 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @param borrowerId The borrower's pseudonymous id.
     /// @return The loan ids, oldest first.
     function loansOf(bytes32 borrowerId) external view returns (uint256[] memory);
+
+    /// @notice An open offer (docs/ledger-spec.md, "Participations").
+    /// @param offerId The offer.
+    /// @return The offer; all zero unless it is open.
+    function offerOf(uint256 offerId) external view returns (OfferView memory);
+
+    /// @notice The number of offers ever made (offer ids run from 1 to it).
+    function offerCount() external view returns (uint256);
 }

@@ -196,4 +196,44 @@ interface ILedgerErrors is ILedgerTypes {
 
     /// @notice A call that moves tokens was entered again before it returned.
     error ReentrantCall();
+
+    // ----------------------------------------------------------- participations
+
+    /// @notice An offer of a share of 0 bps.
+    error ZeroShare();
+
+    /// @notice A holder offered a position to itself.
+    /// @param account The holder.
+    error SelfTransfer(address account);
+
+    /// @notice The seller holds less of the loan than the share offered (or accepted).
+    /// @param loanId The loan.
+    /// @param holder The seller.
+    /// @param heldBps The share it holds.
+    /// @param shareBps The share offered.
+    error ShareNotHeld(uint256 loanId, address holder, uint256 heldBps, uint256 shareBps);
+
+    /// @notice A price the ledger cannot store (an offer keeps it in 128 bits).
+    /// @param price The price.
+    /// @param limit The largest price (2^128 - 1).
+    error PriceAboveLimit(uint256 price, uint256 limit);
+
+    /// @notice No open offer has this id (never made, accepted or cancelled).
+    /// @param offerId The offer.
+    error OfferNotOpen(uint256 offerId);
+
+    /// @notice The offer's expiry has passed.
+    /// @param offerId The offer.
+    /// @param expiry The last second it could be accepted.
+    error OfferExpired(uint256 offerId, uint256 expiry);
+
+    /// @notice Only the buyer an offer names may accept it.
+    /// @param offerId The offer.
+    /// @param caller The caller.
+    error NotOfferBuyer(uint256 offerId, address caller);
+
+    /// @notice Only the seller may cancel its offer.
+    /// @param offerId The offer.
+    /// @param caller The caller.
+    error NotOfferSeller(uint256 offerId, address caller);
 }

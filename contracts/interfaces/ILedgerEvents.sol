@@ -157,6 +157,52 @@ interface ILedgerEvents is ILedgerTypes {
         bytes32 head
     );
 
+    /// @notice A holder offered part or all of its position in a loan to a named buyer.
+    /// @param loanId The loan.
+    /// @param seller The holder.
+    /// @param buyer The institution that may accept.
+    /// @param offerId The offer's id.
+    /// @param shareBps The share of the loan offered, in bps of the loan.
+    /// @param price The price in the settlement token.
+    /// @param expiry The last second the offer can be accepted.
+    /// @param head The new audit head.
+    event PositionOffered(
+        uint256 indexed loanId,
+        address indexed seller,
+        address indexed buyer,
+        uint256 offerId,
+        uint16 shareBps,
+        uint256 price,
+        uint40 expiry,
+        bytes32 head
+    );
+
+    /// @notice An offer was accepted: the price went from the buyer to the seller's withdrawable balance and the
+    /// share of the loan from the seller to the buyer, by the offset rule (docs/ledger-spec.md, "Participations").
+    /// @param loanId The loan.
+    /// @param seller The seller.
+    /// @param buyer The buyer.
+    /// @param offerId The offer.
+    /// @param shareBps The share of the loan that moved.
+    /// @param price The price paid.
+    /// @param head The new audit head.
+    event PositionTransferred(
+        uint256 indexed loanId,
+        address indexed seller,
+        address indexed buyer,
+        uint256 offerId,
+        uint16 shareBps,
+        uint256 price,
+        bytes32 head
+    );
+
+    /// @notice The seller withdrew an offer.
+    /// @param loanId The offer's loan.
+    /// @param seller The seller.
+    /// @param offerId The offer.
+    /// @param head The new audit head.
+    event OfferCancelled(uint256 indexed loanId, address indexed seller, uint256 offerId, bytes32 head);
+
     /// @notice The ledger was paused.
     /// @param account The pauser.
     /// @param head The new audit head.

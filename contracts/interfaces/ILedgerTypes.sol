@@ -175,6 +175,16 @@ interface ILedgerTypes {
         uint256 recoveredCredited; // floor(recovered * share / BPS) (+ remainder if lead and recovered == owed)
     }
 
+    /// @notice An open offer of part of a position (view); all zero once accepted or cancelled.
+    struct OfferView {
+        uint256 loanId;
+        address seller;
+        address buyer;
+        uint16 shareBps; // bps of the loan
+        uint256 price; // settlement token base units
+        uint40 expiry; // the last second it can be accepted
+    }
+
     /// @notice An institution's account (view).
     struct AccountView {
         uint16 index; // 0 if not registered

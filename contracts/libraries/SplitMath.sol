@@ -51,6 +51,14 @@ library SplitMath {
     }
     // slither-disable-end divide-before-multiply
 
+    /// @notice A holder's cumulative credit on a component with cumulative C after positions changed hands:
+    /// floor((C * share + offset) / BPS) (docs/ledger-spec.md, "Participations"; offset 0: `bpsOf`).
+    /// @dev C * share + offset is BPS times the holder's exact entitlement, never negative; C < 2^130 and
+    /// |offset| < 2^127, so nothing overflows.
+    function creditOf(uint256 total, uint256 share, int256 offset) internal pure returns (uint256) {
+        return uint256(int256(total * share) + offset) / BPS;
+    }
+
     /// @notice floor(floor(C * share / BPS) * reserveBps / BPS): the part of a lender's cumulative income credit held
     /// in its reserve.
     function reserveOf(uint256 cumulativeIncome, uint256 shareBps, uint256 reserveBps)

@@ -6,7 +6,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {SplitMath} from "../libraries/SplitMath.sol";
 import {AccountWord} from "../types/AccountWord.sol";
-import {Institution, LedgerState, Loan} from "../types/LedgerState.sol";
+import {F_TRANSFERRED, Institution, LedgerState, Loan} from "../types/LedgerState.sol";
 import {Splitting} from "./Splitting.sol";
 
 /// @title Closure
@@ -32,13 +32,15 @@ library Closure {
         uint256 leftAmount = l.principal; // tranche amounts (exposures)
         uint256 leftLoss = loss; // loss shares
         uint256 reserveBps = l.reserveBps;
+        bool transferred = l.flags & F_TRANSFERRED != 0;
         for (uint256 t = l.trancheCount; t != 0;) {
             unchecked {
                 --t; // t >= 1 before the decrement: no underflow
             }
             (uint16 idx, uint16 share) = Splitting.trancheAt(l, t);
-            uint256 inc = SplitMath.bpsOf(tot.income, share);
-            leftIncome -= inc + SplitMath.bpsOf(tot.principal, share);
+            // slither-disable-next-line unused-return (recoveries keep their remainder: see recoveryRemainder)
+            (uint256 inc, uint256 principalCredit,) = Splitting.creditsOf(l, idx, share, tot, transferred);
+            leftIncome -= inc + principalCredit;
             uint256 amount = t == 0 ? leftAmount : SplitMath.bpsOf(l.principal, share);
             leftAmount -= amount;
             uint256 lossShare = t == 0 ? leftLoss : SplitMath.bpsOf(loss, share);

@@ -6,7 +6,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ILedgerErrors} from "../interfaces/ILedgerErrors.sol";
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
-import {F_PENALTY, LedgerState, Loan, loanIn} from "../types/LedgerState.sol";
+import {F_PENALTY, F_TRANSFERRED, LedgerState, Loan, loanIn} from "../types/LedgerState.sol";
 import {LoanCursor} from "../types/LoanCursor.sol";
 import {Closure} from "./Closure.sol";
 import {Splitting} from "./Splitting.sol";
@@ -109,7 +109,9 @@ library CreditRisk {
         bool writtenOff = status == ILedgerTypes.LoanStatus.WrittenOff;
         // slither-disable-next-line uninitialized-local (the empty cache means: write each credit through)
         Splitting.Credits memory writeThrough;
-        Splitting.distribute(s, l, writeThrough, before, Splitting.totals(l), writtenOff);
+        Splitting.distribute(
+            s, l, writeThrough, before, Splitting.totals(l), writtenOff, l.flags & F_TRANSFERRED != 0
+        );
         if (recovered == owed) {
             Splitting.recoveryRemainder(s, l, recovered, writtenOff);
             if (!writtenOff) {

@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {ILedgerErrors} from "../interfaces/ILedgerErrors.sol";
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
 import {ScheduleMath} from "../libraries/ScheduleMath.sol";
-import {LedgerState, Loan} from "../types/LedgerState.sol";
+import {F_TRANSFERRED, LedgerState, Loan} from "../types/LedgerState.sol";
 import {LoanCursor} from "../types/LoanCursor.sol";
 import {Splitting} from "./Splitting.sol";
 import {Waterfall} from "./Waterfall.sol";
@@ -89,7 +89,7 @@ library LoanViews {
         v.fundingDeadline = l.fundingDeadline;
         v.disbursedAt = l.disbursedAt;
         v.trancheCount = l.trancheCount;
-        v.fundedCount = l.fundedCount;
+        v.fundedCount = uint8(_fundedCount(l));
         v.installmentAmount = uint128(word.installmentAmount());
         v.currentInstallment = uint16(word.current());
         v.outstandingAtInstallmentStart = uint128(word.outstanding());
@@ -120,6 +120,18 @@ library LoanViews {
         return 0;
     }
 
+    /// @dev Whether tranche `t` is funded: its bit, or every tranche of a loan whose positions changed hands (only
+    /// disbursed loans change hands; a buyer's tranche comes funded).
+    /// @dev Tranches funded: every tranche of a loan whose positions changed hands (a buyer's tranche is appended
+    /// funded: the loan was disbursed).
+    function _fundedCount(Loan storage l) private view returns (uint256) {
+        return l.flags & F_TRANSFERRED != 0 ? l.trancheCount : l.fundedCount;
+    }
+
+    function _funded(Loan storage l, uint256 t) private view returns (bool) {
+        return l.fundedMask & (1 << t) != 0 || l.flags & F_TRANSFERRED != 0;
+    }
+
     /// @notice The tranches of a loan, lead first (ICoLendingLedger.getTranches).
     function _getTranches(LedgerState storage s, uint256 loanId)
         private
@@ -136,7 +148,7 @@ library LoanViews {
                 institution: idx,
                 shareBps: share,
                 amount: uint128(Splitting.trancheAmount(l, t)),
-                funded: l.fundedMask & (1 << t) != 0
+                funded: _funded(l, t)
             });
         }
     }
@@ -227,7 +239,7 @@ library LoanViews {
         if (t == n) revert ILedgerErrors.NotATrancheLender(loanId, lender);
         v.shareBps = share;
         v.amount = uint128(Splitting.trancheAmount(l, t));
-        v.funded = l.fundedMask & (1 << t) != 0;
+        v.funded = _funded(l, t);
         v.lead = t == 0;
         (v.incomeCredited, v.reserveHeld, v.principalCredited, v.recoveredCredited) =
             Splitting.positionCredits(l, t, share, Splitting.totals(l));
@@ -292,7 +304,7 @@ library LoanViews {
         words[p] = id;
         words[p + 1] = uint256(l.status);
         words[p + 2] = uint256(l.borrowerId);
-        words[p + 3] = l.fundedCount;
+        words[p + 3] = _fundedCount(l);
         words[p + 4] = word.current();
         words[p + 5] = word.installmentAmount();
         words[p + 6] = _outstandingPrincipal(l);
@@ -326,7 +338,7 @@ library LoanViews {
         (uint16 idx, uint16 share) = Splitting.trancheAt(l, t);
         words[p] = uint256(uint160(s.institutions[idx].account));
         words[p + 1] = share;
-        words[p + 2] = (l.fundedMask >> t) & 1;
+        words[p + 2] = _funded(l, t) ? 1 : 0;
         (uint256 income, uint256 held, uint256 principal, uint256 recovered) =
             Splitting.positionCredits(l, t, share, tot);
         words[p + 3] = income;

@@ -7,9 +7,10 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
 import {SplitMath} from "../libraries/SplitMath.sol";
 import {AccountWord} from "../types/AccountWord.sol";
-import {F_EXTRA, Institution, LedgerState, Loan} from "../types/LedgerState.sol";
+import {F_EXTRA, F_TRANSFERRED, Institution, LedgerState, Loan} from "../types/LedgerState.sol";
 import {TrancheWord, TrancheWordLibrary} from "../types/TrancheWord.sol";
 import {Closure} from "./Closure.sol";
+import {Participations} from "./Participations.sol";
 import {Waterfall} from "./Waterfall.sol";
 
 /// @title Splitting
@@ -95,26 +96,61 @@ library Splitting {
         view
         returns (uint256 income, uint256 held, uint256 principal, uint256 recovered)
     {
-        income = SplitMath.bpsOf(tot.income, share);
-        principal = SplitMath.bpsOf(tot.principal, share);
-        recovered = SplitMath.bpsOf(tot.recovered, share);
+        bool transferred = l.flags & F_TRANSFERRED != 0;
+        (income, principal, recovered) = creditsOf(l, institutionAt(l, t), share, tot, transferred);
         ILedgerTypes.LoanStatus status = l.status;
         if (status == ILedgerTypes.LoanStatus.Active || status == ILedgerTypes.LoanStatus.Defaulted) {
             held = SplitMath.bpsOf(income, l.reserveBps);
         }
+        if (t != 0) return (income, held, principal, recovered);
         // Closed, WrittenOff or Recovered: the loan's reserve was released (or absorbed) when it ended; held stays 0.
-        if (
-            t == 0
-                && (
-                    status == ILedgerTypes.LoanStatus.Closed || status == ILedgerTypes.LoanStatus.WrittenOff
-                        || status == ILedgerTypes.LoanStatus.Recovered
-                )
-        ) {
-            income = tot.income - othersOf(l, tot.income);
-            principal = tot.principal - othersOf(l, tot.principal);
+        bool ended = status == ILedgerTypes.LoanStatus.Closed || status == ILedgerTypes.LoanStatus.WrittenOff
+            || status == ILedgerTypes.LoanStatus.Recovered;
+        bool recoveredInFull = tot.recovered != 0 && tot.recovered == l.owedAtDefault;
+        if (!ended && !recoveredInFull) return (income, held, principal, recovered);
+        Totals memory others = othersCredits(l, tot, transferred);
+        if (ended) {
+            income = tot.income - others.income;
+            principal = tot.principal - others.principal;
         }
-        if (t == 0 && tot.recovered != 0 && tot.recovered == l.owedAtDefault) {
-            recovered = tot.recovered - othersOf(l, tot.recovered);
+        if (recoveredInFull) recovered = tot.recovered - others.recovered;
+    }
+
+    /// @notice The cumulative credits of institution `idx` holding `share` on each component of `tot`:
+    /// floor(C * share / BPS), or with positions that changed hands (`transferred`) floor((C * share + offset) /
+    /// BPS) with the holder's offsets (docs/ledger-spec.md, "Participations"). No remainders.
+    function creditsOf(Loan storage l, uint256 idx, uint256 share, Totals memory tot, bool transferred)
+        internal
+        view
+        returns (uint256 income, uint256 principal, uint256 recovered)
+    {
+        if (!transferred) {
+            return (
+                SplitMath.bpsOf(tot.income, share),
+                SplitMath.bpsOf(tot.principal, share),
+                SplitMath.bpsOf(tot.recovered, share)
+            );
+        }
+        (int256 oi, int256 op) = l.offsets[uint16(idx)].offsets();
+        income = SplitMath.creditOf(tot.income, share, oi);
+        principal = SplitMath.creditOf(tot.principal, share, op);
+        if (tot.recovered != 0) recovered = SplitMath.creditOf(tot.recovered, share, l.recoveryOffsets[uint16(idx)]);
+    }
+
+    /// @notice Σ over the non-lead tranches of their credits (`creditsOf`) on each component of `tot`: what the
+    /// lead's remainders are computed against.
+    function othersCredits(Loan storage l, Totals memory tot, bool transferred)
+        internal
+        view
+        returns (Totals memory sum)
+    {
+        uint256 n = l.trancheCount;
+        for (uint256 t = 1; t < n; ++t) {
+            (uint16 idx, uint16 share) = trancheAt(l, t);
+            (uint256 i, uint256 p, uint256 r) = creditsOf(l, idx, share, tot, transferred);
+            sum.income += i;
+            sum.principal += p;
+            sum.recovered += r;
         }
     }
 
@@ -163,8 +199,9 @@ library Splitting {
 
     /// @notice Credits every lender the increase of its cumulative floor credit on each component between totals
     /// `b` and `a`; the reserve part of its income credit goes to its reserve. `reducesLoss`: the credits
-    /// (recoveries after a write-off) also reduce each lender's recorded loss. Remainders stay undistributed here
-    /// (see `endLoan` and `recoveryRemainder`).
+    /// (recoveries after a write-off) also reduce each lender's recorded loss. `transferred`: positions of the loan
+    /// changed hands (F_TRANSFERRED), so credits take the holders' offsets (`creditsOf`). Remainders stay
+    /// undistributed here (see `endLoan` and `recoveryRemainder`).
     // The reserve is a floor of the lender's floored income credit by design (docs/ledger-spec.md, "Splitting"):
     // dividing before multiplying is the rule, not a precision loss.
     // slither-disable-start divide-before-multiply
@@ -174,12 +211,18 @@ library Splitting {
         Credits memory cr,
         Totals memory b,
         Totals memory a,
-        bool reducesLoss
+        bool reducesLoss,
+        bool transferred
     ) internal {
         uint256 n = l.trancheCount;
         uint256 reserveBps = l.reserveBps;
         (uint256 incB, uint256 incA, uint256 prB, uint256 prA) = (b.income, a.income, b.principal, a.principal);
         (uint256 recB, uint256 recA) = (b.recovered, a.recovered);
+        if (transferred) {
+            // Positions changed hands: the holders' offsets, in the library that keeps them (written through).
+            Participations.distribute(s, l, b, a, reducesLoss);
+            return;
+        }
         TrancheWord word = l.tranches[0];
         if (cr.idx.length != 0 || recA != recB) {
             for (uint256 t; t < n; ++t) {
@@ -190,7 +233,7 @@ library Splitting {
                 if (recA != recB) wDelta += SplitMath.increase(recB, recA, share);
                 if (wDelta | resDelta == 0) continue;
                 credit(s, cr, idx, wDelta, resDelta);
-                if (reducesLoss && wDelta != 0) _reduceLoss(s.institutions[uint16(idx)], wDelta);
+                if (reducesLoss && wDelta != 0) reduceLoss(s.institutions[uint16(idx)], wDelta);
             }
             return;
         }
@@ -226,20 +269,24 @@ library Splitting {
     }
     // slither-disable-end divide-before-multiply
 
-    /// @dev Reduces an institution's recorded loss by a recovery credit (not below 0).
-    function _reduceLoss(Institution storage inst, uint256 amount) private {
+    /// @notice Reduces an institution's recorded loss by a recovery credit (not below 0).
+    function reduceLoss(Institution storage inst, uint256 amount) internal {
         uint256 loss = inst.loss;
         if (loss != 0) inst.loss = uint128(loss - Math.min(loss, amount));
     }
 
     /// @notice Once recoveries reach owedAtDefault they are final: their remainder (< one unit per tranche) goes to
-    /// the lead, as closure does for income and principal.
+    /// the lead, as closure does for income and principal. It reduces the lead's recorded loss (`reducesLoss`)
+    /// unless the lead no longer holds any of its share at the write-off.
     function recoveryRemainder(LedgerState storage s, Loan storage l, uint256 recovered, bool reducesLoss) internal {
+        bool transferred = l.flags & F_TRANSFERRED != 0;
+        Totals memory tot = Totals({income: 0, principal: 0, recovered: recovered});
         (uint16 lead, uint16 leadShare) = trancheAt(l, 0);
-        uint256 leftover = recovered - othersOf(l, recovered) - SplitMath.bpsOf(recovered, leadShare);
+        (,, uint256 own) = creditsOf(l, lead, leadShare, tot, transferred);
+        uint256 leftover = recovered - othersCredits(l, tot, transferred).recovered - own;
         if (leftover == 0) return;
         s.accounts[lead] = s.accounts[lead].add(leftover, 0);
-        if (reducesLoss) _reduceLoss(s.institutions[lead], leftover);
+        if (reducesLoss && Participations.shareKept(l, 0, leadShare) != 0) reduceLoss(s.institutions[lead], leftover);
     }
 
     // --------------------------------------------------------------- settlement
@@ -265,7 +312,8 @@ library Splitting {
             r.feePaid = SplitMath.bpsOf(interest + c.interestApplied, feeBps) - feeBefore;
             b.income -= feeBefore;
         }
-        if (l.flags & F_EXTRA != 0) b.income += uint256(l.penaltyPaid) + l.prepaymentFeePaid;
+        uint256 flags = l.flags;
+        if (flags & F_EXTRA != 0) b.income += uint256(l.penaltyPaid) + l.prepaymentFeePaid;
         Totals memory a = Totals({
             income: b.income + c.interestApplied - r.feePaid + c.penaltyApplied + prepaymentFee,
             principal: b.principal + c.principalApplied,
@@ -276,7 +324,7 @@ library Splitting {
         if (prepaymentFee != 0) l.prepaymentFeePaid += prepaymentFee.toUint128();
         Waterfall.commit(l, c, prepaymentFee != 0);
         if (r.feePaid != 0) credit(s, cr, l.feeRecipient, r.feePaid, 0);
-        distribute(s, l, cr, b, a, false);
+        distribute(s, l, cr, b, a, false, flags & F_TRANSFERRED != 0);
         if (outstanding == 0) {
             flush(s, cr); // ending a loan moves reserves: the cached credits must be in storage first
             l.status = ILedgerTypes.LoanStatus.Closed;

@@ -5,6 +5,7 @@ import {ILedgerErrors} from "../interfaces/ILedgerErrors.sol";
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
 import {AccountWord} from "./AccountWord.sol";
 import {LoanCursor} from "./LoanCursor.sol";
+import {OffsetWord} from "./OffsetWord.sol";
 import {TrancheWord} from "./TrancheWord.sol";
 
 /// @dev Basis points in one whole.
@@ -24,6 +25,11 @@ uint8 constant F_PARTIAL = 1;
 uint8 constant F_PENALTY = 2;
 /// @dev Loan flag: penaltyPaid or prepaymentFeePaid is non-zero (they only grow).
 uint8 constant F_EXTRA = 4;
+/// @dev Loan flag: a position in the loan changed hands: credits use the holders' offsets (`Loan.offsets`).
+uint8 constant F_TRANSFERRED = 8;
+/// @dev Loan flag: `sharesAtWriteOff` holds the tranche words as they were at the write-off (a position changed
+/// hands after it).
+uint8 constant F_WRITE_OFF_SHARES = 16;
 
 /// @notice One loan. Slot comments give the packing; fields of a slot are read and written together.
 /// @dev A common repayment (nothing overdue, no partial installment pending) reads slot 0 (terms and flags), the
@@ -45,7 +51,7 @@ struct Loan {
     uint16 reserveBps;
     uint16 prepaymentFeeBps;
     uint32 gracePeriod;
-    uint8 flags; // F_PARTIAL | F_PENALTY | F_EXTRA: which cold slots hold non-zero values
+    uint8 flags; // F_PARTIAL | F_PENALTY | F_EXTRA: cold slots holding non-zero values; F_TRANSFERRED, F_WRITE_OFF_SHARES
     // slot 1: the schedule cursor, written on every payment
     LoanCursor cursor;
     // slot 2: partial payments of installment k (read only with F_PARTIAL)
@@ -86,6 +92,23 @@ struct Loan {
     uint40 disburseBy; // fundingDeadline + disbursementWindow
     // slot 13 (cold)
     bytes32 loanRef; // the institutions' reference, zero if none
+    // slot 14: per holder, the offsets of its income and principal credits (docs/ledger-spec.md, "Participations");
+    // read only with F_TRANSFERRED
+    mapping(uint16 institution => OffsetWord) offsets;
+    // slot 15: per holder, the offset of its recovery credits (written when recoveries existed at a transfer)
+    mapping(uint16 institution => int256) recoveryOffsets;
+    // slots 16-17: the tranche words at the write-off (F_WRITE_OFF_SHARES)
+    TrancheWord[2] sharesAtWriteOff;
+}
+
+/// @notice An open offer of part of a position (docs/ledger-spec.md, "Participations"): one word.
+struct Offer {
+    uint128 price;
+    uint40 expiry;
+    uint40 loanId;
+    uint16 seller; // institution index
+    uint16 buyer; // institution index
+    uint16 shareBps;
 }
 
 /// @notice An institution's registration and risk figures (cold; its balances are its AccountWord).
@@ -108,6 +131,8 @@ struct LedgerState {
     mapping(address account => uint16 index) indexOf;
     mapping(bytes32 borrowerId => uint256[] loanIds) borrowerLoans;
     mapping(bytes32 loanRef => uint256 loanId) loanByRef;
+    uint256 offerCount;
+    mapping(uint256 offerId => Offer) offers;
 }
 
 /// @notice The loan `loanId`, which must be in `status` (`LoanNotInStatus` otherwise).

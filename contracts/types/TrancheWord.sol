@@ -42,6 +42,12 @@ library TrancheWordLibrary {
         return uint16((TrancheWord.unwrap(w) >> (slot * ENTRY_BITS)) & 0x7ff);
     }
 
+    /// @notice The word with entry `slot`'s share replaced by `shareBps` (<= 10,000); its institution stays.
+    function withShare(TrancheWord w, uint256 slot, uint256 shareBps) internal pure returns (TrancheWord) {
+        uint256 shift = slot * ENTRY_BITS + 11;
+        return TrancheWord.wrap((TrancheWord.unwrap(w) & ~(uint256(0x3fff) << shift)) | (shareBps << shift));
+    }
+
     /// @notice The word with entry `slot` set (it must be empty): `institution` <= 2047, `shareBps` <= 10,000.
     function withEntry(TrancheWord w, uint256 slot, uint256 institution, uint256 shareBps)
         internal

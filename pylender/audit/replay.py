@@ -89,6 +89,9 @@ class AuditBooks:
     """Role (0x-hex bytes32) -> its members, from AccessChanged and InstitutionRegistered (LENDER_ROLE)."""
     role_history: set[tuple[str, str]] = field(default_factory=set)
     """Every (role, account) the trail ever names: the ones to check against ``hasRole``."""
+    offers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Open offers (offer id -> the PositionOffered fields); accepted and cancelled ones are removed."""
+    offer_count: int = 0
     last_seq: int = 0
     # (seq, block, first, end) of each record's slice of books.journal; Flows are built on demand
     flow_marks: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -425,6 +428,48 @@ class Replayer:
         if loan.book.status == Status.RECOVERED:  # recovered in full before a write-off: the loan has ended
             loan.status = Status.RECOVERED
         self._expect(subject, "status", int(loan.status), int(f["status"]))
+
+    def _on_PositionOffered(self, f: dict[str, Any]) -> None:
+        loan = self._loan(f)
+        self._status(loan, Status.ACTIVE, Status.DEFAULTED, Status.WRITTEN_OFF)
+        offer_id = int(f["offerId"])
+        self._expect(f"loan {loan.loan_id}", "offerId", self.state.offer_count + 1, offer_id, "offer ids run from 1")
+        self.state.offer_count = max(self.state.offer_count, offer_id)
+        self._holds(loan, f["seller"], int(f["shareBps"]))
+        self._books.account(f["buyer"])  # the buyer must be a registered institution
+        self.state.offers[offer_id] = dict(f)
+
+    def _on_OfferCancelled(self, f: dict[str, Any]) -> None:
+        offer = self._open_offer(f)
+        if offer is not None:
+            self._expect(f"offer {f['offerId']}", "seller", offer["seller"], f["seller"], "only the seller cancels")
+
+    def _on_PositionTransferred(self, f: dict[str, Any]) -> None:
+        """The offer's position moves (offsets keep every credit where it stands) and its price, paid in by the
+        buyer, is credited to the seller."""
+        loan = self._loan(f)
+        self._status(loan, Status.ACTIVE, Status.DEFAULTED, Status.WRITTEN_OFF)
+        offer = self._open_offer(f)
+        share, price = int(f["shareBps"]), int(f["price"])
+        if offer is not None:
+            for name, value in (("seller", f["seller"]), ("buyer", f["buyer"]), ("shareBps", share), ("price", price)):
+                self._expect(f"offer {f['offerId']}", name, offer[name], value, "an acceptance settles its offer")
+        self._books.transfer(loan.loan_id, f["seller"], f["buyer"], share, price)
+
+    def _open_offer(self, f: dict[str, Any]) -> dict[str, Any] | None:
+        offer = self.state.offers.pop(int(f["offerId"]), None)
+        if offer is None:
+            self._finding(f"offer {f['offerId']}", "open", "an open offer", "no open offer with this id")
+        elif int(offer["loanId"]) != int(f["loanId"]):
+            self._finding(f"offer {f['offerId']}", "loanId", offer["loanId"], f["loanId"])
+        return offer
+
+    def _holds(self, loan: LoanState, seller: str, share: int) -> None:
+        book = loan.book
+        held = book.shares[book.lenders.index(seller)] if seller in book.lenders else 0
+        if held < share:
+            subject = f"loan {loan.loan_id} position {seller}"
+            self._finding(subject, "shareBps held", f"at least {share}", held, "a holder sells at most what it holds")
 
     def _on_LedgerPaused(self, f: dict[str, Any]) -> None:
         self.state.paused = True

@@ -69,6 +69,15 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
         f"{_short(f['payer'])} recovered {_n(f['amount'])} (total {_n(f['recovered'])}), "
         f"outstanding {_n(f['outstandingPrincipal'])}"
     ),
+    "PositionOffered": lambda f: (
+        f"{_short(f['seller'])} offered {f['shareBps']} bps to {_short(f['buyer'])} for {_n(f['price'])} "
+        f"(offer {f['offerId']}, open until {f['expiry']})"
+    ),
+    "PositionTransferred": lambda f: (
+        f"{_short(f['seller'])} sold {f['shareBps']} bps to {_short(f['buyer'])} for {_n(f['price'])} "
+        f"(offer {f['offerId']})"
+    ),
+    "OfferCancelled": lambda f: f"{_short(f['seller'])} cancelled offer {f['offerId']}",
     "LedgerPaused": lambda f: f"ledger paused by {_short(f['account'])}",
     "LedgerUnpaused": lambda f: f"ledger unpaused by {_short(f['account'])}",
     "AccessChanged": lambda f: (
@@ -96,10 +105,35 @@ class TrailEntry(BaseModel):
     kind: str
     text: str
     credits: dict[str, int]
+    holders: dict[str, int] | None = None
+    """The loan's holders and their shares in bps after this record, lead first: set on the records that change
+    them (LoanOriginated, PositionTransferred)."""
+
+
+def holder_chain(records: Sequence[Record], loan_id: int) -> dict[int, dict[str, int]]:
+    """The chain of holders of one loan: seq -> every holder's share in bps after that record (lead first, past
+    holders with 0 kept), for its origination and every transfer of a position."""
+    holders: dict[str, int] = {}
+    chain: dict[int, dict[str, int]] = {}
+    for r in sorted(records, key=lambda r: r.seq):
+        if r.loan_id != loan_id:
+            continue
+        f = r.fields
+        if r.kind == "LoanOriginated":
+            holders = {t["lender"]: int(t["shareBps"]) for t in f["tranches"]}
+        elif r.kind == "PositionTransferred":
+            share = int(f["shareBps"])
+            holders[f["seller"]] = holders.get(f["seller"], 0) - share
+            holders[f["buyer"]] = holders.get(f["buyer"], 0) + share
+        else:
+            continue
+        chain[r.seq] = dict(holders)
+    return chain
 
 
 def loan_trail(records: Sequence[Record], books: AuditBooks, loan_id: int) -> list[TrailEntry]:
-    """Every record of one loan, in order, with what each credited to whom."""
+    """Every record of one loan, in order, with what each credited to whom and, where they changed, its holders."""
+    chain = holder_chain(records, loan_id)
     credits: dict[int, dict[str, int]] = {}
     for flow in books.flows:
         if flow.loan_id == loan_id:
@@ -114,6 +148,7 @@ def loan_trail(records: Sequence[Record], books: AuditBooks, loan_id: int) -> li
             kind=r.kind,
             text=describe(r),
             credits=credits.get(r.seq, {}),
+            holders=chain.get(r.seq),
         )
         for r in sorted(records, key=lambda r: r.seq)
         if r.loan_id == loan_id

@@ -57,6 +57,7 @@ from pylender.values import (
     LoanStatus,
     LoanTerms,
     LoanView,
+    OfferView,
     PolicyParams,
     Position,
     Tranche,
@@ -85,6 +86,7 @@ _STRUCT_MODELS: dict[str, type] = {
     "accountOf": AccountBalance,
     "creditRecord": CreditRecord,
     "policy": PolicyParams,
+    "offerOf": OfferView,
 }
 
 
@@ -448,6 +450,53 @@ class Ledger:
         if approve:
             self._ensure_allowance(by, amount)
         return self.send(self.call("recover", loan_id, amount), by)
+
+    # -- participations (docs/ledger-spec.md, "Participations") ----------------------------------------
+    def offer_position(
+        self,
+        loan_id: int,
+        buyer: str | LocalAccount,
+        share_bps: int,
+        price: int,
+        expiry: int,
+        by: Signer = None,
+    ) -> int:
+        """Offer ``share_bps`` of the loan from ``by``'s position to ``buyer`` at ``price`` (token units) until
+        ``expiry`` (a timestamp, inclusive); returns the offer id."""
+        return self.offer_id_from(
+            self.send(self.call("offerPosition", loan_id, _addr(buyer), share_bps, price, expiry), by)
+        )
+
+    def offer_id_from(self, receipt: Receipt) -> int:
+        """The id of the offer an ``offerPosition`` transaction made."""
+        logs = self._logs(receipt, "PositionOffered")
+        if not logs:
+            raise TransactionFailed(f"no PositionOffered event in tx {receipt.tx_hash}")
+        data = logs[0]["data"]
+        raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
+        return int.from_bytes(raw[:32], "big")  # offerId, the first unindexed field
+
+    def accept_offer(self, offer_id: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+        """Accept offer ``offer_id`` as its buyer: the price moves to the seller and the position to ``by`` in
+        one transaction (with ``approve``, the ledger is first allowed to pull the price)."""
+        if approve:
+            offer = self.offer_of(offer_id)
+            if offer is not None and offer.price:
+                self._ensure_allowance(by, offer.price)
+        return self.send(self.call("acceptOffer", offer_id), by)
+
+    def cancel_offer(self, offer_id: int, by: Signer = None) -> Receipt:
+        """Withdraw offer ``offer_id`` (its seller)."""
+        return self.send(self.call("cancelOffer", offer_id), by)
+
+    def offer_of(self, offer_id: int) -> OfferView | None:
+        """Offer ``offer_id`` while it is open, else None (accepted, cancelled or never made)."""
+        offer = from_abi(OfferView, self._view("offerOf", offer_id))
+        return None if offer.loan_id == 0 else offer
+
+    def offer_count(self) -> int:
+        """The number of offers ever made (ids run from 1)."""
+        return int(self._view("offerCount"))
 
     # -- views ----------------------------------------------------------------------------------------
     def loan(self, loan_id: int) -> LoanView:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pylender.errors import BooksError, ConservationBroken
+from pylender.reference import participations
 from pylender.reference.records import Account, Component, Credit, Journal, LoanBook
 from pylender.reference.values import LoanStatus, Tranche, is_zero
 from pylender.schedule import tranche_amounts
@@ -219,6 +220,18 @@ class Books:
             else:
                 self._settle(book, [Component.RECOVERY])
 
+    def transfer(self, loan_id: int, seller: str, buyer: str, share_bps: int, price: int = 0) -> None:
+        """``share_bps`` of the loan moves from ``seller`` to ``buyer``, who paid ``price`` in for the seller
+        (docs/ledger-spec.md, "Participations"; the checks are the caller's)."""
+        book = self.loan(loan_id)
+        if book.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF):
+            raise BooksError(f"loan {loan_id}: position moved while {book.status.name}")
+        if seller not in book.lenders or book.shares[book.lenders.index(seller)] < share_bps or seller == buyer:
+            raise BooksError(f"loan {loan_id}: {seller} holds less than {share_bps} bps to sell to {buyer}")
+        self.account(buyer)
+        participations.transfer(self.accounts, self.journal, book, seller, buyer, share_bps, price)
+        self.held += price
+
     def withdraw(self, address: str) -> int:
         """The institution takes its whole withdrawable balance out. Returns it."""
         account = self.account(address)
@@ -271,8 +284,8 @@ class Books:
         book = self.loan(loan_id)
         totals = (book.income, book.principal_paid, book.recovered)
         out = []
-        for t, share in enumerate(book.shares):
-            income, principal, recovered = (c * share // BPS for c in totals)
+        for t in range(len(book.shares)):
+            income, principal, recovered = participations.credits_of(book, t, *totals)
             if t == 0:
                 income += book.remainder(Component.INCOME) if Component.INCOME in book.settled else 0
                 principal += book.remainder(Component.PRINCIPAL) if Component.PRINCIPAL in book.settled else 0
@@ -303,6 +316,10 @@ class Books:
             for lender in book.lenders:
                 if lender not in accounts:
                     self.account(lender)  # raises: every lender must have an account
+            return
+        if book.offsets:  # positions changed hands: credits take the holders' offsets
+            before = (income_before, principal_before, recovered_before)
+            participations.distribute(accounts, self.journal, book, before, (income, principal, recovered))
             return
         reserve_bps = book.reserve_bps
         written_off = book.status == _WRITTEN_OFF
@@ -367,7 +384,12 @@ class Books:
             book.settled.add(component)
             leftover = book.remainder(component)
             if leftover:  # only recovered money reduces a loss, not the income / principal remainders
-                reduces = component == Component.RECOVERY and book.status == LoanStatus.WRITTEN_OFF
+                # ... and only if the lead still holds part of its share at the write-off
+                reduces = (
+                    component == Component.RECOVERY
+                    and book.status == LoanStatus.WRITTEN_OFF
+                    and participations.share_kept(book, 0) != 0
+                )
                 self._credit(book, book.lenders[0], [(Component.LEFTOVER, leftover, 0)], reduces_loss=reduces)
 
     def _end(self, book: LoanBook, loss: int) -> int:

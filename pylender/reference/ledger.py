@@ -20,18 +20,29 @@ from pylender.errors import (
     ExposureAboveCap,
     InstallmentAboveLimit,
     InstitutionExists,
+    InvalidTrancheCount,
     LengthMismatch,
     LoanNotInStatus,
     LoanRefTaken,
     NotATrancheLender,
     NothingDue,
+    NotOfferBuyer,
+    NotOfferSeller,
     NotOverdueLongEnough,
+    OfferExpired,
+    OfferNotOpen,
     Overpayment,
     PrepaymentBelowSchedule,
+    PriceAboveLimit,
+    SelfTransfer,
+    ShareBelowMinimum,
+    ShareNotHeld,
     UnknownInstitution,
     ZeroAddress,
     ZeroAmount,
+    ZeroShare,
 )
+from pylender.reference import participations
 from pylender.reference.books import Books
 from pylender.reference.checks import check_policy, check_schedule, check_terms, check_tranches
 from pylender.reference.values import (
@@ -55,8 +66,8 @@ from pylender.reference.waterfall import (
     pay_penalty,
     penalty_due,
 )
-from pylender.schedule import installment_amount
-from pylender.values import BPS, CURSOR_LIMIT, DISBURSED_STATUSES, PAY_ALL_DUE, loan_ref
+from pylender.schedule import installment_amount, tranche_amounts
+from pylender.values import BPS, CURSOR_LIMIT, DISBURSED_STATUSES, MAX_TRANCHES, PAY_ALL_DUE, OfferView, loan_ref
 
 
 class ReferenceLedger:
@@ -68,6 +79,8 @@ class ReferenceLedger:
         self.loans: dict[int, Loan] = {}
         self.loans_of: dict[Any, list[int]] = {}
         self.loan_by_ref: dict[bytes, int] = {}
+        self.offers: dict[int, participations.Offer] = {}  # open offers
+        self.offer_count = 0
         self.paused = False
 
     # -- admin
@@ -97,6 +110,9 @@ class ReferenceLedger:
             loan.tranches = [Tranche(new_account, t.share_bps) if t.lender == account else t for t in loan.tranches]
             if loan.terms.fee_recipient == account:
                 loan.terms = dataclasses.replace(loan.terms, fee_recipient=new_account)
+        for offer in self.offers.values():  # the contract's offers name institutions by index
+            offer.seller = new_account if offer.seller == account else offer.seller
+            offer.buyer = new_account if offer.buyer == account else offer.buyer
         return self.books.rotate(account, new_account)
 
     def pause(self) -> None:
@@ -352,6 +368,101 @@ class ReferenceLedger:
         if book.status == LoanStatus.RECOVERED:
             loan.status = LoanStatus.RECOVERED
         return book.recovered
+
+    # -- participations (docs/ledger-spec.md, "Participations")
+
+    def offer_position(
+        self, seller: str, loan_id: int, buyer: str, share_bps: int, price: int, expiry: int, now: int
+    ) -> int:
+        """``seller`` offers ``share_bps`` of its position in loan ``loan_id`` to ``buyer`` at ``price`` until
+        ``expiry``; returns the offer id (from 1)."""
+        self._not_paused()
+        if expiry < now:
+            raise DeadlinePassed(loan_id, expiry)
+        if price >= 2**128:
+            raise PriceAboveLimit(price, 2**128 - 1)
+        self._check_transfer(loan_id, seller, buyer, share_bps)
+        self.offer_count += 1
+        self.offers[self.offer_count] = participations.Offer(loan_id, seller, buyer, share_bps, price, expiry)
+        return self.offer_count
+
+    def accept_offer(self, caller: str, offer_id: int, now: int) -> int:
+        """The buyer ``caller`` accepts offer ``offer_id``: the position moves and the price (returned; the ledger
+        pulls it from the buyer) is credited to the seller."""
+        self._not_paused()
+        offer = self.offers.get(offer_id)
+        if offer is None:
+            raise OfferNotOpen(offer_id)
+        if now > offer.expiry:
+            raise OfferExpired(offer_id, offer.expiry)
+        if caller != offer.buyer:
+            raise NotOfferBuyer(offer_id, caller)
+        loan_id, seller, share_bps = offer.loan_id, offer.seller, offer.share_bps
+        self._check_transfer(loan_id, seller, caller, share_bps)
+        book = self.books.loan(loan_id)
+        if caller not in book.lenders and len(book.lenders) == MAX_TRANCHES:
+            raise InvalidTrancheCount(MAX_TRANCHES + 1)
+        self._check_platform_share(loan_id, seller, caller, share_bps)
+        if book.status != LoanStatus.WRITTEN_OFF:
+            shares = participations.shares_after(book, seller, caller, share_bps)
+            amounts = tranche_amounts(book.principal, shares)
+            held = [*book.amounts, 0]  # the buyer's tranche amount before: 0 if it is new to the loan
+            t = book.lenders.index(caller) if caller in book.lenders else len(book.lenders)
+            exposure = self.books.accounts[caller].exposure + amounts[t] - held[t]
+            if exposure > self.policy.max_lender_exposure:
+                raise ExposureAboveCap(caller, exposure, self.policy.max_lender_exposure)
+        del self.offers[offer_id]
+        self.books.transfer(loan_id, seller, caller, share_bps, offer.price)
+        loan = self.loans[loan_id]
+        loan.tranches = [Tranche(lender, share) for lender, share in zip(book.lenders, book.shares, strict=True)]
+        return offer.price
+
+    def cancel_offer(self, caller: str, offer_id: int) -> None:
+        """The seller ``caller`` withdraws offer ``offer_id`` (works while paused)."""
+        offer = self.offers.get(offer_id)
+        if offer is None:
+            raise OfferNotOpen(offer_id)
+        if caller != offer.seller:
+            raise NotOfferSeller(offer_id, caller)
+        del self.offers[offer_id]
+
+    def offer_of(self, offer_id: int) -> OfferView | None:
+        """Offer ``offer_id`` while it is open, else None (the contract's view is then all zero)."""
+        o = self.offers.get(offer_id)
+        return None if o is None else OfferView(o.loan_id, o.seller, o.buyer, o.share_bps, o.price, o.expiry)
+
+    def _check_transfer(self, loan_id: int, seller: str, buyer: str, share_bps: int) -> None:
+        loan = self._loan(loan_id)
+        if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF):
+            raise LoanNotInStatus(loan_id, loan.status)
+        if share_bps == 0:
+            raise ZeroShare()
+        if seller not in self.books.accounts:
+            raise UnknownInstitution(seller)
+        if buyer not in self.books.accounts:
+            raise UnknownInstitution(buyer)
+        if buyer == seller:
+            raise SelfTransfer(seller)
+        book = self.books.loan(loan_id)
+        held = book.shares[book.lenders.index(seller)] if seller in book.lenders else 0
+        if held < share_bps:
+            raise ShareNotHeld(loan_id, seller, held, share_bps)
+
+    def _check_platform_share(self, loan_id: int, seller: str, buyer: str, share_bps: int) -> None:
+        """The platform minimum, when a platform sells to a non-platform or a one-holder loan becomes co-lent, if
+        more than one holder then holds a positive share."""
+        accounts = self.books.accounts
+        book = self.books.loan(loan_id)
+        held = book.shares[book.lenders.index(seller)]
+        lowers = accounts[seller].is_platform and not accounts[buyer].is_platform
+        if not lowers and not (held == BPS and share_bps < BPS):
+            return
+        shares = participations.shares_after(book, seller, buyer, share_bps)
+        lenders = [*book.lenders, buyer] if buyer not in book.lenders else book.lenders
+        holding = [(lender, share) for lender, share in zip(lenders, shares, strict=True) if share]
+        platform = sum(share for lender, share in holding if accounts[lender].is_platform)
+        if len(holding) > 1 and platform < self.policy.min_platform_share_bps:
+            raise ShareBelowMinimum(loan_id, platform, self.policy.min_platform_share_bps)
 
     # -- institutions' money
 

@@ -31,6 +31,7 @@ class Component:
     LOSS: Final = "loss"
     REFUND: Final = "refund"  # a cancelled loan's funded tranche
     WITHDRAWAL: Final = "withdrawal"
+    SALE: Final = "sale"  # the price of a position sold, to the seller's withdrawable
 
 
 class Credit(NamedTuple):
@@ -153,6 +154,10 @@ class LoanBook:
     written_off: int = 0
     absorbed: int = 0
     settled: set[str] = field(default_factory=set)  # components whose remainder the lead has received
+    # once positions changed hands: per tranche [income, principal, recovery] offsets (docs/ledger-spec.md,
+    # "Participations"); empty while the loan keeps its original shares
+    offsets: list[list[int]] = field(default_factory=list)
+    shares_at_write_off: list[int] | None = None  # the shares at the write-off, once a position moved after it
 
     @property
     def income(self) -> int:
@@ -174,16 +179,30 @@ class LoanBook:
             Component.RECOVERY: self.recovered,
         }
 
+    def credits(self, component: str, total: int) -> list[int]:
+        """Every tranche's cumulative credit on ``component`` standing at ``total``: floor(C × share_i / BPS), or
+        floor((C × share_i + offset_i) / BPS) once positions changed hands."""
+        if not self.offsets:
+            return split_cumulative(total, self.shares)
+        k = _OFFSET_OF[component]
+        return [(total * share + off[k]) // BPS for share, off in zip(self.shares, self.offsets, strict=True)]
+
     def remainder(self, component: str) -> int:
-        """C − Σ floor(C × share_i / BPS) of one component (< number of tranches)."""
+        """C − Σ credit_i of one component (< number of tranches)."""
         total = self.components()[component]
-        return total - sum(split_cumulative(total, self.shares))
+        return total - sum(self.credits(component, total))
 
     def undistributed(self) -> int:
         """Σ remainders of the components not yet settled: held for the lead.
 
         ``remainder`` of each component, inlined: conservation sums this over every loan of an audit."""
         shares, settled, out = self.shares, self.settled, 0
+        if self.offsets:
+            return sum(
+                self.remainder(c)
+                for c in (Component.INCOME, Component.PRINCIPAL, Component.RECOVERY)
+                if c not in settled
+            )
         for component, total in (
             (Component.INCOME, self.income),
             (Component.PRINCIPAL, self.principal_paid),
@@ -194,5 +213,11 @@ class LoanBook:
         return out
 
     def reserve_held(self, t: int) -> int:
-        """Tranche t's reserve for this loan: floor(floor(I × share / BPS) × reserveBps / BPS)."""
+        """Tranche t's reserve for this loan: floor(income credit × reserveBps / BPS), the income credit being
+        floor(I × share / BPS) (with its offset once positions changed hands)."""
+        if self.offsets:
+            return (self.income * self.shares[t] + self.offsets[t][0]) // BPS * self.reserve_bps // BPS
         return self.income * self.shares[t] // BPS * self.reserve_bps // BPS
+
+
+_OFFSET_OF: Final = {Component.INCOME: 0, Component.PRINCIPAL: 1, Component.RECOVERY: 2}

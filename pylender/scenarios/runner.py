@@ -30,6 +30,8 @@ from pylender.scenarios.schema import (
     FundStep,
     LedgerStep,
     LoanStep,
+    OfferRefStep,
+    OfferStep,
     PrepayStep,
     RecoverStep,
     RepayStep,
@@ -156,6 +158,7 @@ class ScenarioRunner:
         self.progress = progress or (lambda _msg: None)
         self.actions: list[Action] = []
         self.loan_ids: dict[str, int] = {}
+        self.offers: dict[str, tuple[int, OfferStep]] = {}  # offer name -> (offer id, its step)
         self.withdrawn: dict[str, int] = {}
         self.ledger: Ledger | None = None
         self._expected: str | None = None  # the error the current expect_error step waits for
@@ -369,10 +372,30 @@ class ScenarioRunner:
             before = ledger.balance_of(account)
             self._act("withdraw", lambda: ledger.send(ledger.call("withdraw"), account), None, lender=a.lender)
             self.withdrawn[a.lender] += ledger.balance_of(account) - before
+        elif isinstance(a, OfferStep):
+            self._offer(a)
+        elif isinstance(a, OfferRefStep):
+            offer_id, o = self.offers[a.offer]
+            by = o.buyer if step.kind == "accept" else o.seller
+            caller = self._account(by, by)
+            fn = ledger.accept_offer if step.kind == "accept" else ledger.cancel_offer
+            self._act(step.kind, functools.partial(fn, offer_id, by=caller), o.loan, offer=a.offer, by=by)
         elif isinstance(a, LedgerStep):  # pause / unpause, by the pauser (the deployer)
             self._act(step.kind, ledger.pause if step.kind == "pause" else ledger.unpause)
         else:  # pragma: no cover - the schema admits nothing else
             raise ScenarioError(f"unsupported step {step.kind}", line=step.line)
+
+    def _offer(self, a: OfferStep) -> None:
+        ledger = self.ledger
+        assert ledger is not None
+        loan_id, price = self.loan_ids[a.loan], self.units(a.price)
+        expiry = ledger.now() + 1 + int(a.expiry_days * DAY)  # from the block the offer lands in
+        seller, buyer = self._account(a.seller, a.seller), self._account(a.buyer, a.buyer)
+        call = ledger.call("offerPosition", loan_id, buyer.address, a.share_bps, price, expiry)
+        args = {"seller": a.seller, "buyer": a.buyer, "share_bps": a.share_bps, "price": price, "expiry": expiry}
+        receipt = self._act("offer", lambda: ledger.send(call, seller), a.loan, offer=a.name, **args)
+        # a reverted offer (inside expect_error) keeps its name with id 0: accepting it reverts OfferNotOpen
+        self.offers[a.name] = (ledger.offer_id_from(receipt) if receipt is not None else 0, a)
 
     def _expect(self, step: Step) -> None:
         error, inner = step.args

@@ -3,7 +3,8 @@
 A scenario names institutions, borrowers, loans (terms + tranches; set up to ``stage`` ``active``
 unless told ``originated`` or ``funded``) and a timeline of steps (``advance_days``, ``fund``,
 ``disburse``, ``repay``, ``repay_batch``, ``prepay``, ``cancel``, ``mark_default``, ``write_off``,
-``recover``, ``withdraw``, ``pause``, ``unpause``, ``repeat``, and ``expect_error``, which runs one step
+``recover``, ``withdraw``, ``pause``, ``unpause``, ``offer``, ``accept``, ``cancel_offer`` (participations change
+hands), ``repeat``, and ``expect_error``, which runs one step
 that must revert with the named contract error). Amounts are in whole tokens (decimals allowed) or the
 words ``due`` (everything due now) / ``max`` (the most ``repay`` accepts now). Errors in the file are
 reported with its line number (from the YAML marks). See ``scenarios/*.yaml``.
@@ -197,6 +198,25 @@ class WithdrawStep(_Spec):
     lender: str
 
 
+class OfferStep(_Spec):
+    """``seller`` offers ``share_bps`` of its position in ``loan`` to ``buyer`` at ``price`` (whole tokens), open for
+    ``expiry_days``; ``name`` is how later ``accept`` / ``cancel_offer`` steps refer to it."""
+
+    name: str
+    loan: str
+    seller: str
+    buyer: str
+    share_bps: int = Field(gt=0, le=BPS)
+    price: Decimal = Field(default=Decimal(0), ge=0)
+    expiry_days: Decimal = Field(default=Decimal(7), ge=0)
+
+
+class OfferRefStep(_Spec):
+    """``accept`` (by the offer's buyer) or ``cancel_offer`` (by its seller) of the offer named ``offer``."""
+
+    offer: str
+
+
 class RepeatStep(_Spec):
     times: int = Field(ge=1, le=1000)
     steps: list[dict[str, Any]]
@@ -210,7 +230,7 @@ class ExpectErrorStep(_Spec):
 # the steps that send exactly one transaction: what ``expect_error`` may wrap
 ONE_ACTION_KINDS = (
     "fund", "disburse", "repay", "repay_batch", "prepay", "cancel", "mark_default", "write_off", "recover",
-    "withdraw", "pause", "unpause",
+    "withdraw", "pause", "unpause", "offer", "accept", "cancel_offer",
 )  # fmt: skip
 
 
@@ -229,6 +249,9 @@ STEP_KINDS: dict[str, type[BaseModel] | None] = {
     "withdraw": WithdrawStep,
     "pause": LedgerStep,
     "unpause": LedgerStep,
+    "offer": OfferStep,
+    "accept": OfferRefStep,
+    "cancel_offer": OfferRefStep,
     "repeat": RepeatStep,
     "expect_error": ExpectErrorStep,
 }
@@ -285,13 +308,21 @@ class Scenario(_Spec):
                 raise ScenarioError(
                     f"loan {key}: unknown fee_recipient {loan.fee_recipient!r}", loc=("loans", key, "fee_recipient")
                 )
+        offers: set[str] = set()
         for step in _flatten(self.timeline):
             self._check_step(step)
+            if isinstance(step.args, OfferStep):
+                if step.args.name in offers:
+                    raise ScenarioError(f"offer: the name {step.args.name!r} is taken", line=step.line)
+                offers.add(step.args.name)
+            elif isinstance(step.args, OfferRefStep) and step.args.offer not in offers:
+                raise ScenarioError(f"{step.kind}: no earlier offer named {step.args.offer!r}", line=step.line)
         return self
 
     def _check_step(self, step: Step) -> None:
         loans = []
-        if isinstance(step.args, (FundStep, DisburseStep, RepayStep, PrepayStep, CancelStep, LoanStep, RecoverStep)):
+        loan_steps = (FundStep, DisburseStep, RepayStep, PrepayStep, CancelStep, LoanStep, RecoverStep, OfferStep)
+        if isinstance(step.args, loan_steps):
             loans = [step.args.loan]
         elif isinstance(step.args, BatchStep):
             loans = list(step.args.payments)
@@ -302,6 +333,10 @@ class Scenario(_Spec):
                 raise ScenarioError(f"{step.kind}: unknown loan {loan!r}", line=step.line)
         if isinstance(step.args, (FundStep, WithdrawStep)) and step.args.lender not in self.institutions:
             raise ScenarioError(f"{step.kind}: unknown institution {step.args.lender!r}", line=step.line)
+        if isinstance(step.args, OfferStep):
+            for who in (step.args.seller, step.args.buyer):
+                if who not in self.institutions:
+                    raise ScenarioError(f"offer: unknown institution {who!r}", line=step.line)
         by = getattr(step.args, "by", None)
         if by is not None and by not in self.borrowers and by not in self.institutions and by != "servicer":
             raise ScenarioError(f"{step.kind}: unknown payer {by!r}", line=step.line)

@@ -26,6 +26,9 @@ GAS_OPERATIONS = {
     "batch repay 10 (per loan)",
     "batch repay 100 (per loan)",
     "withdraw",
+    "offer position",
+    "accept offer",
+    "repay (after a transfer)",
     "mark default",
     "write off",
     "push-split repay (reference)",
@@ -40,6 +43,8 @@ GOAL_PREFIXES = [
     "batch repay of 100 loans ≤ 34,403 gas per loan (no regression)",
     "batch repay of 100 loans ≤ 1.5 × its storage floor per loan",
     "withdraw ≤ 1.4 × a plain ERC-20 transfer",
+    "repay of a loan that never changed hands, 2 lenders: no more gas than before participations",
+    "accepting an offer, 2 lenders ≤ 2.5 × the floor repay",
     "client bulk path (pipelined, one tx per repayment) ≥ 0.8 × presigned raw transfers/s",
     "client one-at-a-time path ≥ 0.8 × bare web3.py sign-send-receipt loop",
 ]
@@ -120,6 +125,7 @@ def test_the_storage_floor_lies_between_the_transfer_floor_and_the_ledger(
         "Institutions",
         "LoanViews",
         "Origination",
+        "Participations",
         "Policy",
         "Prepayment",
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 from conftest import deploy_ledger, terms_tuple
-from ledger_expect import CLOSED, DAY, PERIOD, check_conservation, policy_tuple, recompute_audit_chain
+from ledger_expect import CLOSED, DAY, PERIOD, check_conservation, mark_transferred, policy_tuple, recompute_audit_chain
 
 from pylender import schedule
 
@@ -26,6 +26,9 @@ EVERY_RECORD = {
     "RecoveryApplied",
     "LedgerPaused",
     "LedgerUnpaused",
+    "PositionOffered",
+    "OfferCancelled",
+    "PositionTransferred",
 }
 
 
@@ -91,6 +94,15 @@ def test_every_record_kind_chains_into_the_on_chain_head(
     ledger.unpause(sender=stranger)
     ledger.withdraw(sender=bank)
     defaulted = make_loan()
+    expiry = chain.pending_timestamp + DAY
+    for accept in (False, True):
+        tx = ledger.offerPosition(defaulted, platform, 1000, 0, expiry, sender=bank)
+        offer_id = tx.events.filter(ledger.PositionOffered)[0].offerId
+        if accept:
+            ledger.acceptOffer(offer_id, sender=platform)
+        else:
+            ledger.cancelOffer(offer_id, sender=bank)  # bank 60 %, platform 40 % from here on
+    mark_transferred(ledger, defaulted)
     chain.pending_timestamp = chain.pending_timestamp + PERIOD + 94 * DAY
     ledger.markDefault(defaulted, sender=servicer)
     ledger.recover(defaulted, 1_001, sender=stranger)

@@ -39,6 +39,7 @@ def test_the_ledger_is_one_stateful_contract_with_linked_libraries():
         "Institutions",
         "LoanViews",
         "Origination",
+        "Participations",
         "Policy",
         "Prepayment",
     ]

@@ -85,6 +85,26 @@ class Ctx:
         loan_id = self.funded()
         self.ledger.send(self.ledger.call("cancel", loan_id), self.a["originator"])
 
+    def offered_by_bank(self) -> int:
+        """An active loan whose holder, the bank, offers 1,000 bps to the platform; the offer id."""
+        loan_id = self.active()
+        call = self.ledger.call("offerPosition", loan_id, self.addr("platform"), 1000, UNIT, self.ledger.now() + DAY)
+        return self.ledger.offer_id_from(self.ledger.send(call, self.a["bank"]))
+
+    def offered_to_bank(self) -> int:
+        """An active loan (bank 50 %, platform 25 %, third 25 %) whose holder the platform offers 1,000 bps to the
+        bank (the platforms keep 40 %); the offer id."""
+        terms = terms_tuple(self.addr("borrower"), principal=PRINCIPAL, deadline=self.ledger.now() + 7 * DAY)
+        tranches = [(self.addr("bank"), 5000), (self.addr("platform"), 2500), (self.addr("third"), 2500)]
+        loan_id = self.ledger.loan_id_from(
+            self.ledger.send(self.ledger.call("originate", terms, tranches), self.a["originator"])
+        )
+        for lender in ("bank", "platform", "third"):
+            self.ledger.send(self.ledger.call("fund", loan_id), self.a[lender])
+        self.ledger.send(self.ledger.call("disburse", loan_id), self.a["originator"])
+        call = self.ledger.call("offerPosition", loan_id, self.addr("bank"), 1000, UNIT, self.ledger.now() + DAY)
+        return self.ledger.offer_id_from(self.ledger.send(call, self.a["platform"]))
+
     def paused(self) -> None:
         self.ledger.send(self.ledger.call("pause"), self.a["pauser"])
 
@@ -199,6 +219,26 @@ ROWS: dict[str, Row] = {
     ),
     "writeOff": Row(Ctx.defaulted, lambda c, loan: (loan,), frozenset({"servicer"}), _unauthorized("SERVICER_ROLE")),
     "recover": Row(Ctx.defaulted, lambda c, loan: (loan, 1_000), ALL, _unauthorized("NOBODY")),
+    # positions change hands: only a holder offers (others are no institution), only the buyer accepts, only the
+    # seller cancels
+    "offerPosition": Row(
+        Ctx.active,
+        lambda c, loan: (loan, c.addr("platform"), 1000, UNIT, c.ledger.now() + DAY),
+        frozenset({"lender"}),
+        lambda c, caller, _: ("UnknownInstitution", (c.addr(caller),)),
+    ),
+    "acceptOffer": Row(
+        Ctx.offered_to_bank,
+        lambda c, offer: (offer,),
+        frozenset({"lender"}),
+        lambda c, caller, offer: ("NotOfferBuyer", (offer, c.addr(caller))),
+    ),
+    "cancelOffer": Row(
+        Ctx.offered_by_bank,
+        lambda c, offer: (offer,),
+        frozenset({"lender"}),
+        lambda c, caller, offer: ("NotOfferSeller", (offer, c.addr(caller))),
+    ),
     "pause": Row(lambda c: None, lambda c, _: (), frozenset({"pauser"}), _unauthorized("PAUSER_ROLE")),
     "unpause": Row(Ctx.paused, lambda c, _: (), frozenset({"pauser"}), _unauthorized("PAUSER_ROLE")),
 }
@@ -265,7 +305,17 @@ def test_the_linked_libraries_cannot_be_driven_directly(fresh: World):
 # replacing a compromised key is part of an investigation); pause/unpause are the switch itself; borrower-funded
 # inflows stay open, so the ledger never refuses a payment (docs/ledger-spec.md, "Roles").
 INFLOWS = {"repay", "repayBatch", "prepay", "recover"}
-NOT_PAUSABLE = {"grantRole", "revokeRole", "renounceRole", "rotateInstitution", "pause", "unpause", *INFLOWS}
+# withdrawing an offer moves nothing: open while paused too
+NOT_PAUSABLE = {
+    "grantRole",
+    "revokeRole",
+    "renounceRole",
+    "rotateInstitution",
+    "cancelOffer",
+    "pause",
+    "unpause",
+    *INFLOWS,
+}
 
 
 @pytest.mark.parametrize("fn", sorted(INFLOWS))

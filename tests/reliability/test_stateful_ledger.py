@@ -526,6 +526,69 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.ledger.balance_of(address) - before == expected
 
     @rule(
+        pick=pick_st,
+        seller=st.sampled_from(LENDERS),
+        buyer=st.sampled_from((*LENDERS, *LENDERS, "spare")),
+        part=st.sampled_from(["some", "some", "some", "all", "one", "zero", "more"]),
+        frac=st.floats(0, 1),
+        price=st.sampled_from([0, 1, 2_500_000, 2_500_000, 2**128]),
+        outcome=st.sampled_from(["accept", "accept", "accept", "cancel", "expire", "wrong caller"]),
+        ttl=st.sampled_from([0, DAY]),
+    )
+    def offer_position(self, pick, seller, buyer, part, frac, price, outcome, ttl):
+        """A holder offers part of its position to an institution (or to an unregistered account); the offer is
+        accepted, cancelled, let expire, or answered by the wrong party. Chain and model must agree at each step."""
+        loan_id = self._pick(pick, (ref.LoanStatus.ACTIVE, ref.LoanStatus.DEFAULTED, ref.LoanStatus.WRITTEN_OFF))
+        seller_at, buyer_at = self._addr(seller), self._addr(buyer)
+        held = 0
+        if loan_id in self.model.books.loans:
+            book = self.model.books.loan(loan_id)
+            held = book.shares[book.lenders.index(seller_at)] if seller_at in book.lenders else 0
+        bps = {"some": max(1, int(held * frac)), "all": max(held, 1), "one": 1, "zero": 0, "more": held + 1}[part]
+        expiry = self.now + 1 + ttl  # the offer lands one second on
+        offered = self._act(
+            "offerPosition",
+            lambda now: self.model.offer_position(seller_at, loan_id, buyer_at, bps, price, expiry, now),
+            self.ledger.call("offerPosition", loan_id, buyer_at, bps, price, expiry),
+            seller,
+        )
+        if not offered:
+            return
+        offer_id = self.model.offer_count
+        assert int(self.ledger._view("offerCount")) == offer_id
+        if outcome == "cancel" or (outcome == "wrong caller" and buyer == seller):
+            self._act(
+                "cancelOffer",
+                lambda now: self.model.cancel_offer(seller_at, offer_id),
+                self.ledger.call("cancelOffer", offer_id),
+                seller,
+            )
+            return
+        if outcome == "wrong caller":  # the seller accepts, the buyer cancels: NotOfferBuyer, NotOfferSeller
+            self._act(
+                "acceptOffer",
+                lambda now: self.model.accept_offer(seller_at, offer_id, now),
+                self.ledger.call("acceptOffer", offer_id),
+                seller,
+            )
+            self._act(
+                "cancelOffer",
+                lambda now: self.model.cancel_offer(buyer_at, offer_id),
+                self.ledger.call("cancelOffer", offer_id),
+                buyer,
+            )
+            return
+        if outcome == "expire":
+            self._jump(expiry)  # the acceptance lands one second after the expiry: OfferExpired
+        self._act(
+            "acceptOffer",
+            lambda now: self.model.accept_offer(buyer_at, offer_id, now),
+            self.ledger.call("acceptOffer", offer_id),
+            buyer,
+        )
+        self.touched.add(loan_id)
+
+    @rule(
         action=st.sampled_from(["originate", "fund", "repay", "withdraw", "markDefault", "cancel", "prepay"]),
         pick=pick_st,
         shares=shares_st,
@@ -630,9 +693,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 m.written_off,
             )
             assert chain == model, f"loan {loan_id}: chain {chain} != model {model}"
-            # shares immutable, as originated
+            # the shares as originated, unless positions changed hands: then as the model moved them
             tranches = view_list(self.ledger, "getTranches", loan_id)
-            assert [(to_checksum_address(t["lender"]), t["shareBps"]) for t in tranches] == self.shares[loan_id]
+            holders = [(to_checksum_address(t["lender"]), t["shareBps"]) for t in tranches]
+            assert holders == list(zip(book.lenders, book.shares, strict=True)), f"loan {loan_id} holders"
+            if not book.offsets:
+                assert holders == self.shares[loan_id]
             # split sums: Σ credited ≤ received, == at closure (leftovers to the lead)
             if v["status"] not in PRE_DISBURSEMENT:
                 self._check_split_sums(loan_id, v, tranches)
@@ -677,6 +743,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def _check_split_sums(self, loan_id: int, v: dict[str, Any], tranches: list[dict[str, Any]]) -> None:
         income = v["interestPaid"] - v["feePaid"] + v["penaltyPaid"] + v["prepaymentFeePaid"]
         positions = [view_struct(self.ledger, "positionOf", loan_id, t["lender"]) for t in tranches]
+        model = self.model.books.positions(loan_id)  # every holder's credits, past and present, to the unit
+        assert [
+            (p["incomeCredited"], p["reserveHeld"], p["principalCredited"], p["recoveredCredited"]) for p in positions
+        ] == model, f"loan {loan_id} positions"
         credited_income = sum(p["incomeCredited"] for p in positions)
         credited_principal = sum(p["principalCredited"] for p in positions)
         assert income - len(tranches) < credited_income <= income

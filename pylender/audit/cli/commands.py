@@ -94,6 +94,12 @@ def trail(src: Source, loan_id: int, as_json: bool) -> None:
         lines.append(f"seq {e.seq} block {e.block} {e.kind} tx {e.tx_hash}")
         lines.append(f"    {e.text}")
         lines += [f"      -> {who}: {amount:,}" for who, amount in e.credits.items()]
+    chain = [(e.seq, e.kind, e.holders) for e in entries if e.holders is not None]
+    if len(chain) > 1:  # positions changed hands: the chain of holders, one holder a line (80 columns)
+        lines.append(f"holders of loan {loan_id}, after each change:")
+        for seq, kind, holders in chain:
+            lines.append(f"  seq {seq} {kind}:")
+            lines += [f"    {who} {bps:,} bps" for who, bps in holders.items() if bps]
     print_lines(lines)
 
 
