@@ -7,8 +7,12 @@
     ├── MissingExtra (ImportError)              an optional dependency is not installed (names the extra)
     ├── NodeUnreachable (ConnectionError)       no JSON-RPC node answers at a URL
     ├── WrongChainId (ValueError)               the node's chain id is not the expected one
+    ├── NotADevChain (ValueError)               dev accounts or time travel asked of a chain that is not a local one
+    ├── ChainNotKept (ValueError)               a deployment asked of a chain that ends with the command
+    ├── InvalidAmount (ValueError)              an amount that is negative, not a number, or finer than the token
     ├── SignerError (LookupError)               no usable signing key
     ├── DeploymentNotFound (FileNotFoundError)  no deployment file where the client looked
+    │   └── NotALedger                          ... or it names an address that holds no pylender ledger
     ├── ScenarioError (ValueError)              a scenario file is malformed (with its line)
     ├── TransactionFailed (RuntimeError)        a transaction failed without a decodable reason
     ├── UnknownLoan (LookupError)               the ledger has no such loan
@@ -99,12 +103,30 @@ class WrongChainId(PylenderError, ValueError):
         super().__init__(f"WrongChainId: expected chain id {expected}, the node{where} reports {actual}")
 
 
+class NotADevChain(PylenderError, ValueError):
+    """A dev account index, anvil's public dev keys or a move of the chain's clock, asked of a chain that pylender
+    does not recognise as a local dev chain (chain id 31337 and a node that says it is anvil or hardhat, or the
+    embedded anvil); or a dev account index the chain does not have."""
+
+
+class ChainNotKept(PylenderError, ValueError):
+    """A deployment (or time travel) asked of the embedded chain, which ends with the command: nothing would remain."""
+
+
+class InvalidAmount(PylenderError, ValueError):
+    """An amount that is not a number, is negative, or has more decimals than the token: never floored or clamped."""
+
+
 class SignerError(PylenderError, LookupError):
     """No usable signing key (missing env variable, bad keystore password, ...)."""
 
 
 class DeploymentNotFound(PylenderError, FileNotFoundError):
     """No deployment file (ledger and token addresses) where the client looked."""
+
+
+class NotALedger(DeploymentNotFound):
+    """The address a deployment names holds no code, or code that does not answer as a pylender ledger."""
 
 
 class ScenarioError(PylenderError, ValueError):

@@ -31,7 +31,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -41,12 +41,22 @@ from web3 import Web3
 
 from pylender import artifacts
 from pylender.client.tx import Call, Receipt, TxSender
-from pylender.errors import ErrorDecoder, SignerError, TransactionFailed, UnknownLoan
+from pylender.client.units import Amount, to_base_units
+from pylender.errors import (
+    ContractError,
+    ErrorDecoder,
+    InsufficientFunds,
+    NotADevChain,
+    NotALedger,
+    PylenderError,
+    SignerError,
+    TransactionFailed,
+    UnknownLoan,
+)
 from pylender.schedule import penalty
 from pylender.values import (
     DAY,
     PAY_ALL_DUE,
-    ROLES,
     UINT256_MAX,
     AccountBalance,
     AmountDue,
@@ -62,7 +72,6 @@ from pylender.values import (
     Tranche,
     TrancheInfo,
     borrower_id,
-    role_id,
     validate,
 )
 
@@ -73,6 +82,11 @@ MAX_PENALTY_BPS = 2**16 - 1
 DEFAULT_FUNDING_WINDOW = 7 * 86_400
 
 Signer = LocalAccount | str | None
+
+Approve = bool | Literal["exact", "unlimited"]
+"""How a payment lets the ledger pull its tokens: ``"exact"`` (the default, also ``True``) sets the allowance to
+exactly what the call pulls, so nothing is left approved once it is done; ``"unlimited"`` approves ``2**256 - 1``
+once, and only when the caller asks; ``False`` approves nothing (the caller has)."""
 
 V = TypeVar("V")
 
@@ -151,6 +165,10 @@ class Ledger:
         self._approved: set[str] = set()
         self._decimals: int | None = deployment.token_decimals
         self._views: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
+        self._role_ids: dict[str, bytes] = {}
+        self.on_sent: Callable[[str, Receipt], None] | None = None
+        """Called with the call's label (``ledger.repay``, ``token.approve``) and the receipt of every transaction
+        :meth:`send` lands: the command line prints each one's hash, block and gas."""
 
     def _check_layouts(self, art: artifacts.Artifact) -> None:
         for fn, model in _STRUCT_MODELS.items():
@@ -184,9 +202,14 @@ class Ledger:
                 chain_id=self.deployment.chain_id,
                 confirmations=self._confirmations,
                 gas_price=self._gas_price,
+                on_sent=self._notify,
             )
             self._senders[account.address] = sender
         return sender
+
+    def _notify(self, call: Call, receipt: Receipt) -> None:
+        if self.on_sent is not None:
+            self.on_sent(call.label, receipt)
 
     def call(self, fn: str, *args: Any, target: str = "ledger") -> Call:
         """An encoded call of a ledger (or token) function, for :meth:`send` / :meth:`send_many`."""
@@ -258,11 +281,11 @@ class Ledger:
             self._decimals = int(self._view("decimals", target="token"))
         return self._decimals
 
-    def units(self, amount: float | int | str) -> int:
-        """Whole tokens to base units (``units("1.5") == 1_500_000`` with 6 decimals)."""
-        from decimal import Decimal
-
-        return int(Decimal(str(amount)) * (10**self.decimals))
+    def units(self, amount: Amount) -> int:
+        """Tokens to base units (``units("1.5") == 1_500_000`` with 6 decimals), exactly: a negative amount, or
+        one with more decimals than the token (``units("1.2345678")``), raises :class:`InvalidAmount`
+        (:func:`pylender.client.units.to_base_units`, the parser the command line uses too)."""
+        return to_base_units(amount, self.decimals)
 
     def balance_of(self, account: str | LocalAccount) -> int:
         return int(self._view("balanceOf", _addr(account), target="token"))
@@ -275,7 +298,8 @@ class Ledger:
         return self.send(self.call("mint", _addr(to), amount, target="token"), by)
 
     def approve(self, by: Signer, amount: int = UINT256_MAX) -> Receipt:
-        """Let the ledger pull ``amount`` from ``by`` (unlimited by default)."""
+        """Set the allowance the ledger may pull from ``by`` to ``amount`` (an explicit call; with no amount,
+        unlimited). The payments approve for themselves, exactly, unless told otherwise (:data:`Approve`)."""
         account = self._account(by)
         receipt = self.send(self.call("approve", self.address, amount, target="token"), account)
         if amount == UINT256_MAX:
@@ -284,14 +308,55 @@ class Ledger:
             self._approved.discard(account.address)
         return receipt
 
-    def _ensure_allowance(self, by: Signer, amount: int) -> None:
+    def _pay(self, call: Call, by: Signer, amount: int, approve: Approve) -> Receipt:
+        """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a bound) from ``by``.
+
+        ``"exact"``: the allowance is set to ``amount`` before, and whatever is left after is reset to 0 - nothing
+        after an exact amount, which the payment pulls in full; the unused part of a bound (a payment of everything
+        due, whose amount the contract fixes when it executes); everything when the payment failed. A non-zero
+        allowance is set to 0 before it is changed, which tokens like USDT insist on. ``"unlimited"``: approve
+        ``2**256 - 1`` if the allowance is short. ``False``: leave the allowance alone.
+
+        Before approving anything the payment is estimated: a payment the ledger refuses for its own reasons
+        (``Overpayment``, ``NothingDue``, a paused ledger, a missing role) raises that error with no transaction
+        sent; only the token's complaint about the allowance, which the approval answers, lets it go on.
+        """
+        mode = _approval_mode(approve)
         account = self._account(by)
-        if account.address in self._approved:
-            return
-        if self.allowance(account.address) < amount:
-            self.approve(account)
-        elif self.allowance(account.address) == UINT256_MAX:
-            self._approved.add(account.address)
+        if mode is None or (mode == "unlimited" and account.address in self._approved):
+            return self.send(call, account)
+        current = self.allowance(account.address)
+        wanted = amount if mode == "exact" else UINT256_MAX
+        if (mode == "exact" and current != amount) or (mode == "unlimited" and current < amount):
+            self._preflight(call, account)
+            if current != 0:
+                self.approve(account, 0)
+            self.approve(account, wanted)
+        if mode == "unlimited":
+            return self.send(call, account)
+        try:
+            receipt = self.send(call, account)
+        except BaseException as exc:
+            try:
+                self._reset_allowance(account)
+            except Exception as reset_error:  # the payment's own error matters more; say what is left
+                exc.add_note(f"the allowance of {account.address} could not be reset to 0: {reset_error}")
+            raise
+        self._reset_allowance(account)
+        return receipt
+
+    def _preflight(self, call: Call, account: LocalAccount) -> None:
+        """Estimate ``call``; raise the ledger's own refusal, let a token's refusal (no allowance yet) pass."""
+        try:
+            self.sender(account).estimate(call)
+        except ContractError as exc:
+            if isinstance(exc, InsufficientFunds) or exc.error_name in ("Error", "Panic") or exc.field_names is None:
+                return  # the token's (allowance, balance, a reason string): the approval and the send decide
+            raise
+
+    def _reset_allowance(self, account: LocalAccount) -> None:
+        if self.allowance(account.address) != 0:
+            self.approve(account, 0)
 
     # -- admin ------------------------------------------------------------------------------------------
     def register_institution(
@@ -306,13 +371,104 @@ class Ledger:
     def set_policy(self, policy: PolicyParams, by: Signer = None) -> Receipt:
         return self.send(self.call("setPolicy", validate(PolicyParams, policy).to_abi()), by)
 
+    def policy_fields(self) -> list[tuple[str, str]]:
+        """``(name, solidity type)`` of every field of the ledger's policy, in the ABI's order (camelCase names)."""
+        [param] = next(i for i in self.ledger_abi if i.get("type") == "function" and i["name"] == "setPolicy")["inputs"]
+        return [(c["name"], c["type"]) for c in param["components"]]
+
+    def policy_values(self) -> dict[str, Any]:
+        """The ledger's policy now, by the ABI's field names: every field, the ones this package does not know yet
+        included."""
+        values = self._view("policy")
+        return dict(zip([name for name, _ in self.policy_fields()], values, strict=True))
+
+    def update_policy(self, changes: Mapping[str, Any], by: Signer = None) -> Receipt:
+        """``setPolicy`` with the current policy changed in ``changes`` (ABI field names); the others stay."""
+        current = self.policy_values()
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise ValueError(f"the policy has no field {', '.join(sorted(unknown))}: it has {', '.join(current)}")
+        return self.send(self.call("setPolicy", tuple({**current, **changes}.values())), by)
+
+    # -- roles (read from the ABI: a role the contract gains later is handled like the others) -------------
+    def role_names(self) -> list[str]:
+        """The ledger's roles, as its ABI declares them (``DEFAULT_ADMIN_ROLE``, ``ORIGINATOR_ROLE``, ...)."""
+        return sorted(
+            item["name"]
+            for item in self.ledger_abi
+            if item.get("type") == "function"
+            and item["name"].endswith("_ROLE")
+            and not item.get("inputs")
+            and [o["type"] for o in item.get("outputs", [])] == ["bytes32"]
+        )
+
+    def role(self, name: str) -> str:
+        """The role called ``name`` in any spelling (``servicer``, ``SERVICER_ROLE``, ``default-admin``, ``admin``);
+        ``ValueError`` naming the roles otherwise."""
+        wanted = re.sub(r"[\s-]+", "_", name.strip()).upper()
+        roles = self.role_names()
+        for candidate in (wanted, f"{wanted}_ROLE", f"DEFAULT_{wanted}", f"DEFAULT_{wanted}_ROLE"):
+            if candidate in roles:
+                return candidate
+        raise ValueError(f"unknown role {name!r}: one of {', '.join(r.removesuffix('_ROLE').lower() for r in roles)}")
+
+    def role_id(self, name: str) -> bytes:
+        """The role's bytes32 id, as the contract computes it."""
+        role = self.role(name)
+        if role not in self._role_ids:
+            self._role_ids[role] = bytes(self._view(role))
+        return self._role_ids[role]
+
     def grant_role(self, role: str, account: str | LocalAccount, by: Signer = None) -> Receipt:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-        return self.send(self.call("grantRole", role_id(role), _addr(account)), by)
+        """Grant ``role`` to ``account`` (the role's admin; for every role here, the admin)."""
+        return self.send(self.call("grantRole", self.role_id(role), _addr(account)), by)
+
+    def revoke_role(self, role: str, account: str | LocalAccount, by: Signer = None) -> Receipt:
+        """Revoke ``role`` from ``account`` (the role's admin). Revoking a role not held changes nothing."""
+        return self.send(self.call("revokeRole", self.role_id(role), _addr(account)), by)
+
+    def renounce_role(self, role: str, by: Signer = None) -> Receipt:
+        """``by`` gives up ``role`` itself."""
+        account = self._account(by)
+        return self.send(self.call("renounceRole", self.role_id(role), account.address), account)
 
     def has_role(self, role: str, account: str | LocalAccount) -> bool:
-        return bool(self._view("hasRole", role_id(role), _addr(account)))
+        return bool(self._view("hasRole", self.role_id(role), _addr(account)))
+
+    def roles_of(self, account: str | LocalAccount) -> list[str]:
+        """The roles ``account`` holds now."""
+        return [name for name in self.role_names() if self.has_role(name, account)]
+
+    def role_holders(self) -> dict[str, list[str]]:
+        """Every role with the accounts that hold it now: the candidates from the ledger's ``RoleGranted`` logs
+        (AccessControl keeps no list), each confirmed with ``hasRole``."""
+        names = {self.role_id(name): name for name in self.role_names()}
+        topics = [self._topics[e] for e in ("RoleGranted", "RoleRevoked") if e in self._topics]
+        seen: dict[str, dict[str, None]] = {name: {} for name in names.values()}
+        for entry in self.logs([topics], from_block=self.deployment.block):
+            role = names.get(bytes.fromhex(entry["topics"][1][2:]))
+            if role is not None:
+                seen[role][to_checksum_address("0x" + entry["topics"][2][-40:])] = None
+        return {role: [a for a in candidates if self.has_role(role, a)] for role, candidates in seen.items()}
+
+    def logs(self, topics: list[Any], from_block: int = 0, to_block: int | None = None) -> list[dict[str, Any]]:
+        """The ledger's logs matching ``topics`` in ``[from_block, to_block]`` (default: the latest block), fetched
+        in ranges that halve when the node refuses one as too large."""
+        last = to_block if to_block is not None else int(self.w3.eth.block_number)
+        out: list[dict[str, Any]] = []
+        pending = [(from_block, last)]
+        while pending:
+            low, high = pending.pop(0)
+            params = {"address": self.address, "topics": topics, "fromBlock": hex(low), "toBlock": hex(high)}
+            response = self.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
+            if "error" in response:
+                if high <= low:
+                    raise TransactionFailed(f"eth_getLogs refused block {low}: {response['error']}")
+                middle = (low + high) // 2
+                pending[:0] = [(low, middle), (middle + 1, high)]
+                continue
+            out += response["result"]
+        return out
 
     def paused(self) -> bool:
         return bool(self._view("paused"))
@@ -347,17 +503,15 @@ class Ledger:
             raise TransactionFailed(f"no LoanOriginated event in tx {receipt.tx_hash}")
         return int(logs[0]["topics"][1], 16)
 
-    def fund(self, loan_id: int, by: Signer, *, approve: bool = True) -> Receipt:
-        """Fund the caller's tranche (pulls exactly its amount)."""
+    def fund(self, loan_id: int, by: Signer, *, approve: Approve = "exact") -> Receipt:
+        """Fund the caller's tranche (pulls exactly its amount; approved exactly unless ``approve`` says otherwise)."""
         account = self._account(by)
-        if approve:
-            amount = next((t.amount for t in self.tranches(loan_id) if t.lender == account.address), 0)
-            self._ensure_allowance(account, amount)
-        return self.send(self.call("fund", loan_id), account)
+        amount = next((t.amount for t in self.tranches(loan_id) if t.lender == account.address), 0)
+        return self._pay(self.call("fund", loan_id), account, amount, approve if amount else False)
 
-    def fund_all(self, loan_id: int) -> list[Receipt]:
+    def fund_all(self, loan_id: int, *, approve: Approve = "exact") -> list[Receipt]:
         """Fund every unfunded tranche with its lender's key (each lender must be in the keyring)."""
-        return [self.fund(loan_id, t.lender) for t in self.tranches(loan_id) if not t.funded]
+        return [self.fund(loan_id, t.lender, approve=approve) for t in self.tranches(loan_id) if not t.funded]
 
     def cancel(self, loan_id: int, by: Signer = None) -> Receipt:
         return self.send(self.call("cancel", loan_id), by)
@@ -365,42 +519,43 @@ class Ledger:
     def disburse(self, loan_id: int, by: Signer = None) -> Receipt:
         return self.send(self.call("disburse", loan_id), by)
 
-    def repay(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        """Repay ``amount`` from ``by`` (penalty, then installments oldest first).
+    def repay(self, loan_id: int, amount: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
+        """Repay ``amount`` from ``by`` (penalty, then installments oldest first). The ledger is approved for exactly
+        ``amount`` first, which the payment uses up: the allowance is 0 afterwards (:data:`Approve`).
 
         ``amount=PAY_ALL_DUE`` pays exactly what is due when the transaction executes (see :meth:`repay_due`).
         """
         if amount == PAY_ALL_DUE:
             return self.repay_due(loan_id, by, approve=approve)
-        if approve:
-            self._ensure_allowance(by, amount)
-        return self.send(self.call("repay", loan_id, amount), by)
+        return self._pay(self.call("repay", loan_id, amount), by, amount, approve)
 
-    def repay_due(self, loan_id: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+    def repay_due(self, loan_id: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
         """Pay exactly everything due when the transaction executes: the accrued penalty (to that second) and every
         installment already due. Penalty accrues per second, so an amount read from :meth:`amount_due` a block
         earlier may fall short or overshoot; this cannot. The amount paid is in the receipt
-        (:meth:`repaid_amounts`). Reverts ``NothingDue`` when nothing is due."""
-        if approve:
-            # At most what may be paid now (the next installment included) plus a day of penalty on all of it.
-            due = self.amount_due(loan_id)
-            self._ensure_allowance(by, due.max_payable + penalty(due.max_payable, MAX_PENALTY_BPS, DAY))
-        return self.send(self.call("repay", loan_id, PAY_ALL_DUE), by)
+        (:meth:`repaid_amounts`). Reverts ``NothingDue`` when nothing is due.
+
+        The amount is fixed only when the payment executes, so an exact approval is a bound - what may be paid now
+        plus a day of penalty at the highest rate a loan can carry - and what the payment leaves of it is reset
+        to 0 right after: the allowance is 0 once this returns (or raises)."""
+        return self._pay(self.call("repay", loan_id, PAY_ALL_DUE), by, self._due_bound(loan_id), approve)
+
+    def _due_bound(self, loan_id: int) -> int:
+        """At most what a ``PAY_ALL_DUE`` payment can pull within a day: what may be paid now (the next installment
+        included) plus a day of penalty on all of it at the highest rate."""
+        max_payable = self.amount_due(loan_id).max_payable
+        return max_payable + penalty(max_payable, MAX_PENALTY_BPS, DAY)
 
     def repay_batch(
-        self, loan_ids: Sequence[int], amounts: Sequence[int], by: Signer = None, *, approve: bool = True
+        self, loan_ids: Sequence[int], amounts: Sequence[int], by: Signer = None, *, approve: Approve = "exact"
     ) -> Receipt:
         """Repay several loans from the servicer with one transfer (all or nothing); an amount of ``PAY_ALL_DUE``
-        pays everything due on that loan when the transaction executes."""
-        if approve:
-            bound = 0
-            for loan_id, amount in zip(loan_ids, amounts, strict=True):
-                if amount == PAY_ALL_DUE:
-                    max_payable = self.amount_due(loan_id).max_payable
-                    amount = max_payable + penalty(max_payable, MAX_PENALTY_BPS, DAY)
-                bound += amount
-            self._ensure_allowance(by, bound)
-        return self.send(self.call("repayBatch", list(loan_ids), list(amounts)), by)
+        pays everything due on that loan when the transaction executes. Approved for exactly the sum (a bound when
+        an amount is ``PAY_ALL_DUE``, whose unused part is reset to 0 after the batch)."""
+        if len(loan_ids) != len(amounts):
+            raise ValueError(f"{len(loan_ids)} loans but {len(amounts)} amounts")
+        due = [self._due_bound(i) if a == PAY_ALL_DUE else a for i, a in zip(loan_ids, amounts, strict=True)]
+        return self._pay(self.call("repayBatch", list(loan_ids), list(amounts)), by, sum(due), approve)
 
     def repaid_amounts(self, receipt: Receipt) -> list[int]:
         """The amount each repayment in ``receipt`` paid (one per ``RepaymentApplied`` record, in order): what a
@@ -412,11 +567,21 @@ class Ledger:
             amounts.append(int.from_bytes(raw[:32], "big"))  # RepaymentBreakdown.amount, the first data word
         return amounts
 
-    def prepay(self, loan_id: int, principal_amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        """Prepay ``principal_amount`` of principal (pays :meth:`prepayment_quote` in full)."""
-        if approve:
-            self._ensure_allowance(by, self.prepayment_quote(loan_id, principal_amount))
-        return self.send(self.call("prepay", loan_id, principal_amount), by)
+    def prepay(self, loan_id: int, principal_amount: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
+        """Prepay ``principal_amount`` of principal (pays :meth:`prepayment_quote` in full).
+
+        The exact approval is the quote the views give; the quote can move before the payment executes (penalty
+        accrues per second, a due date can pass), and the estimate before sending then reports an allowance
+        short of it: the quote is read and approved again, once."""
+        for attempt in (1, 2):
+            quote = self.prepayment_quote(loan_id, principal_amount)
+            try:
+                return self._pay(self.call("prepay", loan_id, principal_amount), by, quote, approve)
+            except InsufficientFunds as exc:
+                if attempt == 2 or _approval_mode(approve) != "exact" or exc.error_name != "ERC20InsufficientAllowance":
+                    raise
+                log.info("prepayment quote moved from %d; approving it again", quote)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def withdraw(self, by: Signer) -> int:
         """Withdraw ``by``'s whole withdrawable balance; returns the amount."""
@@ -431,10 +596,9 @@ class Ledger:
     def write_off(self, loan_id: int, by: Signer = None) -> Receipt:
         return self.send(self.call("writeOff", loan_id), by)
 
-    def recover(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        if approve:
-            self._ensure_allowance(by, amount)
-        return self.send(self.call("recover", loan_id, amount), by)
+    def recover(self, loan_id: int, amount: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
+        """Pay ``amount`` recovered on a defaulted or written-off loan (approved exactly, like :meth:`repay`)."""
+        return self._pay(self.call("recover", loan_id, amount), by, amount, approve)
 
     # -- views ----------------------------------------------------------------------------------------
     def loan(self, loan_id: int) -> LoanView:
@@ -489,6 +653,49 @@ class Ledger:
             out.append((address, self.account_of(address)))
         return out
 
+    def loan_summaries(self, first: int = 1, count: int | None = None) -> list[dict[str, Any]]:
+        """Loans ``first`` .. ``first + count - 1`` (default: all) in a few calls, from the ``auditSnapshot`` view:
+        each one's id, status, outstanding principal, principal paid, written off and its tranches' lenders and
+        shares (the snapshot's layout: docs/ledger-spec.md, "Loan views")."""
+        last = self.loan_count() if count is None else min(self.loan_count(), first + count - 1)
+        out: list[dict[str, Any]] = []
+        while first <= last:
+            words = [int(w) for w in self._view("auditSnapshot", first, min(SNAPSHOT_PAGE, last - first + 1))]
+            i = 0
+            while i < len(words):
+                n = words[i + 15]
+                tranches = [words[i + 16 + 7 * t : i + 16 + 7 * t + 2] for t in range(n)]
+                out.append(
+                    {
+                        "loan_id": words[i],
+                        "status": LoanStatus(words[i + 1]),
+                        "outstanding_principal": words[i + 6],
+                        "principal_paid": words[i + 11],
+                        "written_off": words[i + 14],
+                        "tranches": [(to_checksum_address(f"0x{lender:040x}"), share) for lender, share in tranches],
+                    }
+                )
+                i += 16 + 7 * n
+            first = out[-1]["loan_id"] + 1 if out else last + 1
+        return out
+
+    def ensure_ledger(self) -> None:
+        """Raise :class:`NotALedger` unless the deployment's address holds a contract that answers as a pylender
+        ledger (its audit head, loan count and token), so a stale or mistaken deployment file fails by name instead
+        of with a revert without a reason."""
+        where = f"no pylender ledger at {self.address} on chain {self.deployment.chain_id}"
+        if not self.w3.eth.get_code(to_checksum_address(self.address)):
+            raise NotALedger(f"{where}: the address holds no code")
+        try:
+            self.audit_head()
+            self.loan_count()
+            token = to_checksum_address(self._view("token"))
+        except (PylenderError, ValueError, TypeError) as exc:
+            raise NotALedger(f"{where}: the contract there does not answer as one ({exc})") from None
+        if token != self.deployment.token:
+            expected = self.deployment.token
+            raise NotALedger(f"{where}: the ledger there settles in {token}, the deployment says {expected}")
+
     def audit_head(self) -> AuditHead:
         return AuditHead.from_word(bytes(self._view("auditHead")))
 
@@ -502,7 +709,9 @@ class Ledger:
         return int(block["result"]["timestamp"], 16)
 
     def advance(self, seconds: int) -> int:
-        """Move chain time forward by ``seconds`` and mine a block; returns the new timestamp."""
+        """Move chain time forward by ``seconds`` and mine a block; returns the new timestamp (local chains only)."""
+        if not self.is_local:
+            raise NotADevChain(f"chain {self.deployment.chain_id} is not a local dev chain: its time cannot be moved")
         if seconds < 0:
             raise ValueError("time only moves forward")
         target = self.now() + seconds
@@ -513,6 +722,20 @@ class Ledger:
     def advance_to(self, timestamp: int) -> int:
         now = self.now()
         return self.advance(timestamp - now) if timestamp > now else now
+
+
+SNAPSHOT_PAGE = 160
+"""Loans per ``auditSnapshot`` call: about what one ``eth_call`` returns within a node's default limits."""
+
+
+def _approval_mode(approve: Approve) -> Literal["exact", "unlimited"] | None:
+    if approve is True or approve == "exact":
+        return "exact"
+    if approve is False or approve is None:
+        return None
+    if approve == "unlimited":
+        return "unlimited"
+    raise ValueError(f"approve must be 'exact', 'unlimited', True or False, got {approve!r}")
 
 
 def _addr(value: str | LocalAccount) -> str:

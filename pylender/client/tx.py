@@ -88,8 +88,11 @@ class TxSender:
         gas_price: int | None = None,
         poll_interval: float = 0.002,
         receipt_timeout: float = 120.0,
+        on_sent: Callable[[Call, Receipt], None] | None = None,
     ) -> None:
         self.w3 = w3
+        self.on_sent = on_sent
+        """Told of every transaction :meth:`send` and :meth:`deploy` land (the command line prints hash, block, gas)."""
         self.account = account
         self.address: str = account.address
         self.decoder = decoder
@@ -231,6 +234,8 @@ class TxSender:
         receipt = self.wait(tx_hash)
         if receipt.status != 1:
             raise self._explain_failure(call, receipt, gas)
+        if self.on_sent is not None:
+            self.on_sent(call, receipt)
         return receipt
 
     def deploy(self, bytecode: str, label: str) -> Receipt:
@@ -242,6 +247,8 @@ class TxSender:
         receipt = self.wait(tx_hash)
         if receipt.status != 1 or not receipt.contract_address:
             raise TransactionFailed(f"deployment of {label} failed in tx {tx_hash}")
+        if self.on_sent is not None:
+            self.on_sent(call, receipt)
         return receipt
 
     def send_many(
