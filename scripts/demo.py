@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from pylender.scenarios.demo import print_demo, run_demo
+from pylender.cli.reports import print_demo
+from pylender.scenarios.demo import run_demo
 
 
 def main() -> None:
