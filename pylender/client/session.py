@@ -243,7 +243,7 @@ class Pylender:
         sender = self._sender()
         if token is None:
             token_art = artifacts.token_artifact()
-            args = _token_args(token_art, self.signer.address, decimals)
+            args = token_constructor_args(token_art, self.signer.address, decimals)
             receipt = sender.deploy(_with_args(token_art, args), token_art.name)
             token = to_checksum_address(receipt.contract_address or "")
             decimals = _decimals_of(self.w3, token)
@@ -262,7 +262,7 @@ class Pylender:
         code, libraries = artifacts.link_with_libraries(artifacts.LEDGER, deploy_library)
         linked = replace(ledger_art, bytecode=code)
         receipt = sender.deploy(
-            _with_args(linked, _ledger_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
+            _with_args(linked, ledger_constructor_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
         )
         deployment = Deployment(
             chain_id=self.chain_id,
@@ -341,7 +341,7 @@ def _ctor_inputs(art: artifacts.Artifact) -> list[dict[str, Any]]:
     return list(ctor.get("inputs", [])) if ctor else []
 
 
-def _token_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]:
+def token_constructor_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]:
     """Constructor arguments for the test token, matched by type and name."""
     args: list[Any] = []
     strings = [TOKEN_NAME, TOKEN_SYMBOL]
@@ -360,7 +360,7 @@ def _token_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]
     return args
 
 
-def _ledger_args(art: artifacts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
+def ledger_constructor_args(art: artifacts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
     """Constructor arguments for the ledger, matched by type and name."""
     args: list[Any] = []
     for param in _ctor_inputs(art):
@@ -405,4 +405,11 @@ def load_deployment(path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Deployment:
         raise DeploymentNotFound(f"{path} is not a pylender deployment file: {exc}") from exc
 
 
-__all__ = ["Pylender", "load_deployment", "save_deployment"]
+__all__ = [
+    "Pylender",
+    "is_dev_chain",
+    "ledger_constructor_args",
+    "load_deployment",
+    "save_deployment",
+    "token_constructor_args",
+]
