@@ -20,7 +20,7 @@ from pylender.scenarios.demo import run_demo
 
 @click.command(cls=ConnectedProviderCommand)
 @ape_cli_context()
-@click.option("--loans", "n_loans", type=click.IntRange(1, 100_000), default=240, show_default=True)
+@click.option("--loans", "n_loans", type=click.IntRange(4, 100_000), default=240, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 def cli(cli_ctx: Any, provider: Any, n_loans: int, seed: int) -> None:
     """A year of a co-lending portfolio, then each lender's summary and the audit verification."""

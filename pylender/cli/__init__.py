@@ -135,17 +135,17 @@ def node(
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even when started in the background
     chain_id = node_chain_id or ANVIL_CHAIN_ID
     local = LocalNode(port, host=host, state=state_file, block_time=block_time, accounts=accounts, chain_id=chain_id)
-    with local:
-        if as_json:
-            info = {"url": local.url, "chain_id": chain_id, "accounts": accounts, "state": state_file, "pid": local.pid}
-            click.echo(json.dumps(info))
-        else:
-            say(f"anvil listening on {local.url} (chain id {chain_id}); Ctrl-C stops it")
-            say(f"use it with: export PYLENDER_RPC={local.url}")
-        try:
+    try:
+        with local:
+            if as_json:
+                info = {"url": local.url, "chain_id": chain_id, "accounts": accounts, "state": state_file}
+                click.echo(json.dumps({**info, "pid": local.pid}))
+            else:
+                say(f"anvil listening on {local.url} (chain id {chain_id}); Ctrl-C stops it")
+                say(f"use it with: export PYLENDER_RPC={local.url}")
             code = local.wait()
-        except KeyboardInterrupt:
-            code = 0
+    except KeyboardInterrupt:  # Ctrl-C whenever it comes: the with block has stopped anvil (and saved --state)
+        code = 0
     if code not in (0, None, -2, 130):
         raise click.ClickException(f"anvil exited with code {code}")
 
@@ -172,7 +172,11 @@ def deploy(token: str | None, decimals: int, as_json: bool) -> None:
     if session.node is not None:
         deployment = dataclasses.replace(deployment, state=state.state_file)
     path = save_deployment(deployment, state.deployment_path)
-    data = {**dataclasses.asdict(deployment), "saved_to": str(path)}
+    data = {
+        **dataclasses.asdict(deployment),
+        "libraries": [{"name": name, "address": address} for name, address in deployment.libraries.items()],
+        "saved_to": str(path),
+    }
 
     def human() -> None:
         print_pairs("deployment", [(k, "" if v is None else str(v)) for k, v in data.items() if k != "libraries"])
@@ -278,7 +282,7 @@ def run(scenario_file: str, as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--loans", "n_loans", type=IntIn(1, 100_000), default=240, show_default=True, help="Co-lent loans in the portfolio."
+    "--loans", "n_loans", type=IntIn(4, 100_000), default=240, show_default=True, help="Co-lent loans in the portfolio."
 )
 @click.option("--seed", type=int, default=7, show_default=True)
 @keep_state_option

@@ -139,7 +139,7 @@ def role_show(account: str | None, as_json: bool) -> None:
         rows += [[r, "-", ""] for r, accounts in holders.items() if not accounts]
         print_table("roles", ["role", "account", "institution"], rows)
 
-    finish({"roles": holders}, as_json, human)
+    finish({"roles": [{"role": r, "holders": accounts} for r, accounts in holders.items()]}, as_json, human)
 
 
 def _role_change(kind: str, role_name: str, account: str, who: str | None, as_json: bool) -> None:
@@ -299,7 +299,7 @@ def _parse_field(ledger: Any, name: str, solidity_type: str, text: str, base_uni
         shown = (
             amount(high, ledger.decimals)
             if kind == "amount"
-            else f"{high:,}" + {"bps": " bps", "duration": " s"}.get(kind, "")
+            else f"{high}" + {"bps": " bps", "duration": " s"}.get(kind, "")
         )
         raise OptionError(f"{option} must be ≤ {shown} (a {solidity_type}), got {text}")
     return value

@@ -176,7 +176,7 @@ def fail(message: str, as_json: bool = False, data: dict[str, Any] | None = None
     if as_json:
         click.echo(json.dumps({"error": data or {"type": "Error", "message": message}}, indent=2, ensure_ascii=False))
     else:
-        console(err=True).print(Text.assemble(("Error: ", "bold red"), clean(message)))
+        console(err=True).print(Text.assemble(("Error: ", "bold red"), clean(message)), soft_wrap=True)
     sys.exit(1)
 
 

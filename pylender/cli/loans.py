@@ -459,6 +459,6 @@ def loan_list(statuses: tuple[str, ...], overdue: bool, lender_text: str | None,
             for r in rows
         ]
         columns = ["loan", "status", "principal", "outstanding", "next due", "overdue", "lenders (bps)"]
-        print_table(f"{len(rows)} loans", columns, table, right=["loan", "principal", "outstanding", "overdue"])
+        print_table(f"loans ({len(rows)})", columns, table, right=["loan", "principal", "outstanding", "overdue"])
 
     finish({"decimals": d, "loans": rows}, as_json, human)

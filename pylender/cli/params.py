@@ -25,7 +25,7 @@ def name_of(param: click.Parameter | None, fallback: str = "the value") -> str:
     if isinstance(param, click.Option):
         return max(param.opts, key=len)
     if isinstance(param, click.Argument):
-        return (param.name or fallback).upper()
+        return param.human_readable_name
     return fallback
 
 
@@ -104,6 +104,8 @@ class Duration(click.ParamType):
             seconds = value
         else:
             text = str(value).strip().lower().replace(" ", "")
+            if text.startswith("-") and (text[1:].isdigit() or _DURATION.sub("", text[1:]) == ""):
+                raise OptionError(f"{name_of(param)} must be a positive duration, got {value!r}")
             if text.isdigit():
                 seconds = int(text)
             elif text and _DURATION.sub("", text) == "":

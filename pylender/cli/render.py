@@ -53,7 +53,7 @@ def say(*parts: str | tuple[str, str]) -> None:
     for part in parts:
         text, style = part if isinstance(part, tuple) else (part, "")
         line.append(clean(text), style=style)
-    console().print(line)
+    console().print(line, soft_wrap=True)  # one line, however long: the terminal wraps it, a file keeps it whole
 
 
 def amount(value: int, decimals: int) -> str:
