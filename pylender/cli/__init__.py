@@ -260,6 +260,8 @@ def run(scenario_file: str, as_json: bool) -> None:
     scenario = load(scenario_file)
     state = current_state()
     session = None if _fresh_chain(state) else state.session(accounts=max(accounts_needed(scenario), 10))
+    if session is not None:
+        session.on_sent = None  # hundreds of transactions: the report counts them, it does not list them
     if as_json:
         result = run_scenario(scenario, session)
     else:
@@ -295,6 +297,8 @@ def demo(n_loans: int, seed: int, as_json: bool) -> None:
 
     state = current_state()
     session = None if _fresh_chain(state) else state.session()
+    if session is not None:
+        session.on_sent = None  # thousands of transactions: the report counts them, it does not list them
     report = run_demo(n_loans=n_loans, seed=seed, show_progress=not as_json, session=session)
     saved = _save_result(report.deployment) if session is not None else None
     data = {**report.model_dump(mode="json", exclude={"deployment"}), **({"saved_to": saved} if saved else {})}

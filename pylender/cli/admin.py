@@ -291,9 +291,9 @@ def _parse_field(ledger: Any, name: str, solidity_type: str, text: str, base_uni
     if kind == "amount":
         value = parse_amount(ledger, text, base_units, option, positive=False)
     elif kind == "duration":
-        value = Duration(allow_zero=True).convert(text, _Named(option), None)
+        value = Duration(allow_zero=True).convert(text, _Generated(option), None)
     else:
-        value = IntIn(0, 2**256 - 1, "bps" if kind == "bps" else "").convert(text, _Named(option), None)
+        value = IntIn(0, 2**256 - 1, "bps" if kind == "bps" else "").convert(text, _Generated(option), None)
     high = 2 ** int(solidity_type.removeprefix("uint") or 256) - 1 if solidity_type.startswith("uint") else 2**256 - 1
     if value > high:
         shown = (
@@ -305,7 +305,7 @@ def _parse_field(ledger: Any, name: str, solidity_type: str, text: str, base_uni
     return value
 
 
-class _Named(click.Option):
+class _Generated(click.Option):
     """A stand-in parameter so that a type's message names a generated option."""
 
     def __init__(self, option: str) -> None:

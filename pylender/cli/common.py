@@ -180,6 +180,27 @@ def fail(message: str, as_json: bool = False, data: dict[str, Any] | None = None
     sys.exit(1)
 
 
+FIELD_OPTIONS = {
+    "borrower": "--borrower",
+    "borrower_id": "--borrower-id",
+    "principal": "--principal",
+    "annual_rate_bps": "--rate",
+    "periods": "--periods",
+    "period_seconds": "--period-days",
+    "method": "--method",
+    "grace_period": "--grace-days",
+    "penalty_rate_bps": "--penalty-rate",
+    "prepayment_fee_bps": "--prepayment-fee",
+    "service_fee_bps": "--service-fee",
+    "fee_recipient": "--fee-recipient",
+    "reserve_bps": "--reserve",
+    "funding_deadline": "--funding-days",
+    "lender": "--tranche",
+    "share_bps": "--tranche",
+}
+"""The command-line option of each field the SDK validates, so that its message names what the user typed."""
+
+
 def handle_errors(fn: F) -> F:
     """Turn pylender and validation errors into one named line on stderr (or a JSON ``error`` with ``--json``) and
     exit code 1; bad input is a usage error naming the option (exit code 2)."""
@@ -203,7 +224,7 @@ def handle_errors(fn: F) -> F:
         except ValidationError as exc:
             parts = []
             for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"])
+                loc = ".".join(FIELD_OPTIONS.get(str(p), str(p)) for p in err["loc"])
                 parts.append((f"{loc}: " if loc else "") + err["msg"].removeprefix("Value error, "))
             raise OptionError("; ".join(parts)) from None
         except KeyboardInterrupt:

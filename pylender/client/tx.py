@@ -15,6 +15,7 @@ Fees: EIP-1559 when the latest block has a base fee, legacy ``gasPrice`` otherwi
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,24 @@ def _gas_key(call: Call) -> tuple[str, int]:
     return (call.label, len(call.data))
 
 
+_RETURN_DATA = re.compile(r"return data: (0x[0-9a-fA-F]{8,})")
+
+
+def revert_data(err: Any) -> str | None:
+    """The revert data of a JSON-RPC error, however the node gives it: ``error.data`` as hex (anvil, geth),
+    ``error.data.data`` (hardhat, ganache), or only inside the message (hardhat's "unrecognized custom error
+    (return data: 0x...)"); None when there is none."""
+    if not isinstance(err, dict):
+        return None
+    data = err.get("data")
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("result")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return data
+    found = _RETURN_DATA.search(str(err.get("message", "")))
+    return found.group(1) if found else None
+
+
 def _hex_int(value: Any) -> int:
     if isinstance(value, int):
         return value
@@ -113,8 +132,8 @@ class TxSender:
         response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
             err = response["error"]
-            data = err.get("data") if isinstance(err, dict) else None
-            if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+            data = revert_data(err)
+            if data is not None:
                 raise self.decoder.decode(data)
             message = err.get("message", err) if isinstance(err, dict) else err
             raise TransactionFailed(f"{method} failed: {message}")
