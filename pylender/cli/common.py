@@ -123,6 +123,11 @@ class State:
 
             deployment = load_deployment(self.deployment_path)
             session = self.session()
+            if not self.chain_is_kept():
+                raise DeploymentNotFound(
+                    f"{self.deployment_path} names neither a node nor a kept chain, and the embedded chain this "
+                    f"command started has no ledger: give --rpc URL of the node ledger {deployment.ledger} lives on"
+                )
             ledger = session.ledger(deployment)
             ledger.ensure_ledger()
             self._ledger = ledger

@@ -119,3 +119,9 @@ def test_the_policy_is_read_and_set_by_its_abi_fields(ledger: Ledger) -> None:
     assert ledger.policy().max_annual_rate_bps == 2000
     with pytest.raises(ValueError, match="the policy has no field maxFun"):
         ledger.update_policy({"maxFun": 1})
+
+
+def test_a_role_the_contract_gains_is_a_role_here(ledger: Ledger) -> None:
+    view = {"type": "function", "name": "AUDITOR_ROLE", "inputs": [], "outputs": [{"name": "", "type": "bytes32"}]}
+    ledger.ledger_abi.append({**view, "stateMutability": "view"})
+    assert "AUDITOR_ROLE" in ledger.role_names() and ledger.role("auditor") == "AUDITOR_ROLE"
