@@ -54,6 +54,7 @@ from pylender.errors import (
     SignerError,
     TransactionFailed,
     UnknownLoan,
+    error_class,
 )
 from pylender.schedule import penalty
 from pylender.values import (
@@ -150,7 +151,7 @@ class Ledger(Governance):
         self.is_local = local
         ledger_art = artifacts.load(artifacts.LEDGER)
         token_abi = _token_abi()
-        self.ledger_abi: list[dict[str, Any]] = ledger_art.abi
+        self.ledger_abi: list[dict[str, Any]] = list(ledger_art.abi)  # the artifact's is shared: never mutate it
         self.token_abi: list[dict[str, Any]] = token_abi
         self.contract = w3.eth.contract(address=to_checksum_address(deployment.ledger), abi=cast(Any, ledger_art.abi))
         self.token = w3.eth.contract(address=to_checksum_address(deployment.token), abi=cast(Any, token_abi))
@@ -308,8 +309,8 @@ class Ledger(Governance):
             self._approved.discard(account.address)
         return receipt
 
-    def _pay(self, call: Call, by: Signer, amount: int, approve: Approve) -> Receipt:
-        """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a bound) from ``by``.
+    def _pay(self, call: Call, by: Signer, amount: int, approve: Approve, *, bound: bool = False) -> Receipt:
+        """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a ``bound``) from ``by``.
 
         ``"exact"``: the allowance is set to ``amount`` before, and whatever is left after is reset to 0 - nothing
         after an exact amount, which the payment pulls in full; the unused part of a bound (a payment of everything
@@ -319,7 +320,8 @@ class Ledger(Governance):
 
         Before approving anything the payment is estimated: a payment the ledger refuses for its own reasons
         (``Overpayment``, ``NothingDue``, a paused ledger, a missing role) raises that error with no transaction
-        sent; only the token's complaint about the allowance, which the approval answers, lets it go on.
+        sent; only the token's complaint about the allowance, which the approval answers, lets it go on. A payer
+        whose balance is short of an exact amount gets the token's ``ERC20InsufficientBalance`` the same way.
         """
         mode = _approval_mode(approve)
         account = self._account(by)
@@ -329,6 +331,9 @@ class Ledger(Governance):
         wanted = amount if mode == "exact" else UINT256_MAX
         if (mode == "exact" and current != amount) or (mode == "unlimited" and current < amount):
             self._preflight(call, account)
+            balance = self.balance_of(account.address)
+            if not bound and balance < amount:
+                raise error_class("ERC20InsufficientBalance")(account.address, balance, amount)
             if current != 0:
                 self.approve(account, 0)
             self.approve(account, wanted)
@@ -429,7 +434,7 @@ class Ledger(Governance):
         The amount is fixed only when the payment executes, so an exact approval is a bound - what may be paid now
         plus a day of penalty at the highest rate a loan can carry - and what the payment leaves of it is reset
         to 0 right after: the allowance is 0 once this returns (or raises)."""
-        return self._pay(self.call("repay", loan_id, PAY_ALL_DUE), by, self._due_bound(loan_id), approve)
+        return self._pay(self.call("repay", loan_id, PAY_ALL_DUE), by, self._due_bound(loan_id), approve, bound=True)
 
     def _due_bound(self, loan_id: int) -> int:
         """At most what a ``PAY_ALL_DUE`` payment can pull within a day: what may be paid now (the next installment
@@ -446,7 +451,9 @@ class Ledger(Governance):
         if len(loan_ids) != len(amounts):
             raise ValueError(f"{len(loan_ids)} loans but {len(amounts)} amounts")
         due = [self._due_bound(i) if a == PAY_ALL_DUE else a for i, a in zip(loan_ids, amounts, strict=True)]
-        return self._pay(self.call("repayBatch", list(loan_ids), list(amounts)), by, sum(due), approve)
+        return self._pay(
+            self.call("repayBatch", list(loan_ids), list(amounts)), by, sum(due), approve, bound=PAY_ALL_DUE in amounts
+        )
 
     def repaid_amounts(self, receipt: Receipt) -> list[int]:
         """The amount each repayment in ``receipt`` paid (one per ``RepaymentApplied`` record, in order): what a

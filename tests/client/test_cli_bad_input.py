@@ -277,6 +277,10 @@ def test_a_failed_payment_sends_nothing(rpc_url: str, isolated: Path, chain: Pyl
     refused(on(rpc_url, isolated, "loan", "repay", "1", "999999", "--from", "5"), "Overpayment")
     refused(on(rpc_url, isolated, "loan", "repay", "1", "--due", "--from", "5"), "NothingDue")
     assert chain.w3.eth.get_transaction_count(borrower) == nonce
+    penniless = chain.account(6).address
+    nonce = chain.w3.eth.get_transaction_count(penniless)
+    refused(on(rpc_url, isolated, "loan", "repay", "1", "100", "--from", "6"), "ERC20InsufficientBalance")
+    assert chain.w3.eth.get_transaction_count(penniless) == nonce
 
 
 def test_json_errors_are_json(rpc_url: str, isolated: Path) -> None:

@@ -123,5 +123,5 @@ def test_the_policy_is_read_and_set_by_its_abi_fields(ledger: Ledger) -> None:
 
 def test_a_role_the_contract_gains_is_a_role_here(ledger: Ledger) -> None:
     view = {"type": "function", "name": "AUDITOR_ROLE", "inputs": [], "outputs": [{"name": "", "type": "bytes32"}]}
-    ledger.ledger_abi.append({**view, "stateMutability": "view"})
+    ledger.ledger_abi = [*ledger.ledger_abi, {**view, "stateMutability": "view"}]  # this client's copy only
     assert "AUDITOR_ROLE" in ledger.role_names() and ledger.role("auditor") == "AUDITOR_ROLE"
