@@ -316,7 +316,7 @@ def approve_options(fn: F) -> F:
         type=click.Choice(["exact", "unlimited"]),
         default="exact",
         show_default=True,
-        help="Allowance for the ledger: exactly this payment (reset to 0 after), or unlimited (only if asked).",
+        help="If the allowance is short: approve exactly this payment (reset to 0 after), or unlimited.",
     )(fn)
 
 

@@ -85,9 +85,10 @@ MAX_PENALTY_BPS = 2**16 - 1
 DEFAULT_FUNDING_WINDOW = 7 * 86_400
 
 Approve = bool | Literal["exact", "unlimited"]
-"""How a payment lets the ledger pull its tokens: ``"exact"`` (the default, also ``True``) sets the allowance to
-exactly what the call pulls, so nothing is left approved once it is done; ``"unlimited"`` approves ``2**256 - 1``
-once, and only when the caller asks; ``False`` approves nothing (the caller has)."""
+"""How a payment lets the ledger pull its tokens when the allowance does not cover it already: ``"exact"`` (the
+default, also ``True``) approves exactly what the call pulls, and resets what is left to 0 after, so the payment
+leaves no allowance behind; ``"unlimited"`` approves ``2**256 - 1``, only when the caller asks; ``False`` approves
+nothing. An allowance the owner set before that covers the payment is used as it is."""
 
 V = TypeVar("V")
 
@@ -312,11 +313,12 @@ class Ledger(Governance):
     def _pay(self, call: Call, by: Signer, amount: int, approve: Approve, *, bound: bool = False) -> Receipt:
         """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a ``bound``) from ``by``.
 
-        ``"exact"``: the allowance is set to ``amount`` before, and whatever is left after is reset to 0 - nothing
-        after an exact amount, which the payment pulls in full; the unused part of a bound (a payment of everything
-        due, whose amount the contract fixes when it executes); everything when the payment failed. A non-zero
-        allowance is set to 0 before it is changed, which tokens like USDT insist on. ``"unlimited"``: approve
-        ``2**256 - 1`` if the allowance is short. ``False``: leave the allowance alone.
+        An allowance that already covers the payment - one the owner set: unlimited, or more than this - is used as
+        it is, neither raised nor revoked. Otherwise, ``"exact"``: the allowance is set to ``amount``, and whatever
+        the payment leaves of it is reset to 0 right after - nothing after an exact amount, which the payment pulls
+        in full; the unused part of a bound (a payment of everything due, whose amount the contract fixes when it
+        executes); all of it when the payment failed. A non-zero allowance is set to 0 before it is changed, which
+        tokens like USDT insist on. ``"unlimited"``: approve ``2**256 - 1``. ``False``: leave the allowance alone.
 
         Before approving anything the payment is estimated: a payment the ledger refuses for its own reasons
         (``Overpayment``, ``NothingDue``, a paused ledger, a missing role) raises that error with no transaction
@@ -325,20 +327,23 @@ class Ledger(Governance):
         """
         mode = _approval_mode(approve)
         account = self._account(by)
-        if mode is None or (mode == "unlimited" and account.address in self._approved):
+        if mode is None or account.address in self._approved:  # not asked, or unlimited as this client set it
             return self.send(call, account)
         current = self.allowance(account.address)
-        wanted = amount if mode == "exact" else UINT256_MAX
-        if (mode == "exact" and current != amount) or (mode == "unlimited" and current < amount):
-            self._preflight(call, account)
-            balance = self.balance_of(account.address)
-            if not bound and balance < amount:
-                raise error_class("ERC20InsufficientBalance")(account.address, balance, amount)
-            if current != 0:
-                self.approve(account, 0)
-            self.approve(account, wanted)
-        if mode == "unlimited":
+        if current == UINT256_MAX:
+            self._approved.add(account.address)
+        if current >= amount:
             return self.send(call, account)
+        self._preflight(call, account)
+        balance = self.balance_of(account.address)
+        if not bound and balance < amount:
+            raise error_class("ERC20InsufficientBalance")(account.address, balance, amount)
+        if current != 0:
+            self.approve(account, 0)
+        if mode == "unlimited":
+            self.approve(account, UINT256_MAX)
+            return self.send(call, account)
+        self.approve(account, amount)
         try:
             receipt = self.send(call, account)
         except BaseException as exc:

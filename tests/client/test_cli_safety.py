@@ -137,13 +137,23 @@ def test_unlimited_only_when_asked(chain: Pylender, rpc_url: str, tour: Path) ->
     assert approvals(chain, data["transactions"][:1]) == [UINT256_MAX]
     allowance = json.loads(ok(on(rpc_url, tour, "token", "allowance", "5", "--json")))
     assert allowance["allowance"] == UINT256_MAX and allowance["unlimited"]
-    # the next exact payment puts it back to exactly what it pulls, then nothing
+    # an allowance the owner chose is used, not changed behind its back: only the owner revokes it
     data = json.loads(ok(on(rpc_url, tour, "loan", "repay", "1", "50", "--from", "5", "--json")))
-    assert approvals(chain, data["transactions"]) == [0, 50 * UNIT]
-    assert json.loads(ok(on(rpc_url, tour, "token", "allowance", "5", "--json")))["allowance"] == 0
-    ok(on(rpc_url, tour, "token", "approve", "unlimited", "--from", "5"))
+    assert [t["action"] for t in data["transactions"]] == ["ledger.repay"]
+    assert json.loads(ok(on(rpc_url, tour, "token", "allowance", "5", "--json")))["allowance"] == UINT256_MAX
     revoked = json.loads(ok(on(rpc_url, tour, "token", "approve", "0", "--from", "5", "--json")))
     assert revoked["allowance"] == 0
+    data = json.loads(ok(on(rpc_url, tour, "loan", "repay", "1", "50", "--from", "5", "--json")))
+    assert approvals(chain, data["transactions"]) == [50 * UNIT]  # exact again
+    assert json.loads(ok(on(rpc_url, tour, "token", "allowance", "5", "--json")))["allowance"] == 0
+
+
+def test_a_short_allowance_is_replaced_through_zero(chain: Pylender, rpc_url: str, tour: Path) -> None:
+    """Tokens like USDT refuse to change one non-zero allowance into another: exact goes through 0."""
+    ok(on(rpc_url, tour, "token", "approve", "30", "--from", "5"))
+    data = json.loads(ok(on(rpc_url, tour, "loan", "repay", "1", "100", "--from", "5", "--json")))
+    assert approvals(chain, data["transactions"]) == [0, 100 * UNIT]
+    assert json.loads(ok(on(rpc_url, tour, "token", "allowance", "5", "--json")))["allowance"] == 0
 
 
 # -- text from the chain ---------------------------------------------------------------------------------------

@@ -74,6 +74,9 @@ def test_unlimited_only_when_asked(ledger: Ledger, accounts: dict[str, LocalAcco
     loan_id = _active(ledger, accounts)
     ledger.repay(loan_id, 100 * UNIT, by=borrower, approve="unlimited")
     assert ledger.allowance(borrower) == UINT256_MAX
+    ledger.repay(loan_id, 100 * UNIT, by=borrower)  # the owner's unlimited allowance is used, not revoked
+    assert ledger.allowance(borrower) == UINT256_MAX
+    ledger.approve(borrower, 0)
     ledger.repay(loan_id, 100 * UNIT, by=borrower)  # exact again: set to 100, pulled, nothing left
     assert ledger.allowance(borrower) == 0
     with pytest.raises(ValueError, match="approve must be"):
