@@ -21,7 +21,7 @@ from bench.chain import MONTH, SERVICER, BenchChain, LoanPlan
 from bench.stats import Sample, rate
 from pylender.audit import verify_ledger
 from pylender.audit.events import EventCatalog
-from pylender.audit.verify import load_ledger_abi
+from pylender.audit.ingest import load_ledger_abi
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import {Funding} from "./logic/Funding.sol";
 import {Institutions} from "./logic/Institutions.sol";
 import {LoanViews} from "./logic/LoanViews.sol";
 import {Origination} from "./logic/Origination.sol";
+import {Policy} from "./logic/Policy.sol";
 import {Prepayment} from "./logic/Prepayment.sol";
 import {Splitting} from "./logic/Splitting.sol";
 import {Waterfall} from "./logic/Waterfall.sol";
@@ -60,6 +61,7 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
         TOKEN = token_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin); // record 1
+        Policy.validate(initialPolicy);
         _s.policy = initialPolicy;
         _record(abi.encode(0, PolicyUpdated.selector, msg.sender, initialPolicy, 0), 1); // record 2
     }
@@ -104,6 +106,11 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     /// @inheritdoc ICoLendingLedger
     function institutionAt(uint16 index) external view returns (address) {
         return _s.institutions[index].account;
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function loanByRef(bytes32 loanRef) external view returns (uint256) {
+        return _s.loanByRef[loanRef];
     }
 
     /// @inheritdoc ICoLendingLedger
@@ -180,8 +187,18 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
+    /// @dev Not whenNotPaused, like the role functions: replacing a compromised key is what an incident needs.
+    function rotateInstitution(address account, address newAccount) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint16 index = Institutions.rotate(_s, account, newAccount);
+        // The role moves with the address; InstitutionRotated records both (no AccessChanged records).
+        AccessControl._revokeRole(LENDER_ROLE, account);
+        AccessControl._grantRole(LENDER_ROLE, newAccount);
+        _record(abi.encode(0, InstitutionRotated.selector, index, account, newAccount, 0), 3);
+    }
+
+    /// @inheritdoc ICoLendingLedger
     function setPolicy(PolicyParams calldata params) external onlyRole(DEFAULT_ADMIN_ROLE) whenNotPaused {
-        _s.policy = params;
+        Policy.set(_s, params);
         _record(abi.encode(0, PolicyUpdated.selector, msg.sender, params, 0), 1);
     }
 
@@ -226,7 +243,9 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     // --------------------------------------------------------------- repayment
 
     /// @inheritdoc ICoLendingLedger
-    function repay(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
+    /// @dev Open while paused, like every borrower-funded inflow: the ledger never refuses a payment, so no
+    /// penalty, lateness or default can come from time during which it refused one (docs/ledger-spec.md, "Roles").
+    function repay(uint256 loanId, uint256 amount) external nonReentrant {
         // slither-disable-next-line uninitialized-local (the empty cache means: write each credit through)
         Splitting.Credits memory writeThrough;
         uint256 paid;
@@ -243,7 +262,6 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     function repayBatch(uint256[] calldata loanIds, uint256[] calldata amounts)
         external
         onlyRole(SERVICER_ROLE)
-        whenNotPaused
         nonReentrant
     {
         uint256 n = loanIds.length;
@@ -280,7 +298,8 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
-    function prepay(uint256 loanId, uint256 principalAmount) external whenNotPaused nonReentrant {
+    /// @dev Open while paused (a borrower-funded inflow, as `repay`).
+    function prepay(uint256 loanId, uint256 principalAmount) external nonReentrant {
         (RepaymentBreakdown memory r, uint256 fee, uint256 newA, uint256 total) =
             Prepayment.prepay(_s, loanId, principalAmount);
         _record(
@@ -290,15 +309,31 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
-    function withdraw() external whenNotPaused nonReentrant {
+    /// @dev No reentrancy lock, unlike every entry point that pulls tokens: the only external call is the final
+    /// transfer out, made once the caller's balance is zero and its record written, so a reentrant call finds the
+    /// books complete and consistent (and a reentrant withdraw finds nothing to withdraw).
+    function withdraw() external whenNotPaused {
+        _withdraw(msg.sender);
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    /// @dev No reentrancy lock, as `withdraw`.
+    function withdrawTo(address to) external whenNotPaused {
+        if (to == address(0)) revert ZeroAddress();
+        _withdraw(to);
+    }
+
+    /// @dev Sends the caller's whole withdrawable balance to `to` (its reserve stays): checks, effects, record,
+    /// then the transfer.
+    function _withdraw(address to) private {
         uint16 idx = _s.indexOf[msg.sender];
         if (idx == 0) revert UnknownInstitution(msg.sender);
         AccountWord word = _s.accounts[idx];
         uint256 amount = word.withdrawable();
         if (amount == 0) revert ZeroAmount();
         _s.accounts[idx] = AccountWord.wrap(0).add(0, word.reserve()); // withdrawable = 0, reserve kept
-        _record(abi.encode(0, Withdrawn.selector, msg.sender, amount, 0), 1);
-        _push(msg.sender, amount);
+        _record(abi.encode(0, Withdrawn.selector, msg.sender, to, amount, 0), 2);
+        _push(to, amount);
     }
 
     // ------------------------------------------------------------- credit risk
@@ -319,9 +354,12 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
-    function recover(uint256 loanId, uint256 amount) external whenNotPaused nonReentrant {
-        (uint256 recovered, uint256 outstanding) = CreditRisk.recover(_s, loanId, amount);
-        _record(abi.encode(0, RecoveryApplied.selector, loanId, msg.sender, amount, recovered, outstanding, 0), 2);
+    /// @dev Open while paused (a borrower-funded inflow, as `repay`).
+    function recover(uint256 loanId, uint256 amount) external nonReentrant {
+        (uint256 recovered, uint256 outstanding, LoanStatus status) = CreditRisk.recover(_s, loanId, amount);
+        _record(
+            abi.encode(0, RecoveryApplied.selector, loanId, msg.sender, amount, recovered, outstanding, status, 0), 2
+        );
         _pull(msg.sender, amount);
     }
 

@@ -12,7 +12,7 @@
     ├── InvalidAmount (ValueError)              an amount that is negative, not a number, or finer than the token
     ├── SignerError (LookupError)               no usable signing key
     ├── DeploymentNotFound (FileNotFoundError)  no deployment file where the client looked
-    │   └── NotALedger                          ... or it names an address that holds no pylender ledger
+    ├── NotALedger (ValueError)                 no pylender ledger at an address (a deployment's, or --ledger)
     ├── ScenarioError (ValueError)              a scenario file is malformed (with its line)
     ├── TransactionFailed (RuntimeError)        a transaction failed without a decodable reason
     ├── UnknownLoan (LookupError)               the ledger has no such loan
@@ -23,8 +23,22 @@
     ├── ConservationBroken (AssertionError)     the ledger holds other than what it owes
     ├── AuditError (RuntimeError)               the audit could not be carried out
     │   ├── FetchError (ConnectionError)        logs could not be fetched, even after retries
+    │   │   └── RpcExhausted                    a request failed in transit on every allowed attempt
+    │   ├── RpcError                            the node answered a request with a JSON-RPC error
     │   ├── ExportFormatError (ValueError)      an export file or format is invalid
-    │   └── HttpStatusError (OSError)           the node answered an HTTP error status
+    │   ├── HttpStatusError (OSError)           the node answered an HTTP error status
+    │   ├── InvalidHead (ValueError)            --expected-head is not a ledger head
+    │   ├── InvalidAddress (ValueError)         text given as an address is not one
+    │   │   └── InstitutionNotInTrail           no institution in the trail answers to what was typed
+    │   ├── InvalidRpcUrl (ValueError)          --rpc is not an http(s) URL
+    │   ├── ExportMismatch (ValueError)         an export and the chain disagree on what they are
+    │   ├── InvalidPath (ValueError)            a file to read is missing, or one to write is not writable
+    │   ├── InvalidAbi (ValueError)             --abi is not an ABI
+    │   ├── InvalidZone (ValueError)            --timezone names no timezone
+    │   ├── NoSource (ValueError)               nothing says where the records are
+    │   ├── NothingFinal (ValueError)           no block is final yet with the confirmations asked for
+    │   ├── IndexUnusable (ValueError)          the SQLite index cannot be used where --index points
+    │   └── LoanNotInTrail (ValueError)         the trail holds no record of the loan asked for
     └── ContractError                           a contract custom error: the ledger reverted, or would
         ├── PolicyViolation (ValueError)        RateAboveCap, ShareBelowMinimum, ExposureAboveCap, ...
         ├── InvalidRequest (ValueError)         ZeroAmount, SharesNotWhole, Overpayment, ...
@@ -125,8 +139,9 @@ class DeploymentNotFound(PylenderError, FileNotFoundError):
     """No deployment file (ledger and token addresses) where the client looked."""
 
 
-class NotALedger(DeploymentNotFound):
-    """The address a deployment names holds no code, or code that does not answer as a pylender ledger."""
+class NotALedger(PylenderError, ValueError):
+    """The address holds no pylender ledger on the node's chain (an account, a token, another contract): one error
+    whether a deployment file names the address (the client) or an auditor does (``--ledger``)."""
 
 
 class ScenarioError(PylenderError, ValueError):
@@ -187,6 +202,27 @@ class FetchError(AuditError, ConnectionError):
     """Logs could not be fetched from the node even after shrinking the range and retrying."""
 
 
+class RpcExhausted(FetchError):
+    """A request failed in transit on every attempt the retry policy allows (:mod:`pylender.audit.rpc`)."""
+
+    def __init__(self, what: str, attempts: int, seconds: float, last: BaseException | str) -> None:
+        reason = last if isinstance(last, str) else f"{type(last).__name__}: {last}"
+        super().__init__(f"{what}: no answer after {attempts} attempts over {seconds:.1f} s (last: {reason})")
+        self.attempts = attempts
+
+
+class RpcError(AuditError):
+    """The node answered a request with a JSON-RPC error (``code``, ``message``, ``data`` as it sent them)."""
+
+    def __init__(self, method: str, error: Any) -> None:
+        self.error = error
+        self.code = error.get("code") if isinstance(error, Mapping) else None
+        self.message = str(error.get("message", "")) if isinstance(error, Mapping) else str(error)
+        super().__init__(
+            f"{method} failed: {self.code}: {self.message}" if self.code is not None else f"{method}: {error}"
+        )
+
+
 class ExportFormatError(AuditError, ValueError):
     """An export file or format is invalid or unsupported (e.g. parquet without pyarrow)."""
 
@@ -197,6 +233,55 @@ class HttpStatusError(AuditError, OSError):
     def __init__(self, status_code: int, body: bytes) -> None:
         super().__init__(f"HTTP {status_code}: {body[:200]!r}")
         self.status_code = status_code
+
+
+class InvalidHead(AuditError, ValueError):
+    """A head given by the auditor (``--expected-head``) is not a ledger head: 32 bytes of hex, the top byte
+    zero (a head is 248 bits), a seq (the low 56 bits) of at least 1."""
+
+
+class InvalidAddress(AuditError, ValueError):
+    """Text given as an address is not one (``0x`` and 40 hex digits, with a valid checksum if mixed case)."""
+
+
+class InstitutionNotInTrail(InvalidAddress):
+    """No institution in the audit trail answers to what was typed (an index, a name or an address)."""
+
+
+class InvalidRpcUrl(AuditError, ValueError):
+    """``--rpc`` is not an http(s) URL."""
+
+
+class ExportMismatch(AuditError, ValueError):
+    """An export and the chain it is checked against disagree on what they are (ledger, chain id, blocks)."""
+
+
+class InvalidPath(AuditError, ValueError):
+    """A file the command must read is missing, or one it must write cannot be written there."""
+
+
+class InvalidAbi(AuditError, ValueError):
+    """``--abi`` is not an ABI: a JSON list of ABI entries, or an artifact object with an ``abi`` key."""
+
+
+class InvalidZone(AuditError, ValueError):
+    """``--timezone`` names no timezone."""
+
+
+class NoSource(AuditError, ValueError):
+    """Nothing says where the records are: no export file, no node, or no ledger."""
+
+
+class NothingFinal(AuditError, ValueError):
+    """No block is final yet with the confirmations asked for."""
+
+
+class IndexUnusable(AuditError, ValueError):
+    """The SQLite index cannot be opened or written where ``--index`` points, or belongs to another ledger."""
+
+
+class LoanNotInTrail(AuditError, ValueError):
+    """The audit trail holds no record of the loan asked for (the client's :class:`UnknownLoan` asks the ledger)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------

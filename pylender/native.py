@@ -38,6 +38,7 @@ MODULES = (
     "pylender.audit.lens",
     "pylender.audit.snapshot",
     "pylender.audit.views",
+    "pylender.audit.reconcile",
     "pylender.audit.prefetch",
 )
 GROUP = "pylender.native_group"  # the shared library: pylender/native_group__mypyc.*.so

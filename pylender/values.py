@@ -104,10 +104,11 @@ class LoanStatus(_Named):
     CANCELLED = 5
     DEFAULTED = 6
     WRITTEN_OFF = 7
+    RECOVERED = 8  # defaulted, then recovered in full: ended as a closure does
 
 
 DISBURSED_STATUSES: Final = frozenset(
-    {LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF}
+    {LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, LoanStatus.RECOVERED}
 )
 """The statuses of a loan whose principal went to the borrower."""
 
@@ -187,6 +188,37 @@ def borrower_id(label: str) -> bytes:
     return bytes(keccak(text=label))
 
 
+def loan_ref(reference: str) -> bytes:
+    """The bytes32 loan reference for the institutions' own reference (their shared contract number).
+
+    A 0x-hex bytes32 is taken as is; text of up to 31 UTF-8 bytes is stored readably (left-aligned, zero-padded,
+    so ``loan show`` and the trail print it back); longer text is hashed (keccak256). Never personal data.
+    """
+    if re.fullmatch(r"0x[0-9a-fA-F]{64}", reference):
+        return bytes.fromhex(reference[2:])
+    raw = reference.encode()
+    if not raw:
+        return bytes(32)
+    if len(raw) <= 31:
+        return raw.ljust(32, b"\0")
+    return bytes(keccak(text=reference))
+
+
+def loan_ref_text(value: bytes) -> str:
+    """A loan reference as people read it: the text it encodes, else its 0x-hex (a hashed reference)."""
+    raw = bytes(value).rstrip(b"\0")
+    if not raw:
+        return ""
+    if len(bytes(value)) == 32 and bytes(value)[31] == 0:
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            text = ""
+        if text and text.isprintable():
+            return text
+    return "0x" + bytes(value).hex()
+
+
 def _bytes32(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         raw = bytes(value)
@@ -207,6 +239,12 @@ Address = Annotated[str, BeforeValidator(_address_in), AfterValidator(_checksum)
 """An EIP-55 checksummed address (lowercase input is checksummed; a wrong mixed case is rejected)."""
 Bytes32 = Annotated[bytes, BeforeValidator(_bytes32), PlainSerializer(_hex, when_used="json")]
 BorrowerId = Annotated[bytes | str, BeforeValidator(_bytes32), PlainSerializer(_hex, when_used="json")]
+LoanRef = Annotated[
+    bytes | str,
+    BeforeValidator(lambda v: loan_ref(v) if isinstance(v, str) else _bytes32(v)),
+    PlainSerializer(_hex, when_used="json"),
+]
+"""A loan reference; text given instead is encoded (:func:`loan_ref`) when validated."""
 """A borrower's bytes32 id; a label given instead is hashed (:func:`borrower_id`) when validated."""
 Bps = Annotated[int, Field(ge=0, le=BPS)]
 Uint16 = Annotated[int, Field(ge=0, lt=2**16)]
@@ -250,6 +288,8 @@ class LoanTerms:
     reserve_bps: Bps = 0
     funding_deadline: Uint40 = 0
     """Unix time; 0 lets the client set ``now + 7 days`` when originating."""
+    loan_ref: LoanRef = bytes(32)
+    """The reference the institutions know the loan by (their contract number, :func:`loan_ref`); zero if none."""
 
     def to_abi(self) -> tuple[Any, ...]:
         return (
@@ -267,6 +307,7 @@ class LoanTerms:
             self.fee_recipient,
             self.reserve_bps,
             self.funding_deadline,
+            self.loan_ref,
         )
 
 
@@ -288,6 +329,10 @@ class PolicyParams:
     max_lender_exposure: Uint128 = 10_000_000 * 10**6
     default_after: Uint32 = 90 * DAY
     public_default_delay: Uint32 = 30 * DAY
+    min_period_seconds: Uint32 = DAY
+    max_period_seconds: Uint32 = 366 * DAY
+    max_tenor_seconds: Uint32 = 30 * 365 * DAY
+    disbursement_window: Uint32 = 30 * DAY
 
     @classmethod
     def defaults(cls, decimals: int) -> PolicyParams:
@@ -342,6 +387,10 @@ class LoanView:
     penalty_checkpoint: int
     owed_at_default: int
     written_off: int
+    default_after: int
+    public_default_delay: int
+    disburse_by: int
+    loan_ref: bytes
 
 
 @dataclasses.dataclass(frozen=True)

@@ -77,7 +77,9 @@ def _apply(model: Any, action: Action, ids: dict[str, int], address: dict[str, s
     a = action.args
     if action.kind == "originate":
         t = a["terms"]
-        terms = ref.LoanTerms(**{**t, "borrower_id": bytes.fromhex(t["borrower_id"][2:])})
+        terms = ref.LoanTerms(
+            **{**t, "borrower_id": bytes.fromhex(t["borrower_id"][2:]), "loan_ref": bytes.fromhex(t["loan_ref"][2:])}
+        )
         tranches = [ref.Tranche(address[k], s) for k, s in zip(a["lenders"], a["shares"], strict=True)]
         ids[action.loan or ""] = model.originate(terms, tranches, now)
     elif action.kind == "fund":

@@ -143,7 +143,7 @@ def test_every_shipped_error_lands_under_the_category_it_had() -> None:
         "AlreadyFunded": errors.LoanStateError,
         "DeadlinePassed": errors.LoanStateError,
         "NotOverdueLongEnough": errors.LoanStateError,
-        "PrepaymentLeavesNoPeriod": errors.LoanStateError,
+        "PrepaymentBelowSchedule": errors.InvalidRequest,
         "EnforcedPause": errors.LoanStateError,
         "ReentrancyGuardReentrantCall": errors.LoanStateError,
         "AccessControlUnauthorizedAccount": errors.AccessDenied,

@@ -78,7 +78,7 @@ def test_the_stamp_covers_what_the_compiled_modules_import() -> None:
         "values.py",
         "errors.py",
     } <= names
-    assert "audit/cli.py" not in names and "audit/verify.py" not in names
+    assert not any(n.startswith("audit/cli") for n in names) and "audit/verify.py" not in names
 
 
 def test_modules_whose_build_is_not_used_load_from_source() -> None:

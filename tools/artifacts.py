@@ -97,6 +97,15 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str
     output = solcx.compile_standard(standard_input(sources), solc_version=SOLC_VERSION, allow_empty=True)
     prefix = contracts_dir.resolve().relative_to(REPO_ROOT).as_posix() + "/"
     shipped: dict[str, dict[str, Any]] = {}
+    # A library in contracts/logic/ is shipped when some contract links it (it has external functions); an
+    # internal one is compiled into its users and never deployed.
+    linked = {
+        lib
+        for contracts in output.get("contracts", {}).values()
+        for data in contracts.values()
+        for names in (data.get("evm", {}).get("bytecode", {}).get("linkReferences") or {}).values()
+        for lib in names
+    }
     for unit, contracts in sorted(output.get("contracts", {}).items()):
         if not unit.startswith(prefix) or unit.startswith(_NOT_SHIPPED):
             continue
@@ -104,7 +113,7 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, dict[str
             bytecode = data["evm"]["bytecode"]["object"]
             if not bytecode:  # abstract contracts
                 continue
-            if unit.startswith("contracts/logic/") and not data["abi"]:  # internal library: compiled in
+            if unit.startswith("contracts/logic/") and name not in linked:  # internal library: compiled in
                 continue
             if name in shipped:
                 raise ValueError(f"two contracts named {name} ({shipped[name]['source']} and {unit})")

@@ -20,7 +20,14 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
         external
         returns (uint16 index);
 
-    /// @notice Replace the policy (admin).
+    /// @notice Replace an institution's address (admin): a lost or compromised key, or a token that blacklisted
+    /// it. Its index, balances, tranches and LENDER_ROLE move to `newAccount`. Works while paused.
+    /// @param account The institution's current address.
+    /// @param newAccount Its new address (not zero, not an institution already).
+    function rotateInstitution(address account, address newAccount) external;
+
+    /// @notice Replace the policy (admin). Loans already originated keep the default timing and disbursement
+    /// deadline they were originated under.
     /// @param params The new policy.
     function setPolicy(PolicyParams calldata params) external;
 
@@ -64,6 +71,11 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @notice Withdraw the caller's whole withdrawable balance (a registered institution).
     function withdraw() external;
 
+    /// @notice Withdraw the caller's whole withdrawable balance to `to` (a registered institution whose own
+    /// address cannot receive the token, e.g. blacklisted by it).
+    /// @param to The recipient (not zero).
+    function withdrawTo(address to) external;
+
     /// @notice Mark an overdue loan defaulted: the servicer after the policy's defaultAfter, anyone after its
     /// publicDefaultDelay more.
     /// @param loanId The loan.
@@ -78,7 +90,10 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @param amount The recovery; cumulative recoveries stay at most owedAtDefault.
     function recover(uint256 loanId, uint256 amount) external;
 
-    /// @notice Pause every state-changing function but the role functions and unpause (pauser).
+    /// @notice Pause (pauser): every state-changing function reverts EnforcedPause, except the borrower-funded
+    /// inflows (repay, repayBatch, prepay, recover: the ledger never refuses a payment, so no penalty, lateness or
+    /// default can come from time it refused one), the role functions and rotateInstitution (an incident needs
+    /// them), and unpause.
     function pause() external;
 
     /// @notice Unpause (pauser).
@@ -163,6 +178,11 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @param borrowerId The borrower's pseudonymous id.
     /// @return The credit record.
     function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory);
+
+    /// @notice The loan carrying a reference the institutions know it by.
+    /// @param loanRef The reference (not zero).
+    /// @return loanId The loan (0 if none carries it).
+    function loanByRef(bytes32 loanRef) external view returns (uint256 loanId);
 
     /// @notice The ids of a borrower's loans.
     /// @param borrowerId The borrower's pseudonymous id.

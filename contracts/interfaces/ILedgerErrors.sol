@@ -66,6 +66,35 @@ interface ILedgerErrors is ILedgerTypes {
     /// @notice The period length is zero.
     error ZeroPeriodSeconds();
 
+    /// @notice The period length is outside the policy's bounds.
+    /// @param periodSeconds The loan's period length.
+    /// @param minSeconds The policy's minPeriodSeconds.
+    /// @param maxSeconds The policy's maxPeriodSeconds.
+    error PeriodSecondsOutOfRange(uint256 periodSeconds, uint256 minSeconds, uint256 maxSeconds);
+
+    /// @notice The loan's tenor (periods * periodSeconds) exceeds the policy's cap.
+    /// @param tenorSeconds The loan's tenor.
+    /// @param capSeconds The policy's maxTenorSeconds.
+    error TenorAboveCap(uint256 tenorSeconds, uint256 capSeconds);
+
+    /// @notice What the schedule actually charges (every installment's interest, rounded up, over the balances it
+    /// is charged on) exceeds the policy's rate cap, though the nominal rate does not: per-period rounding on
+    /// small balances or short periods.
+    /// @param effectiveRateBps The schedule's effective annual rate, rounded up.
+    /// @param capBps The policy's maxAnnualRateBps.
+    error EffectiveRateAboveCap(uint256 effectiveRateBps, uint256 capBps);
+
+    /// @notice A policy whose period bounds are zero or inverted.
+    /// @param minSeconds The minPeriodSeconds given.
+    /// @param maxSeconds The maxPeriodSeconds given.
+    error PeriodBoundsInvalid(uint256 minSeconds, uint256 maxSeconds);
+
+    /// @notice A policy whose rate cap and tenor cap allow schedules the annuity arithmetic cannot compute:
+    /// maxAnnualRateBps * maxTenorSeconds must stay within 100 years at 100 %.
+    /// @param maxAnnualRateBps The rate cap given.
+    /// @param maxTenorSeconds The tenor cap given.
+    error RateTenorAboveLimit(uint256 maxAnnualRateBps, uint256 maxTenorSeconds);
+
     /// @notice A fee recipient is set without a service fee, or a service fee without a fee recipient.
     /// @param feeRecipient The loan's fee recipient.
     /// @param serviceFeeBps The loan's service fee.
@@ -87,6 +116,11 @@ interface ILedgerErrors is ILedgerTypes {
     /// @param installmentAmount A as computed from the terms.
     /// @param limit 2^96 - 1.
     error InstallmentAboveLimit(uint256 installmentAmount, uint256 limit);
+
+    /// @notice Another loan already carries this reference (references identify loans to the institutions).
+    /// @param loanRef The reference.
+    /// @param loanId The loan that carries it.
+    error LoanRefTaken(bytes32 loanRef, uint256 loanId);
 
     /// @notice The number of tranches is not in 1..16.
     /// @param count The number of tranches given.
@@ -135,9 +169,13 @@ interface ILedgerErrors is ILedgerTypes {
     /// @param b The second array's length.
     error LengthMismatch(uint256 a, uint256 b);
 
-    /// @notice A prepayment would leave principal with no period left to repay it.
+    /// @notice A prepayment would pay less principal in the current installment than the schedule asks:
+    /// prepaying accelerates, it never defers principal to later installments.
     /// @param loanId The loan.
-    error PrepaymentLeavesNoPeriod(uint256 loanId);
+    /// @param principalAmount The principal offered.
+    /// @param minimum The least principal the prepayment must pay (the installment's scheduled principal not yet
+    /// paid).
+    error PrepaymentBelowSchedule(uint256 loanId, uint256 principalAmount, uint256 minimum);
 
     /// @notice The loan cannot be marked defaulted yet by this caller.
     /// @param loanId The loan.
@@ -145,7 +183,8 @@ interface ILedgerErrors is ILedgerTypes {
     /// @param defaultableAt When this caller may mark it defaulted.
     error NotOverdueLongEnough(uint256 loanId, uint256 overdueSince, uint256 defaultableAt);
 
-    /// @notice Only the originator may cancel before the funding deadline, and nobody once fully funded after it.
+    /// @notice Only the originator may cancel before the funding deadline; after it anyone may cancel a loan not
+    /// fully funded, and after the disbursement deadline (disburseBy) anyone may cancel a funded one.
     /// @param loanId The loan.
     /// @param caller The caller.
     error CancelNotAllowed(uint256 loanId, address caller);

@@ -99,9 +99,18 @@ interface ILedgerEvents is ILedgerTypes {
 
     /// @notice An institution withdrew its whole withdrawable balance.
     /// @param account The institution.
-    /// @param amount The amount sent to it.
+    /// @param to Where the amount was sent (the institution itself, unless it named a recipient).
+    /// @param amount The amount sent.
     /// @param head The new audit head.
-    event Withdrawn(address indexed account, uint256 amount, bytes32 head);
+    event Withdrawn(address indexed account, address indexed to, uint256 amount, bytes32 head);
+
+    /// @notice An institution's address was replaced (a lost or compromised key, a token blacklist): its index,
+    /// balances, tranches and LENDER_ROLE move to the new address.
+    /// @param index The institution's index.
+    /// @param from The old address (no longer an institution, LENDER_ROLE revoked).
+    /// @param to The new address (LENDER_ROLE granted).
+    /// @param head The new audit head.
+    event InstitutionRotated(uint16 indexed index, address indexed from, address indexed to, bytes32 head);
 
     /// @notice A loan was marked defaulted.
     /// @param loanId The loan.
@@ -134,7 +143,9 @@ interface ILedgerEvents is ILedgerTypes {
     /// @param payer Who paid.
     /// @param amount The recovery paid.
     /// @param recovered The loan's cumulative recoveries after it.
-    /// @param outstandingPrincipal The principal still owed after it (0 once written off).
+    /// @param outstandingPrincipal The principal still owed after it (0 once written off or recovered).
+    /// @param status The loan's status after it: Recovered once a defaulted loan's recoveries reach owedAtDefault
+    /// (the loan ends as a closure does), else unchanged.
     /// @param head The new audit head.
     event RecoveryApplied(
         uint256 indexed loanId,
@@ -142,6 +153,7 @@ interface ILedgerEvents is ILedgerTypes {
         uint256 amount,
         uint256 recovered,
         uint256 outstandingPrincipal,
+        LoanStatus status,
         bytes32 head
     );
 

@@ -17,7 +17,8 @@ interface ILedgerTypes {
         Closed, // 4: fully repaid
         Cancelled, // 5: cancelled before disbursement
         Defaulted, // 6: marked defaulted
-        WrittenOff // 7: written off
+        WrittenOff, // 7: written off
+        Recovered // 8: defaulted, then recovered in full (recoveries reached owedAtDefault): ended
     }
 
     /// @notice Repayment method of a loan.
@@ -45,6 +46,8 @@ interface ILedgerTypes {
         address feeRecipient; // registered institution; zero iff serviceFeeBps == 0
         uint16 reserveBps; // part of each lender's income credit held in its reserve
         uint40 fundingDeadline; // after it an unfunded loan may be cancelled by anyone
+        bytes32 loanRef; // the reference the institutions know the loan by (their contract number, encoded or
+        // hashed; never personal data); unique when not zero: loanByRef finds the loan
     }
 
     /// @notice One funder's slice of a loan. The first tranche is the lead.
@@ -63,6 +66,10 @@ interface ILedgerTypes {
         uint128 maxLenderExposure; // concentration cap per institution
         uint32 defaultAfter; // seconds overdue (after grace) before a loan may be marked defaulted
         uint32 publicDefaultDelay; // further seconds after which anyone may mark it defaulted
+        uint32 minPeriodSeconds; // shortest period a loan may have (> 0)
+        uint32 maxPeriodSeconds; // longest period a loan may have (>= minPeriodSeconds)
+        uint32 maxTenorSeconds; // longest periods * periodSeconds; maxAnnualRateBps * maxTenorSeconds is bounded
+        uint32 disbursementWindow; // after fundingDeadline + this, anyone may cancel a funded, undisbursed loan
     }
 
     /// @notice What one repayment (or the dues part of a prepayment) did; carried by RepaymentApplied and
@@ -119,6 +126,10 @@ interface ILedgerTypes {
         uint40 penaltyCheckpoint;
         uint128 owedAtDefault;
         uint128 writtenOff; // loss written off
+        uint32 defaultAfter; // the policy's defaultAfter when the loan was originated (fixed for the loan)
+        uint32 publicDefaultDelay; // the policy's publicDefaultDelay when the loan was originated
+        uint40 disburseBy; // fundingDeadline + the policy's disbursementWindow at origination
+        bytes32 loanRef; // the institutions' reference (zero if none)
     }
 
     /// @notice One tranche of a loan (view).

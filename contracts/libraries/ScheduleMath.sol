@@ -110,6 +110,17 @@ library ScheduleMath {
         return Math.ceilDiv(unpaid * (penaltyRateBps * elapsed), BPS * YEAR); // checked products, as in `interest`
     }
 
+    /// @notice Penalty interest on an overdue amount, exactly, as a numerator over BPS * YEAR:
+    /// unpaid * penaltyRateBps * elapsed. The ledger sums these and rounds up once, when the penalty is owed.
+    /// @dev Checked products: reverts only if one passes 2^256.
+    function penaltyNumerator(uint256 unpaid, uint256 penaltyRateBps, uint256 elapsed)
+        internal
+        pure
+        returns (uint256)
+    {
+        return unpaid * (penaltyRateBps * elapsed);
+    }
+
     /// @notice x^n in RAY fixed point by exponentiation by squaring; every product is floor(x * y / RAY).
     /// @dev The multiplication order is fixed (it decides the rounding): z starts at x if n is odd, else RAY; then
     /// for each further bit of n, x = x*x and, if the bit is set, z = z*x (the DSMath layout, flooring). mulDiv

@@ -23,7 +23,7 @@ library CreditRisk {
     /// @notice Marks an overdue loan defaulted: accrues the penalty, fixes what is owed, stops the schedule.
     /// @param s The ledger's storage.
     /// @param loanId The loan (Active).
-    /// @param isServicer Whether the caller holds SERVICER_ROLE (others wait publicDefaultDelay more).
+    /// @param isServicer Whether the caller holds SERVICER_ROLE (others wait the loan's publicDefaultDelay more).
     /// @return owed outstandingPrincipal + unpaidInterest + penalty.
     /// @return principal The outstanding principal.
     /// @return unpaidInterest The unpaid interest of the installments already due.
@@ -33,22 +33,27 @@ library CreditRisk {
         returns (uint256 owed, uint256 principal, uint256 unpaidInterest, uint256 penalty)
     {
         Loan storage l = loanIn(s, loanId, ILedgerTypes.LoanStatus.Active);
-        LoanCursor word = l.cursor;
-        uint256 overdueSince = Waterfall.dueDate(l, word.current()) + l.gracePeriod;
-        uint256 defaultableAt = overdueSince + s.policy.defaultAfter;
-        if (!isServicer) defaultableAt += s.policy.publicDefaultDelay;
+        Waterfall.Cursor memory c = Waterfall.load(l);
+        // Overdue since the oldest installment that still owes something passed its grace: installments owing
+        // nothing are never overdue. The timing is the loan's own, fixed at origination (a later policy does
+        // not reach back).
+        uint256 due = Waterfall.firstOwingDue(l, c);
+        uint256 overdueSince = due + l.gracePeriod;
+        uint256 defaultableAt = overdueSince + l.defaultAfter;
+        if (!isServicer) defaultableAt += l.publicDefaultDelay;
         if (block.timestamp <= overdueSince || block.timestamp < defaultableAt) {
             revert ILedgerErrors.NotOverdueLongEnough(loanId, overdueSince, defaultableAt);
         }
-        Waterfall.Cursor memory c = Waterfall.load(l);
-        penalty = c.penalty;
+        penalty = Waterfall.penaltyDue(c);
         principal = c.outstanding - c.pc;
+        uint256 exact = c.penaltyExact;
         // slither-disable-next-line unused-return (a dry run with an unlimited budget: what is due, unpaid)
         Waterfall.payInstallments(l, c, type(uint256).max, true);
         unpaidInterest = c.interestApplied;
         owed = principal + unpaidInterest + penalty;
-        l.penaltyAccrued = penalty.toUint128();
-        if (penalty != 0) l.flags |= F_PENALTY;
+        Waterfall.storePenalty(l, exact);
+        if (exact != 0) l.flags |= F_PENALTY;
+        LoanCursor word = c.word;
         // From now on the cursor's outstanding is the outstanding principal itself (<= O_k: it fits).
         l.cursor = word.withOutstanding(principal).withCheckpoint(uint32(block.timestamp));
         l.owedAtDefault = owed.toUint128();
@@ -76,14 +81,17 @@ library CreditRisk {
     /// @param loanId The loan (Defaulted or WrittenOff).
     /// @param amount The recovery (> 0; cumulative recoveries at most owedAtDefault).
     /// @return recovered The cumulative recoveries after it.
-    /// @return outstanding The principal still owed after it (0 once written off).
+    /// @return outstanding The principal still owed after it (0 once written off or recovered).
+    /// @return status The loan's status after it: a defaulted loan whose recoveries reach owedAtDefault is
+    /// Recovered, and ends as a closure does (Closure.endLoan: remainders to the lead, exposures and reserves
+    /// released).
     function recover(LedgerState storage s, uint256 loanId, uint256 amount)
         external
-        returns (uint256 recovered, uint256 outstanding)
+        returns (uint256 recovered, uint256 outstanding, ILedgerTypes.LoanStatus status)
     {
         if (amount == 0) revert ILedgerErrors.ZeroAmount();
         Loan storage l = s.loans[loanId];
-        ILedgerTypes.LoanStatus status = l.status;
+        status = l.status;
         if (status != ILedgerTypes.LoanStatus.Defaulted && status != ILedgerTypes.LoanStatus.WrittenOff) {
             revert ILedgerErrors.LoanNotInStatus(loanId, status);
         }
@@ -102,6 +110,14 @@ library CreditRisk {
         // slither-disable-next-line uninitialized-local (the empty cache means: write each credit through)
         Splitting.Credits memory writeThrough;
         Splitting.distribute(s, l, writeThrough, before, Splitting.totals(l), writtenOff);
-        if (recovered == owed) Splitting.recoveryRemainder(s, l, recovered, writtenOff);
+        if (recovered == owed) {
+            Splitting.recoveryRemainder(s, l, recovered, writtenOff);
+            if (!writtenOff) {
+                status = ILedgerTypes.LoanStatus.Recovered;
+                l.status = status;
+                // slither-disable-next-line unused-return (nothing is absorbed: there is no loss)
+                Closure.endLoan(s, l, 0);
+            }
+        }
     }
 }

@@ -57,7 +57,8 @@ library Funding {
     /// @param s The ledger's storage.
     /// @param loanId The loan (Originated or Funded).
     /// @param caller The caller.
-    /// @param isOriginator Whether the caller holds ORIGINATOR_ROLE (others only after an unfunded deadline).
+    /// @param isOriginator Whether the caller holds ORIGINATOR_ROLE (others only after the funding deadline of an
+    /// unfunded loan, or the disbursement deadline of a funded one).
     /// @return refunded Σ of the funded tranches.
     function cancel(LedgerState storage s, uint256 loanId, address caller, bool isOriginator)
         external
@@ -68,7 +69,11 @@ library Funding {
         if (status != ILedgerTypes.LoanStatus.Originated && status != ILedgerTypes.LoanStatus.Funded) {
             revert ILedgerErrors.LoanNotInStatus(loanId, status);
         }
-        bool expired = status == ILedgerTypes.LoanStatus.Originated && block.timestamp > l.fundingDeadline;
+        // Anyone may cancel a loan left unfunded past its funding deadline, or funded but not disbursed past its
+        // disbursement deadline: the lenders' funds never wait on the originator forever.
+        bool expired = status == ILedgerTypes.LoanStatus.Originated
+            ? block.timestamp > l.fundingDeadline
+            : block.timestamp > l.disburseBy;
         if (!expired && !isOriginator) revert ILedgerErrors.CancelNotAllowed(loanId, caller);
         uint256 mask = l.fundedMask;
         uint256 n = l.trancheCount;

@@ -36,6 +36,22 @@ library Institutions {
         inst.name = name;
     }
 
+    /// @notice Moves institution `account` to `newAccount`: index, balances, tranches (by index) and fee-recipient
+    /// role follow the index; the ledger moves LENDER_ROLE and writes the record.
+    /// @param s The ledger's storage.
+    /// @param account The institution's current address.
+    /// @param newAccount Its new address (not zero, not an institution).
+    /// @return index The institution's index.
+    function rotate(LedgerState storage s, address account, address newAccount) external returns (uint16 index) {
+        index = s.indexOf[account];
+        if (index == 0) revert ILedgerErrors.UnknownInstitution(account);
+        if (newAccount == address(0)) revert ILedgerErrors.ZeroAddress();
+        if (s.indexOf[newAccount] != 0) revert ILedgerErrors.InstitutionExists(newAccount);
+        s.indexOf[account] = 0;
+        s.indexOf[newAccount] = index;
+        s.institutions[index].account = newAccount;
+    }
+
     /// @notice ICoLendingLedger.accountOf, ABI-encoded as the ledger returns it (the ledger passes these bytes on).
     /// @param s The ledger's storage.
     /// @param account The institution's address.

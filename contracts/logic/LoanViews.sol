@@ -102,10 +102,14 @@ library LoanViews {
         v.prepaymentFeePaid = l.prepaymentFeePaid;
         v.principalPaid = l.principalPaid;
         v.recovered = l.recovered;
-        v.penaltyAccrued = l.penaltyAccrued;
+        v.penaltyAccrued = l.penaltyAccrued + (l.penaltyFraction != 0 ? 1 : 0); // as owed: rounded up once
         v.penaltyCheckpoint = uint40(word.penaltyCheckpoint());
         v.owedAtDefault = l.owedAtDefault;
         v.writtenOff = l.writtenOff;
+        v.defaultAfter = l.defaultAfter;
+        v.publicDefaultDelay = l.publicDefaultDelay;
+        v.disburseBy = l.disburseBy;
+        v.loanRef = l.loanRef;
     }
 
     /// @dev Principal still owed: O_k minus the current partial principal while Active; the cursor's outstanding
@@ -182,11 +186,16 @@ library LoanViews {
         Waterfall.Cursor memory c = Waterfall.load(l);
         uint256 n = l.periods;
         uint256 grace = l.gracePeriod;
-        if (c.k <= n) v.nextDueDate = uint40(Waterfall.dueDate(l, c.k));
+        // the due date of the oldest installment that still owes something (0 if none)
+        v.nextDueDate = uint40(Waterfall.firstOwingDue(l, c));
+        // Overdue: past due + grace and owing something (an installment owing nothing is never overdue).
+        uint256 outstanding = c.outstanding;
         for (uint256 j = c.k; j <= n && block.timestamp > Waterfall.dueDate(l, j) + grace; ++j) {
-            v.overdueInstallments += 1;
+            (uint256 i, uint256 p) = Waterfall.dues(l, j, outstanding, c.a);
+            if (i + p > (j == c.k ? c.ic + c.pc : 0)) v.overdueInstallments += 1;
+            outstanding -= p;
         }
-        v.penalty = c.penalty;
+        v.penalty = Waterfall.penaltyDue(c);
         // slither-disable-next-line unused-return (a dry run with an unlimited budget: what it applies is the answer)
         Waterfall.payInstallments(l, c, type(uint256).max, true);
         v.interest = c.interestApplied;
@@ -242,7 +251,7 @@ library LoanViews {
             r.loansTaken += 1;
             if (st == ILedgerTypes.LoanStatus.Active) r.active += 1;
             else if (st == ILedgerTypes.LoanStatus.Closed) r.closed += 1;
-            else r.defaulted += 1; // Defaulted or WrittenOff
+            else r.defaulted += 1; // Defaulted, WrittenOff or Recovered: the borrower defaulted
             r.onTimeInstallments += uint32(l.cursor.onTime());
             r.lateInstallments += l.late;
             r.totalDaysLate += l.totalDaysLate;

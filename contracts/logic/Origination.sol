@@ -28,7 +28,7 @@ library Origination {
         _checkTerms(s, loanId, terms);
         Loan storage l = s.loans[loanId];
         _storeTranches(s, loanId, l, tranches);
-        _checkInstallmentAmount(terms);
+        _checkSchedule(s, terms);
         l.status = ILedgerTypes.LoanStatus.Originated;
         l.method = terms.method;
         l.periods = terms.periods;
@@ -44,6 +44,15 @@ library Origination {
         l.feeRecipient = s.indexOf[terms.feeRecipient];
         l.borrowerId = terms.borrowerId;
         l.principal = terms.principal;
+        // The policy's timing as it stands now is the loan's for life: a later policy does not reach back.
+        ILedgerTypes.PolicyParams storage p = s.policy;
+        l.defaultAfter = p.defaultAfter;
+        l.publicDefaultDelay = p.publicDefaultDelay;
+        l.disburseBy = terms.fundingDeadline + p.disbursementWindow;
+        if (terms.loanRef != bytes32(0)) {
+            l.loanRef = terms.loanRef;
+            s.loanByRef[terms.loanRef] = loanId;
+        }
         s.borrowerLoans[terms.borrowerId].push(loanId);
     }
 
@@ -72,15 +81,35 @@ library Origination {
             revert ILedgerErrors.UnknownInstitution(terms.feeRecipient);
         }
         Policy.checkTerms(s, terms);
+        if (terms.loanRef != bytes32(0)) {
+            uint256 other = s.loanByRef[terms.loanRef];
+            if (other != 0) revert ILedgerErrors.LoanRefTaken(terms.loanRef, other);
+        }
     }
 
-    /// @dev The installment amount A that disbursement will fix from these terms must fit the cursor's 96 bits: a
-    /// loan whose A cannot be stored is refused now, not at disbursement with the lenders' funds committed.
-    function _checkInstallmentAmount(ILedgerTypes.LoanTerms memory terms) private pure {
+    /// @dev The schedule the terms make: its installment amount A (fixed at disbursement from these terms alone)
+    /// must fit the cursor's 96 bits - a loan whose A cannot be stored is refused now, not at disbursement with the
+    /// lenders' funds committed - and what it actually charges, every interest rounded up, must stay within the
+    /// policy's rate cap (Policy.checkEffectiveRate).
+    function _checkSchedule(LedgerState storage s, ILedgerTypes.LoanTerms memory terms) private view {
+        uint8 method = uint8(terms.method);
         uint256 a = ScheduleMath.installmentAmount(
-            uint8(terms.method), terms.principal, terms.annualRateBps, terms.periodSeconds, terms.periods
+            method, terms.principal, terms.annualRateBps, terms.periodSeconds, terms.periods
         );
         if (a > type(uint96).max) revert ILedgerErrors.InstallmentAboveLimit(a, type(uint96).max);
+        uint256 n = terms.periods;
+        uint256 outstanding = terms.principal;
+        uint256 interestTotal = 0;
+        uint256 balanceTotal = 0;
+        for (uint256 k = 1; k <= n && outstanding != 0; ++k) {
+            (uint256 i, uint256 p) = ScheduleMath.installment(
+                method, a, outstanding, terms.annualRateBps, terms.periodSeconds, k == n
+            );
+            interestTotal += i;
+            balanceTotal += outstanding;
+            outstanding -= p;
+        }
+        Policy.checkEffectiveRate(s, interestTotal, balanceTotal, terms.periodSeconds);
     }
 
     /// @dev Validates and packs the tranches (lead first), then applies the policy's platform-share check.

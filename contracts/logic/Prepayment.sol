@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ILedgerErrors} from "../interfaces/ILedgerErrors.sol";
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
@@ -18,8 +17,6 @@ import {Waterfall} from "./Waterfall.sol";
 /// @dev Linked external library, run by `delegatecall` from CoLendingLedger; the ledger writes the record and pulls
 /// the amount. `quote` runs the same simulation as `prepay`, so the quote is what the prepayment pulls.
 library Prepayment {
-    using SafeCast for uint256;
-
     /// @notice Applies a prepayment of `principalAmount` now.
     /// @param s The ledger's storage.
     /// @param loanId The loan (Active).
@@ -67,27 +64,34 @@ library Prepayment {
         c = Waterfall.load(l);
         // Everything already due is paid in full: what these leave of an unlimited budget is of no interest.
         // slither-disable-next-line unused-return
-        Waterfall.payPenalty(c, c.penalty);
+        Waterfall.payPenalty(c, type(uint256).max);
         // slither-disable-next-line unused-return
         Waterfall.payInstallments(l, c, type(uint256).max, true);
         uint256 n = l.periods;
         if (c.k > n) revert ILedgerErrors.Overpayment(loanId, principalAmount, 0);
         uint256 maxPrincipal = c.outstanding - c.pc;
         if (principalAmount > maxPrincipal) revert ILedgerErrors.Overpayment(loanId, principalAmount, maxPrincipal);
+        (uint256 i, uint256 p) = Waterfall.dues(l, c.k, c.outstanding, c.a);
+        // Prepaying accelerates, it never defers: at least the installment's scheduled principal is paid in it.
+        uint256 minimum = p > c.pc ? p - c.pc : 0;
+        if (principalAmount < minimum) revert ILedgerErrors.PrepaymentBelowSchedule(loanId, principalAmount, minimum);
         // 当期利息照收: the current installment's interest in full
-        c.interestApplied += Waterfall.interestDue(l, c) - c.ic;
+        c.interestApplied += i - c.ic;
         c.principalApplied += principalAmount;
-        Waterfall.completeInstallment(l, c, c.pc + principalAmount);
+        Waterfall.completeInstallment(l, c, c.pc + principalAmount, false);
         newA = c.a;
+        // Principal left means the installment was not the last (it pays at least its scheduled principal, all of
+        // it in the last): a period remains to re-amortize over.
         if (c.outstanding != 0) {
-            if (c.k > n) revert ILedgerErrors.PrepaymentLeavesNoPeriod(loanId);
             if (l.method != ILedgerTypes.RepaymentMethod.InterestFirst) {
                 newA = ScheduleMath.installmentAmount(
                     uint8(l.method), c.outstanding, l.annualRateBps, l.periodSeconds, n + 1 - c.k
                 );
             }
         }
-        newA = uint256(newA.toUint96()); // the cursor keeps A in 96 bits
+        // The cursor keeps A in 96 bits: a re-amortization it cannot hold is refused, by the quote as by the
+        // prepayment.
+        if (newA > type(uint96).max) revert ILedgerErrors.InstallmentAboveLimit(newA, type(uint96).max);
         fee = Math.mulDiv(principalAmount, l.prepaymentFeeBps, BPS, Math.Rounding.Ceil); // a due: rounds up
         total = c.penaltyApplied + c.interestApplied + c.principalApplied + fee;
     }

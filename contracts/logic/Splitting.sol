@@ -102,8 +102,14 @@ library Splitting {
         if (status == ILedgerTypes.LoanStatus.Active || status == ILedgerTypes.LoanStatus.Defaulted) {
             held = SplitMath.bpsOf(income, l.reserveBps);
         }
-        // Closed or WrittenOff: the loan's reserve was released (or absorbed) when it ended; held stays 0.
-        if (t == 0 && (status == ILedgerTypes.LoanStatus.Closed || status == ILedgerTypes.LoanStatus.WrittenOff)) {
+        // Closed, WrittenOff or Recovered: the loan's reserve was released (or absorbed) when it ended; held stays 0.
+        if (
+            t == 0
+                && (
+                    status == ILedgerTypes.LoanStatus.Closed || status == ILedgerTypes.LoanStatus.WrittenOff
+                        || status == ILedgerTypes.LoanStatus.Recovered
+                )
+        ) {
             income = tot.income - othersOf(l, tot.income);
             principal = tot.principal - othersOf(l, tot.principal);
         }
@@ -288,6 +294,6 @@ library Splitting {
         r.lateCompleted = uint16(c.late);
         r.daysLate = uint32(c.daysLate);
         r.maxDaysLate = uint32(c.maxDaysLate);
-        r.penaltyAccrued = c.penalty;
+        r.penaltyAccrued = Waterfall.penaltyDue(c);
     }
 }

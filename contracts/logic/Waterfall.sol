@@ -6,7 +6,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
 import {ScheduleMath} from "../libraries/ScheduleMath.sol";
-import {DAY, F_EXTRA, F_PARTIAL, F_PENALTY, Loan} from "../types/LedgerState.sol";
+import {DAY, F_EXTRA, F_PARTIAL, F_PENALTY, Loan, PENALTY_DENOMINATOR} from "../types/LedgerState.sol";
 import {LoanCursor, LoanCursorLibrary} from "../types/LoanCursor.sol";
 
 /// @title Waterfall
@@ -27,7 +27,7 @@ library Waterfall {
         uint256 a; // installment amount A
         uint256 ic; // interest paid in installment k
         uint256 pc; // principal paid in installment k
-        uint256 penalty; // accrued unpaid penalty, accrued up to now
+        uint256 penaltyExact; // accrued unpaid penalty up to now, exactly: in units of 1 / PENALTY_DENOMINATOR
         uint256 penaltyApplied;
         uint256 interestApplied;
         uint256 principalApplied;
@@ -49,11 +49,6 @@ library Waterfall {
         );
     }
 
-    /// @notice Interest due in the cursor's current installment.
-    function interestDue(Loan storage l, Cursor memory c) internal view returns (uint256 i) {
-        (i,) = dues(l, c.k, c.outstanding, c.a);
-    }
-
     /// @notice Loads the cursor with the penalty accrued up to now. The flags spare the cold slots holding zeros.
     function load(Loan storage l) internal view returns (Cursor memory c) {
         LoanCursor word = l.cursor;
@@ -66,12 +61,16 @@ library Waterfall {
             c.ic = l.interestPaidCur;
             c.pc = l.principalPaidCur;
         }
-        c.penalty = pendingPenalty(l, c, word.penaltyCheckpoint());
-        if (flags & F_PENALTY != 0) c.penalty += l.penaltyAccrued;
+        c.penaltyExact = pendingPenalty(l, c, word.penaltyCheckpoint());
+        if (flags & F_PENALTY != 0) {
+            c.penaltyExact += uint256(l.penaltyAccrued) * PENALTY_DENOMINATOR + l.penaltyFraction;
+        }
     }
 
-    /// @notice Penalty accrued since `checkpoint` and not yet in `penaltyAccrued`: for each overdue unpaid
-    /// installment j, ceil(unpaid_j * penaltyRate * (now - max(checkpoint, due_j)) / (BPS * YEAR)).
+    /// @notice Penalty accrued since `checkpoint` and not yet stored, exactly (in 1 / PENALTY_DENOMINATOR units):
+    /// for each overdue installment j with `unpaid_j` still owed, unpaid_j * penaltyRate * (now - from_j), where
+    /// from_j is its due date if it was not yet overdue at the checkpoint (nothing accrued for it then: a payment
+    /// inside grace does not move its start), else the checkpoint. Rounded once, when it is paid (`penaltyDue`).
     function pendingPenalty(Loan storage l, Cursor memory c, uint256 checkpoint) internal view returns (uint256 acc) {
         uint256 rate = l.penaltyRateBps;
         if (rate == 0 || l.status != ILedgerTypes.LoanStatus.Active) return 0;
@@ -84,18 +83,29 @@ library Waterfall {
             (uint256 i, uint256 p) = dues(l, j, outstanding, c.a);
             uint256 unpaid = i + p;
             if (j == c.k) unpaid -= c.ic + c.pc;
-            uint256 from = checkpoint > due ? checkpoint : due;
-            if (block.timestamp > from) acc += ScheduleMath.penalty(unpaid, rate, block.timestamp - from);
+            uint256 from = checkpoint > due + grace ? checkpoint : due;
+            if (block.timestamp > from) acc += ScheduleMath.penaltyNumerator(unpaid, rate, block.timestamp - from);
             outstanding -= p;
         }
     }
 
-    /// @notice Applies up to `budget` to the accrued penalty; returns what is left.
+    /// @notice The accrued penalty as owed: the exact accrual rounded up once (a due).
+    function penaltyDue(Cursor memory c) internal pure returns (uint256) {
+        return Math.ceilDiv(c.penaltyExact, PENALTY_DENOMINATOR);
+    }
+
+    /// @notice Applies up to `budget` to the accrued penalty (as owed, `penaltyDue`); returns what is left. Paid in
+    /// full, the exact accrual is cleared; paid in part, it keeps the exact remainder.
     function payPenalty(Cursor memory c, uint256 budget) internal pure returns (uint256) {
-        uint256 x = Math.min(budget, c.penalty);
-        c.penalty -= x;
-        c.penaltyApplied += x;
-        return budget - x;
+        uint256 owed = penaltyDue(c);
+        if (budget >= owed) {
+            c.penaltyExact = 0;
+            c.penaltyApplied += owed;
+            return budget - owed;
+        }
+        c.penaltyExact -= budget * PENALTY_DENOMINATOR; // budget < owed: budget * D < penaltyExact
+        c.penaltyApplied += budget;
+        return 0;
     }
 
     /// @notice Applies up to `budget` to installments oldest first (interest, then principal); returns what is left.
@@ -128,15 +138,17 @@ library Waterfall {
             c.principalApplied += x;
             budget -= x;
             if (c.ic != i || c.pc != p) break;
-            completeInstallment(l, c, p);
+            completeInstallment(l, c, p, i | p == 0);
         }
         return budget;
     }
 
     /// @notice Closes installment k in the cursor (its principal `p` paid): credit record, O_{k+1} = O_k - p.
-    function completeInstallment(Loan storage l, Cursor memory c, uint256 p) internal view {
+    /// An installment that owed nothing (`owedNothing`: 0 % interest and no principal scheduled) is on time
+    /// whenever it completes: it was never overdue.
+    function completeInstallment(Loan storage l, Cursor memory c, uint256 p, bool owedNothing) internal view {
         uint256 due = dueDate(l, c.k);
-        if (block.timestamp > due + l.gracePeriod) {
+        if (!owedNothing && block.timestamp > due + l.gracePeriod) {
             uint256 d = (block.timestamp - due) / DAY; // floor: whole days late
             c.late += 1;
             c.daysLate += d;
@@ -151,6 +163,44 @@ library Waterfall {
         c.k = c.outstanding == 0 ? uint256(l.periods) + 1 : c.k + 1;
         c.ic = 0;
         c.pc = 0;
+    }
+
+    /// @notice interestPaid += `interest`, principalPaid += `principal`, with one read and one write of the slot
+    /// they share (slot 3 of Loan: interestPaid in the low 128 bits, principalPaid in the high ones); reverts like
+    /// SafeCast past 128 bits. Every repayment does this, so not as two field assignments (two writes).
+    function addPaid(Loan storage l, uint256 interest, uint256 principal) internal {
+        uint256 v;
+        assembly ("memory-safe") {
+            v := sload(add(l.slot, 3))
+        }
+        // interest, principal < 2^130 (one payment) and the fields < 2^128: the sums cannot wrap 256 bits
+        uint256 low = ((v & type(uint128).max) + interest).toUint128();
+        uint256 packed = low | (uint256(((v >> 128) + principal).toUint128()) << 128);
+        assembly ("memory-safe") {
+            sstore(add(l.slot, 3), packed)
+        }
+    }
+
+    /// @notice Stores an exact penalty accrual: whole units and the remainder (< PENALTY_DENOMINATOR < 2^40).
+    function storePenalty(Loan storage l, uint256 exact) internal {
+        l.penaltyAccrued = (exact / PENALTY_DENOMINATOR).toUint128();
+        l.penaltyFraction = uint40(exact % PENALTY_DENOMINATOR);
+    }
+
+    /// @notice The due date of the oldest installment (from the cursor's) that still owes something; 0 if none.
+    /// Installments owing nothing (0 % interest and no principal scheduled) are never overdue, so lateness and
+    /// default are counted from this one.
+    function firstOwingDue(Loan storage l, Cursor memory c) internal view returns (uint256) {
+        uint256 n = l.periods;
+        uint256 outstanding = c.outstanding;
+        for (uint256 k = c.k; k <= n; ++k) {
+            (uint256 i, uint256 p) = dues(l, k, outstanding, c.a);
+            uint256 owed = i + p;
+            if (k == c.k) owed -= c.ic + c.pc;
+            if (owed != 0) return dueDate(l, k);
+            outstanding -= p;
+        }
+        return 0;
     }
 
     /// @notice The amount `repay(loanId, amount)` applies: `amount` itself, or for `type(uint256).max` everything due
@@ -189,21 +239,17 @@ library Waterfall {
             l.principalPaidCur = 0;
             newFlags &= ~uint256(F_PARTIAL);
         }
-        if (c.interestApplied | c.principalApplied != 0) {
-            // interest, principal < 2^130 (one payment), so the sums cannot wrap; SafeCast guards the 128 bits
-            l.interestPaid = (uint256(l.interestPaid) + c.interestApplied).toUint128();
-            l.principalPaid = (uint256(l.principalPaid) + c.principalApplied).toUint128();
-        }
+        if (c.interestApplied | c.principalApplied != 0) addPaid(l, c.interestApplied, c.principalApplied);
         if (c.penaltyApplied != 0) {
             l.penaltyPaid += c.penaltyApplied.toUint128();
             extra = true;
         }
         if (extra) newFlags |= F_EXTRA;
-        if (c.penalty != 0) {
-            l.penaltyAccrued = c.penalty.toUint128();
+        if (c.penaltyExact != 0) {
+            storePenalty(l, c.penaltyExact);
             newFlags |= F_PENALTY;
         } else if (flags & F_PENALTY != 0) {
-            l.penaltyAccrued = 0;
+            storePenalty(l, 0);
             newFlags &= ~uint256(F_PENALTY);
         }
         if (c.late != 0) {

@@ -15,6 +15,9 @@ uint256 constant DAY = 86_400;
 uint256 constant MAX_PERIODS = 600;
 /// @dev The most tranches a loan may have (two tranche words).
 uint256 constant MAX_TRANCHES = 16;
+/// @dev Penalty accrues exactly in units of 1 / PENALTY_DENOMINATOR of a base unit (BPS * YEAR: the denominator of
+/// unpaid * rateBps * seconds / (BPS * YEAR)) and is rounded up once, when it is owed or paid.
+uint256 constant PENALTY_DENOMINATOR = 10_000 * 31_536_000;
 /// @dev Loan flag: interestPaidCur or principalPaidCur is non-zero.
 uint8 constant F_PARTIAL = 1;
 /// @dev Loan flag: penaltyAccrued is non-zero.
@@ -54,8 +57,10 @@ struct Loan {
     // slot 4 (read on payments only with F_EXTRA)
     uint128 penaltyPaid;
     uint128 prepaymentFeePaid;
-    // slot 5: accrued unpaid penalty (read on payments only with F_PENALTY) and the late counters
+    // slot 5: accrued unpaid penalty, exactly: whole units and the remainder in 1 / PENALTY_DENOMINATOR (read on
+    // payments only with F_PENALTY), and the late counters
     uint128 penaltyAccrued;
+    uint40 penaltyFraction;
     uint16 late;
     uint16 maxDaysLate;
     uint24 totalDaysLate;
@@ -75,6 +80,12 @@ struct Loan {
     uint128 writtenOff;
     // slots 10-11: the tranches, ten to a word, lead first
     TrancheWord[2] tranches;
+    // slot 12 (cold): the policy's timing when the loan was originated, fixed for its life
+    uint32 defaultAfter;
+    uint32 publicDefaultDelay;
+    uint40 disburseBy; // fundingDeadline + disbursementWindow
+    // slot 13 (cold)
+    bytes32 loanRef; // the institutions' reference, zero if none
 }
 
 /// @notice An institution's registration and risk figures (cold; its balances are its AccountWord).
@@ -96,6 +107,7 @@ struct LedgerState {
     mapping(uint16 index => Institution) institutions;
     mapping(address account => uint16 index) indexOf;
     mapping(bytes32 borrowerId => uint256[] loanIds) borrowerLoans;
+    mapping(bytes32 loanRef => uint256 loanId) loanByRef;
 }
 
 /// @notice The loan `loanId`, which must be in `status` (`LoanNotInStatus` otherwise).

@@ -125,10 +125,14 @@ class ChainChecker:
             for record, body in zip(records, bodies, strict=True):
                 self.feed(record, body)
 
-    def check_final(self, trusted_head: int, source: str = "ledger") -> None:
-        """Compare the chain's end with a trusted head (the ledger's ``auditHead`` or a known value)."""
+    def check_final(self, trusted_head: int, source: str = "the ledger's auditHead") -> None:
+        """Compare the chain's end with a trusted head (the ledger's ``auditHead`` or a known value).
+
+        ``source`` says where the head comes from, as it reads in a sentence ("the ledger's auditHead at
+        block 120", "the --expected-head"). Records missing at the end are named by their seqs."""
         trusted_seq = seq_of(trusted_head)
         if self.seq < trusted_seq:
+            missing = f"{self.seq + 1}" if trusted_seq == self.seq + 1 else f"{self.seq + 1}..{trusted_seq}"
             self.findings.append(
                 Finding(
                     check="head",
@@ -137,7 +141,8 @@ class ChainChecker:
                     field="auditHead seq",
                     expected=str(trusted_seq),
                     found=str(self.seq),
-                    detail=f"records {self.seq + 1}..{trusted_seq} missing at the end",
+                    detail=f"record(s) {missing} missing at the end: the trail ends at seq {self.seq}, "
+                    f"{source} is seq {trusted_seq}",
                 )
             )
         elif self.seq > trusted_seq:
@@ -149,7 +154,7 @@ class ChainChecker:
                     field="auditHead seq",
                     expected=str(trusted_seq),
                     found=str(self.seq),
-                    detail=f"records {trusted_seq + 1}..{self.seq} are beyond the {source} head (forged)",
+                    detail=f"records {trusted_seq + 1}..{self.seq} are beyond {source} (forged or of another chain)",
                 )
             )
         elif self.head != trusted_head:
@@ -161,6 +166,6 @@ class ChainChecker:
                     field="auditHead",
                     expected=format_head(trusted_head),
                     found=format_head(self.head),
-                    detail=f"the recomputed chain does not end in the {source} head",
+                    detail=f"the recomputed chain does not end in {source}",
                 )
             )

@@ -17,7 +17,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from pylender.errors import AuditError
+from pylender.errors import AuditError, InvalidAbi
 
 LEDGER_ARTIFACT = "CoLendingLedger.json"
 
@@ -99,7 +99,7 @@ class EventCatalog:
             self._by_name[spec.name] = spec
             self._by_topic[spec.topic0] = spec
         if not self._by_name:
-            raise AuditError("the ABI has no audit event (an event whose last input is `bytes32 head`)")
+            raise InvalidAbi("the ABI has no audit event (an event whose last input is `bytes32 head`)")
 
     @classmethod
     def from_abi(cls, abi: Iterable[Mapping[str, Any]]) -> EventCatalog:

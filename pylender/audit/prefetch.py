@@ -1,4 +1,4 @@
-"""Read the views :func:`pylender.audit.views.compare_views` needs before it needs them.
+"""Read the views :func:`pylender.audit.reconcile.compare_views` needs before it needs them.
 
 An audit of a live ledger spends most of its time fetching, decoding and replaying logs; the node
 is idle between two log ranges. :class:`ViewPrefetch` uses that time: from the start of the audit a
@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+from pylender.audit.reconcile import _round_one, _round_two_calls
 from pylender.audit.replay import LENDER_ROLE, role_hex
 from pylender.audit.snapshot import borrower_hex
-from pylender.audit.views import SNAPSHOT, LedgerViews, ViewKey, _answers, _round_one, _round_two_calls
+from pylender.audit.views import SNAPSHOT, LedgerViews, ViewKey, answers
 
 FLUSH_CALLS = 250  # calls per read of the records' views: about one lens call's worth of positionOf
 HEAD: ViewKey = ("auditHead", ())
@@ -92,7 +93,7 @@ def prefetch_ledger_views(views: LedgerViews, *, positions: bool = True) -> dict
     """
     cache: dict[ViewKey, Any] = {}
     counts: list[ViewKey] = [("loanCount", ()), ("institutionCount", ()), ("token", ()), HEAD]
-    cache.update(zip(counts, _answers(views, counts, None), strict=True))
+    cache.update(zip(counts, answers(views, counts, None), strict=True))
     loan_count, count, token = int(cache[counts[0]]), int(cache[counts[1]]), str(cache[counts[2]])
     ids = range(1, loan_count + 1)
     snapshot = views.snapshot(loan_count)  # None without the view in the ABI, or on a ledger that predates it

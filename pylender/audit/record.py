@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["Record", "format_head"]
+from pylender.errors import InvalidHead
+from pylender.values import AUDIT_SEQ_BITS
+
+__all__ = ["Record", "format_head", "parse_trusted_head"]
 
 
 class Record(NamedTuple):
@@ -41,3 +44,23 @@ class Record(NamedTuple):
 def format_head(head: int) -> str:
     """A head as a 0x-prefixed 64-digit hex string."""
     return f"0x{head:064x}"
+
+
+def parse_trusted_head(text: str, what: str = "--expected-head") -> int:
+    """A head an auditor brings (``0x`` + 64 hex digits), validated; :class:`InvalidHead` names what is wrong."""
+    raw = text.strip()
+    digits = raw[2:] if raw[:2].lower() == "0x" else raw
+    if len(digits) != 64:
+        raise InvalidHead(
+            f"{what} {text!r} is not a head: a head is 32 bytes, written 0x and 64 hex digits "
+            f"(this has {len(digits)} digits)"
+        )
+    try:
+        head = int(digits, 16)
+    except ValueError:
+        raise InvalidHead(f"{what} {text!r} is not a head: not hexadecimal") from None
+    if head >> 248:
+        raise InvalidHead(f"{what} {text!r} is not a head: a head is 248 bits, its first byte must be 00")
+    if head & ((1 << AUDIT_SEQ_BITS) - 1) == 0:
+        raise InvalidHead(f"{what} {text!r} is not a head: its seq (the low 56 bits) is 0, which names no record")
+    return head

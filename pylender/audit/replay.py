@@ -226,6 +226,16 @@ class Replayer:
         self.state.roles.setdefault(LENDER_ROLE, set()).add(f["account"])
         self.state.role_history.add((LENDER_ROLE, f["account"]))
 
+    def _on_InstitutionRotated(self, f: dict[str, Any]) -> None:
+        """An institution's address replaced: index, balances, tranches follow; LENDER_ROLE moves with it."""
+        old, new = f["from"], f["to"]
+        index = self._books.rotate(old, new)
+        self._expect(f"account {old}", "index", index, int(f["index"]))
+        members = self.state.roles.setdefault(LENDER_ROLE, set())
+        members.discard(old)
+        members.add(new)
+        self.state.role_history.add((LENDER_ROLE, new))
+
     def _on_AccessChanged(self, f: dict[str, Any]) -> None:
         role = role_hex(f["role"])
         members = self.state.roles.setdefault(role, set())
@@ -412,6 +422,9 @@ class Replayer:
         if loan.status == Status.DEFAULTED:
             loan.outstanding -= min(amount, loan.outstanding)
         self._expect(subject, "outstandingPrincipal", loan.outstanding, int(f["outstandingPrincipal"]))
+        if loan.book.status == Status.RECOVERED:  # recovered in full before a write-off: the loan has ended
+            loan.status = Status.RECOVERED
+        self._expect(subject, "status", int(loan.status), int(f["status"]))
 
     def _on_LedgerPaused(self, f: dict[str, Any]) -> None:
         self.state.paused = True

@@ -10,7 +10,7 @@ node reads each loan once instead of once per view: about 4,100 EVM steps per tw
 :func:`expected_words` builds the same words from the replayed books, so reconciling is a comparison
 of integers; only a loan whose words differ is taken apart field by field (:func:`compare_snapshot`).
 A ledger deployed before the view existed reverts on it and the audit reads the single views instead
-(:mod:`pylender.audit.views`).
+(:mod:`pylender.audit.views`, :mod:`pylender.audit.reconcile`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ def _n(value: Any) -> str:
 
 
 def _short(address: str) -> str:
-    return f"{address[:6]}…{address[-4:]}"
+    """An address in a sentence: in full (evidence is copied from these lines; nothing is abbreviated)."""
+    return str(address)
 
 
 def _breakdown(b: dict[str, Any]) -> str:
@@ -153,6 +154,28 @@ def lender_statement(books: AuditBooks, account: str) -> list[StatementLine]:
             )
         )
     return out
+
+
+def role_rows(records: Sequence[Record], books: AuditBooks) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Who holds each role after the last record, and every grant and revocation (AccessChanged) in seq order."""
+    holders = [
+        {"role": role_name(role), "account": account}
+        for role, members in sorted(books.roles.items(), key=lambda kv: role_name(kv[0]))
+        for account in sorted(members)
+    ]
+    changes = [
+        {
+            "seq": r.seq,
+            "block": r.block_number,
+            "role": role_name(r.fields["role"]),
+            "account": r.fields["account"],
+            "change": "granted" if r.fields["granted"] else "revoked",
+            "by": r.fields["by"],
+        }
+        for r in sorted(records, key=lambda r: r.seq)
+        if r.kind == "AccessChanged"
+    ]
+    return holders, changes
 
 
 def _method(code: Any) -> str:

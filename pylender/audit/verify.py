@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -22,28 +21,18 @@ from pylender.audit.export import read_export
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding, VerificationResult
 from pylender.audit.index import AuditIndex
+from pylender.audit.ingest import PIPELINE_LOGS, fetch_records, load_ledger_abi
 from pylender.audit.prefetch import ViewPrefetch
-from pylender.audit.records import LogDecoder, Record, format_head
+from pylender.audit.probe import checksum_address, require_ledger
+from pylender.audit.provenance import Method, prove_prefix
+from pylender.audit.reconcile import compare_views
+from pylender.audit.records import Record, format_head, seq_of
 from pylender.audit.replay import AuditBooks, Replayer, replay
-from pylender.audit.views import LedgerViews, compare_views
-from pylender.errors import AuditError
+from pylender.audit.rpc import Rpc
+from pylender.audit.views import LedgerViews
+from pylender.errors import NothingFinal
 
 log = logging.getLogger(__name__)
-
-PIPELINE_LOGS = 2_000  # logs per eth_getLogs by default: small enough that decoding starts early
-
-
-def load_ledger_abi(abi_path: str | Path | None = None) -> list[dict[str, Any]]:
-    """The ledger's full ABI: from ``abi_path`` (ABI list or artifact), else the shipped artifact."""
-    if abi_path is not None:
-        data = json.loads(Path(abi_path).read_text())
-        return list(data["abi"] if isinstance(data, dict) else data)
-    from pylender.artifacts import LEDGER, load
-
-    try:
-        return list(load(LEDGER).abi)
-    except Exception as exc:  # ArtifactNotFound carries the fix in its message
-        raise AuditError(str(exc)) from exc
 
 
 def _summary(books: AuditBooks, expected: int, conserved: int) -> dict[str, Any]:
@@ -127,7 +116,7 @@ def verify_records(
     catalog: EventCatalog,
     *,
     trusted_head: int | None = None,
-    trusted_source: str = "trusted head",
+    trusted_source: str = "the trusted head",
     do_replay: bool = True,
     result: VerificationResult | None = None,
 ) -> tuple[VerificationResult, AuditBooks | None]:
@@ -137,6 +126,8 @@ def verify_records(
     checker.feed_all(records)
     if trusted_head is not None:
         checker.check_final(trusted_head, trusted_source)
+        result.proven_complete = True
+        result.trusted_head, result.trusted_source = format_head(trusted_head), trusted_source
     result.findings.extend(checker.findings)
     result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
     books = _replay_into(result, records) if do_replay else None
@@ -150,74 +141,49 @@ def verify_file(
     w3: Web3 | None = None,
     ledger: str | None = None,
     expected_head: int | None = None,
-    block: int | str = "latest",
+    confirmations: int = 0,
+    method: Method = "auto",
+    fetch_config: FetchConfig | None = None,
 ) -> VerificationResult:
-    """Verify an export offline; with ``w3`` (and the ledger address) also against the on-chain head."""
+    """Verify an export: its seq, hash chain and replay offline; with ``expected_head`` against a head the
+    auditor trusts; with ``w3`` (a node) that it is the chain's trail as of its final block
+    (:func:`pylender.audit.provenance.prove_prefix`; the ledger comes from the export's header unless
+    ``ledger`` is given). Without either the result is at best "not proven complete"."""
     exp = read_export(path)
     fallback = EventCatalog.from_abi(load_ledger_abi(abi_path)) if abi_path is not None else None
     catalog = fallback if fallback is not None else exp.catalog()
-    result = VerificationResult(ledger=ledger or exp.ledger, chain_id=exp.chain_id)
-    trusted, source = expected_head, "expected head"
-    if w3 is not None:
-        address = ledger or exp.ledger
-        if address is None:
-            raise AuditError("the export names no ledger: pass the ledger address to check it against the chain")
-        views = LedgerViews(w3, address, load_ledger_abi(abi_path), block)
-        try:
-            trusted, source = views.audit_head(), "ledger"
-        finally:
-            views.close()
-        result.onchain_head = format_head(trusted)
-    verify_records(exp.records, catalog, trusted_head=trusted, trusted_source=source, result=result)
-    return result
-
-
-def fetch_records(
-    w3: Web3,
-    address: str,
-    catalog: EventCatalog,
-    final: int,
-    index: AuditIndex | None,
-    from_block: int,
-    config: FetchConfig,
-    progress: bool,
-    on_records: Callable[[Sequence[Record]], None] | None = None,
-) -> tuple[list[Record], ChainChecker, list[Finding]]:
-    """Fetch and chain-check the records up to ``final``, committing each chunk to ``index``.
-
-    ``on_records`` is handed the records already in the index, then each chunk's, in order, while the
-    next chunk is fetched."""
-    decoder = LogDecoder(catalog)
-    fetcher = LogFetcher(w3, address, catalog.topics, config, progress=progress)
-    if index is not None:
-        index.set_start_block(from_block)
-        start, checker, old = index.fetched_block + 1, ChainChecker(catalog, index.chain_head), index.findings()
-        records = index.records()
-    else:
-        start, checker, old, records = from_block, ChainChecker(catalog), [], []
-    if on_records is not None and records:
-        on_records(records)
-    try:
-        # the next range is fetched in a thread while this one is decoded, chained and committed
-        for chunk in fetcher.iter_chunks_ahead(start, final):
-            new, bodies = decoder.decode_all_chained(chunk.logs)
-            before = len(checker.findings)
-            checker.feed_all(new, bodies)
-            if index is not None:
-                index.commit_chunk(chunk.end, new, checker.head, checker.findings[before:])
-            records.extend(new)
-            if on_records is not None:
-                on_records(new)
-    finally:
-        fetcher.close()
-    log.info(
-        "fetched through block %d: %d records (%d requests, %d refusals)",
-        final,
-        len(records),
-        fetcher.requests,
-        fetcher.refusals,
+    header = exp.header
+    result = VerificationResult(
+        source="export",
+        ledger=ledger or exp.ledger,
+        chain_id=exp.chain_id,
+        first_block=header.first_block if header else None,
+        final_block=header.final_block if header else None,
     )
-    return records, checker, old
+    result.notes.extend(exp.header_notes())
+    if header is None:
+        result.notes.append("the file carries no header: it names neither its ledger, its chain nor its final block")
+    checker = ChainChecker(catalog)
+    checker.feed_all(exp.records)
+    if expected_head is not None:
+        source = "the --expected-head"
+        checker.check_final(expected_head, source)
+        result.trusted_head, result.trusted_source, result.proven_complete = format_head(expected_head), source, True
+    if w3 is not None:
+        prove_prefix(
+            w3,
+            exp,
+            checker,
+            result,
+            ledger=ledger,
+            confirmations=confirmations,
+            method=method,
+            fetch_config=fetch_config,
+        )
+    result.findings.extend(checker.findings)
+    result.records, result.last_seq, result.computed_head = len(exp.records), checker.seq, format_head(checker.head)
+    _replay_into(result, exp.records)
+    return result
 
 
 def _without_gc(fn: Any) -> Any:
@@ -236,6 +202,39 @@ def _without_gc(fn: Any) -> Any:
                 gc.enable()
 
     return run
+
+
+def checkpoint_findings(records: Sequence[Record], expected_head: int) -> list[Finding]:
+    """A head noted earlier (``--expected-head`` against a live ledger) must be the head of the chain's record
+    of that seq: the trail up to it was not rewritten since."""
+    seq = seq_of(expected_head)
+    found = next((r for r in records if r.seq == seq), None)
+    if found is None:
+        last = max((r.seq for r in records), default=0)
+        return [
+            Finding(
+                check="head",
+                seq=seq,
+                subject="the --expected-head",
+                field="seq",
+                expected=str(seq),
+                found=str(last),
+                detail=f"the --expected-head is seq {seq}; the chain's trail ends at seq {last}",
+            )
+        ]
+    if found.head != expected_head:
+        return [
+            Finding(
+                check="head",
+                seq=seq,
+                subject="the --expected-head",
+                field="head",
+                expected=format_head(expected_head),
+                found=format_head(found.head),
+                detail=f"the chain's record {seq} does not carry the --expected-head (rewritten, or another ledger)",
+            )
+        ]
+    return []
 
 
 class LedgerAudit(NamedTuple):
@@ -260,14 +259,20 @@ def audit_ledger(
     progress: bool = False,
     compare_with_views: bool = True,
     positions: bool = True,
+    expected_head: int | None = None,
 ) -> LedgerAudit:
     """:func:`verify_ledger`, also returning the records, the replayed books and the views used."""
     abi = abi if abi is not None else load_ledger_abi()
     catalog = EventCatalog.from_abi(abi)
-    address = Web3.to_checksum_address(ledger_address)
+    address = checksum_address(ledger_address, "ledger address")
     config = fetch_config or FetchConfig(target_logs=PIPELINE_LOGS)
     config.confirmations = confirmations
-    chain_id = int(w3.eth.chain_id)
+    rpc = Rpc(w3)
+    try:
+        chain_id = rpc.chain_id()
+        require_ledger(rpc, address, chain_id)
+    finally:
+        rpc.close()
     probe = LogFetcher(w3, address, catalog.topics, config)
     try:
         final = probe.final_block()
@@ -275,7 +280,7 @@ def audit_ledger(
         probe.close()
     result = VerificationResult(ledger=address, chain_id=chain_id, final_block=final)
     if final < 0:
-        raise AuditError(f"no block is final yet with {confirmations} confirmations")
+        raise NothingFinal(f"no block is final yet with {confirmations} confirmations")
     index = AuditIndex(index_path, address, chain_id) if index_path is not None else None
     if index is not None and index.fetched_block > final:
         final = index.fetched_block  # already accepted as final by an earlier run (with fewer confirmations)
@@ -302,8 +307,13 @@ def audit_ledger(
             if index is not None:
                 index.close()
         onchain = prefetch.head() if prefetch is not None else views.audit_head()
-        checker.check_final(onchain, "ledger")
-        result.onchain_head = format_head(onchain)
+        trusted_source = f"the ledger's auditHead at block {final}"
+        checker.check_final(onchain, trusted_source)
+        result.onchain_head = result.trusted_head = format_head(onchain)
+        result.trusted_source, result.proven_complete = trusted_source, True
+        result.first_block = from_block
+        if expected_head is not None:
+            result.findings.extend(checkpoint_findings(records, expected_head))
         result.findings.extend(old + checker.findings)
         result.records, result.last_seq, result.computed_head = len(records), checker.seq, format_head(checker.head)
         books = stream.finish(result, records)
@@ -334,11 +344,13 @@ def verify_ledger(
     progress: bool = False,
     compare_with_views: bool = True,
     positions: bool = True,
+    expected_head: int | None = None,
 ) -> VerificationResult:
     """Prove the ledger's audit log complete and untampered, replay it, and reconcile with the contract.
 
     Everything is read at block ``latest − confirmations``: logs, the audit head, views and balances.
     With ``index_path`` the records are kept in a SQLite index and a later call reads only new blocks.
+    ``expected_head`` is a head the auditor noted earlier: the chain's record of that seq must carry it.
     """
     return audit_ledger(
         w3,
@@ -351,4 +363,5 @@ def verify_ledger(
         progress=progress,
         compare_with_views=compare_with_views,
         positions=positions,
+        expected_head=expected_head,
     ).result

@@ -1,37 +1,34 @@
-"""Read the ledger's views at one block and compare them with the replayed books.
+"""Read the ledger's views at one block (comparing them with the replay is :mod:`pylender.audit.reconcile`).
 
-The comparison needs a few calls per loan and per institution (about 4,000 for 1,000 two-lender
+Reconciling needs a few calls per loan and per institution (about 4,000 for 1,000 two-lender
 loans). :meth:`LedgerViews.call_many` runs many of them inside a few deployless ``eth_call`` calls of
 the AuditLens contract (:mod:`pylender.audit.lens`), a handful as JSON-RPC batches of raw
 ``eth_call`` requests; calldata is built by hand from the function selector and results are read
 with the compiled readers of :mod:`pylender.audit.layout`. The number of round trips depends on the
 number of loans and institutions, never on the number of records; a node that refuses the lens gets
-plain batches, a provider without batch support one request per call.
+plain batches, a provider without batch support one request per call. Every request goes through
+:class:`pylender.audit.rpc.Rpc`: a dropped connection or a busy node is retried with backoff, and an
+exhausted retry budget ends in a named :class:`~pylender.errors.RpcExhausted`.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import msgspec
 from eth_abi import encode as abi_encode
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.contract import Contract
 
 from pylender.audit.events import canonical_type
-from pylender.audit.findings import Finding, view_finding
 from pylender.audit.layout import Reader, compile_reader, compile_value, head_size, keccak256
 from pylender.audit.lens import GAS_BUDGET, Lens, is_gas_refusal
 from pylender.audit.records import from_json, to_json
-from pylender.audit.replay import AuditBooks, LoanState, Status
-from pylender.audit.snapshot import SNAPSHOT_GAS_PER_LOAN, compare_snapshot, read_words, split_loans
-from pylender.audit.transport import RawHttp
+from pylender.audit.rpc import RetryPolicy, Rpc
+from pylender.audit.snapshot import SNAPSHOT_GAS_PER_LOAN, read_words, split_loans
 from pylender.errors import AuditError
-from pylender.values import DISBURSED_STATUSES, role_name
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +43,6 @@ ERC20_BALANCE_ABI = [
 ]
 BATCH_SIZE = 500
 LENS_MIN_CALLS = 32  # below this one batch of plain eth_calls is as quick as a lens call
-
-LOAN_FIELDS = {  # LoanView field -> LoanState attribute (``book.`` ones come from reference.LoanBook)
-    "outstandingPrincipal": "outstanding",
-    "currentInstallment": "installment",
-    "installmentAmount": "installment_amount",
-    "interestPaid": "book.interest_paid",
-    "feePaid": "book.fee_paid",
-    "penaltyPaid": "book.penalty_paid",
-    "prepaymentFeePaid": "book.prepayment_fee_paid",
-    "principalPaid": "book.principal_paid",
-    "recovered": "book.recovered",
-    "owedAtDefault": "owed_at_default",
-    "writtenOff": "book.written_off",
-}
-_LOAN_GETTERS = [(key, operator.attrgetter(path)) for key, path in LOAN_FIELDS.items()]  # dotted paths too
-POSITION_FIELDS = {  # PositionView field -> reference.Books.position key
-    "incomeCredited": "income_credited",
-    "reserveHeld": "reserve_held",
-    "principalCredited": "principal_credited",
-    "recoveredCredited": "recovered_credited",
-}
-ACCOUNT_FIELDS = ("withdrawable", "reserve", "loss", "exposure")
 
 
 def _encode_arg(param: Mapping[str, Any], value: Any) -> bytes:
@@ -134,6 +109,7 @@ class LedgerViews:
         block: int | str = "latest",
         batch_size: int = BATCH_SIZE,
         lens: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
@@ -148,9 +124,13 @@ class LedgerViews:
         }
         self._compiled: dict[str, ViewFunction] = {}
         self._balance_of = ViewFunction(ERC20_BALANCE_ABI[0])
-        self.requests = 0  # HTTP round trips made by call_many
+        self.rpc = Rpc(w3, retry)
         self.lens = Lens(self._send) if lens else None
-        self._http = RawHttp.for_provider(w3.provider)
+
+    @property
+    def requests(self) -> int:
+        """HTTP round trips made so far (retries included)."""
+        return self.rpc.requests
 
     @functools.cached_property
     def contract(self) -> Contract:
@@ -159,8 +139,10 @@ class LedgerViews:
         return self.w3.eth.contract(address=self.address, abi=self.abi)
 
     def call(self, name: str, *args: Any) -> Any:
-        """Call a view; a single struct output comes back as a dict keyed by component name."""
-        value = getattr(self.contract.functions, name)(*args).call(block_identifier=self.block)
+        """Call a view through web3 (the reference :meth:`call_many`'s readers are tested against; retried like
+        every read); a single struct output comes back as a dict keyed by component name."""
+        function = getattr(self.contract.functions, name)(*args)
+        value = self.rpc.retrying(name, lambda: function.call(block_identifier=self.block))
         outputs = self._outputs[name]
         return to_json(outputs[0], value) if len(outputs) == 1 else value
 
@@ -269,62 +251,13 @@ class LedgerViews:
             pending = retry
         return split_loans([w for first in sorted(words) for w in words[first]])
 
-    def _post_raw(self, requests: list[tuple[str, list[Any]]]) -> list[Any] | None:
-        """One batch over an HTTP provider's transport, JSON built and parsed here (no per-call web3
-        encoding); None when the provider is not HTTP or the answer is not a full batch."""
-        provider = self.w3.provider
-        if self._http is not None:
-            post: Any = self._http.post
-        elif isinstance(provider, HTTPProvider) and hasattr(provider, "_make_request"):
-            post = functools.partial(provider._make_request, "eth_call")  # type: ignore[arg-type]
-        else:
-            return None
-        body = msgspec.json.encode(
-            [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(requests)]
-        )
-        self.requests += 1
-        try:
-            answer = msgspec.json.decode(post(body))
-        except msgspec.DecodeError:
-            return None
-        if not isinstance(answer, list):
-            return None
-        by_id = {r.get("id"): r for r in answer if isinstance(r, dict)}
-        if len(by_id) != len(requests) or any(i not in by_id for i in range(len(requests))):
-            return None
-        return [by_id[i] for i in range(len(requests))]
-
     def _send(self, requests: list[tuple[str, list[Any]]]) -> list[Any]:
-        provider = self.w3.provider
-        if len(requests) == 1 and self._http is not None:
-            self.requests += 1
-            return [self._http.call(*requests[0])]
-        if len(requests) > 1:
-            raw = self._post_raw(requests)
-            if raw is not None:
-                return raw
-        batch = getattr(provider, "make_batch_request", None)
-        if batch is not None and len(requests) > 1:
-            self.requests += 1
-            try:
-                responses = batch(requests)
-            except NotImplementedError:
-                responses = None
-            if isinstance(responses, list) and len(responses) == len(requests):
-                return responses
-            log.info(
-                "no usable batch answer (%s); calling the %d views one by one", str(responses)[:200], len(requests)
-            )
-        out = []
-        for method, params in requests:
-            self.requests += 1
-            out.append(provider.make_request(method, params))  # type: ignore[arg-type]
-        return out
+        """The replies to ``requests`` (one JSON-RPC batch, retried), in their order."""
+        return self.rpc.batch(requests)
 
     def close(self) -> None:
         """Close the plain-HTTP connections (if any; a later call opens new ones)."""
-        if self._http is not None:
-            self._http.close()
+        self.rpc.close()
 
     def audit_head(self) -> int:
         """The ledger's ``auditHead`` at ``self.block`` (one plain ``eth_call``, no web3 contract machinery)."""
@@ -342,9 +275,10 @@ class LedgerViews:
         raise AuditError(f"auditHead() at block {self.block} returned {value!r}: is {self.address} the ledger?")
 
     def token_balance(self) -> int:
-        token = self.contract.functions.token().call(block_identifier=self.block)  # type: ignore[arg-type]
-        erc20 = self.w3.eth.contract(address=token, abi=ERC20_BALANCE_ABI)
-        return int(erc20.functions.balanceOf(self.address).call(block_identifier=self.block))
+        """The token's ``balanceOf(ledger)`` at ``self.block``."""
+        (token,) = self.call_many([("token", ())])
+        (balance,) = self.call_many([("balanceOf", (self.address,))], to=str(token))
+        return int(balance)
 
 
 def _reverted_without_data(error: Any) -> bool:
@@ -357,195 +291,14 @@ def _reverted_without_data(error: Any) -> bool:
     return "revert" in str(error.get("message", "")).lower() and data in (None, "", "0x")
 
 
-def _attr(loan: LoanState, path: str) -> int:
-    value: Any = loan
-    for part in path.split("."):
-        value = getattr(value, part)
-    return int(value)
-
-
-def _compare_loan(
-    books: AuditBooks,
-    loan: LoanState,
-    view: Mapping[str, Any],
-    positions: Sequence[Mapping[str, Any]] | None,
-) -> list[Finding]:
-    out: list[Finding] = []
-    subject = f"loan {loan.loan_id}"
-    if Status(int(view["status"])) != loan.status:
-        out.append(view_finding(subject, "status", loan.status.name, Status(int(view["status"])).name))
-    for key, getter in _LOAN_GETTERS:
-        if int(view[key]) != int(getter(loan)):
-            out.append(view_finding(subject, key, _attr(loan, LOAN_FIELDS[key]), view[key]))
-    if int(view["fundedCount"]) != loan.funded:
-        out.append(view_finding(subject, "fundedCount", loan.funded, view["fundedCount"]))
-    if positions is not None:
-        for lender, pos in zip(loan.lenders, positions, strict=True):
-            expected = books.books.position(loan.loan_id, lender)
-            for key, ref_key in POSITION_FIELDS.items():
-                if int(pos[key]) != expected[ref_key]:
-                    out.append(view_finding(f"{subject} position {lender}", key, expected[ref_key], pos[key]))
-    return out
-
-
-CREDIT_FIELDS = (
-    "loansTaken",
-    "active",
-    "closed",
-    "defaulted",
-    "onTimeInstallments",
-    "lateInstallments",
-    "maxDaysLate",
-    "totalDaysLate",
-    "amountWrittenOff",
-)
-_DEFAULTED = (Status.DEFAULTED, Status.WRITTEN_OFF)
-
-
-def expected_credit_records(books: AuditBooks) -> dict[str, dict[str, int]]:
-    """Each borrower's credit record (``creditRecord`` view) summed from the replayed loans."""
-    sums: dict[str, list[int]] = {}
-    for loan in books.loans.values():
-        borrower = str(loan.terms["borrowerId"])
-        rec = sums.get(borrower)
-        if rec is None:
-            rec = sums[borrower] = [0] * len(CREDIT_FIELDS)
-        status = loan.status
-        rec[0] += status in DISBURSED_STATUSES
-        rec[1] += status == Status.ACTIVE
-        rec[2] += status == Status.CLOSED
-        rec[3] += status in _DEFAULTED
-        rec[4] += loan.on_time
-        rec[5] += loan.late
-        rec[6] = max(rec[6], loan.max_days_late)
-        rec[7] += loan.total_days_late
-        rec[8] += loan.book.written_off
-    return {borrower: dict(zip(CREDIT_FIELDS, rec, strict=True)) for borrower, rec in sums.items()}
-
-
 ViewKey = tuple[str, tuple[Any, ...]]
 SNAPSHOT: ViewKey = ("auditSnapshot", ())  # the cache's key for every loan's snapshot words (or None)
 
 
-def _compare_roles(views: LedgerViews, books: AuditBooks, cache: Mapping[ViewKey, Any] | None) -> list[Finding]:
-    """``hasRole`` for every (role, account) the trail names against the members the records leave."""
-    pairs = sorted(books.role_history)
-    held = _answers(views, [("hasRole", (role, account)) for role, account in pairs], cache) if pairs else []
-    return [
-        view_finding(f"role {role_name(role)}", account, expected, bool(found))
-        for (role, account), found in zip(pairs, held, strict=True)
-        if bool(found) != (expected := account in books.roles.get(role, ()))
-    ]
-
-
-def _answers(views: LedgerViews, calls: Sequence[ViewKey], cache: Mapping[ViewKey, Any] | None) -> list[Any]:
+def answers(views: LedgerViews, calls: Sequence[ViewKey], cache: Mapping[ViewKey, Any] | None = None) -> list[Any]:
     """The values of ``calls``: from ``cache`` where present, the rest in batches."""
     if not cache:
         return views.call_many(calls)
     missing = [c for c in calls if c not in cache]
     fetched = dict(zip(missing, views.call_many(missing), strict=True)) if missing else {}
     return [cache[c] if c in cache else fetched[c] for c in calls]
-
-
-def _round_one(views: LedgerViews, cache: Mapping[ViewKey, Any] | None) -> tuple[int, int, str]:
-    loan_count, count, token = _answers(views, [("loanCount", ()), ("institutionCount", ()), ("token", ())], cache)
-    return int(loan_count), int(count), str(token)
-
-
-def _round_two_calls(
-    loans: Sequence[tuple[int, Sequence[str]]],
-    institutions: int,
-    accounts: Sequence[str],
-    borrowers: Sequence[str],
-    positions: bool,
-    loan_views: bool = True,
-) -> list[ViewKey]:
-    """The views of the second round: each loan (and position) unless ``loan_views`` is off (the
-    snapshot has them), each institution, account and credit record."""
-    calls: list[ViewKey] = [("getLoan", (loan_id,)) for loan_id, _ in loans] if loan_views else []
-    if positions and loan_views:
-        calls += [("positionOf", (loan_id, lender)) for loan_id, lenders in loans for lender in lenders]
-    calls += [("institutionAt", (i,)) for i in range(1, institutions + 1)]
-    calls += [("accountOf", (address,)) for address in accounts]
-    calls += [("creditRecord", (borrower_id,)) for borrower_id in borrowers]
-    return calls
-
-
-def _snapshot(views: LedgerViews, cache: Mapping[ViewKey, Any] | None, loan_count: int) -> dict[int, list[int]] | None:
-    """The ``auditSnapshot`` words: from ``cache`` when it was read there (None: the ledger lacks the view)."""
-    if cache is not None and SNAPSHOT in cache:
-        found: dict[int, list[int]] | None = cache[SNAPSHOT]
-        return found
-    return views.snapshot(loan_count)
-
-
-def compare_views(
-    views: LedgerViews,
-    books: AuditBooks,
-    *,
-    positions: bool = True,
-    cache: Mapping[ViewKey, Any] | None = None,
-) -> list[Finding]:
-    """Every difference between the replayed books and the ledger's views and token balance.
-
-    The calls go out in batches (counts and the token; every loan's ``auditSnapshot`` words, or on a ledger
-    without that view every loan and position; every institution, account and credit record; then accounts
-    only the chain knows), or come from ``cache`` (:mod:`pylender.audit.prefetch`).
-    """
-    out: list[Finding] = []
-    loan_count, count, token = _round_one(views, cache)
-    if loan_count != len(books.loans):
-        out.append(view_finding("ledger", "loanCount", len(books.loans), loan_count))
-    loans = list(books.loans.values())
-    credit = expected_credit_records(books)
-    known = sorted(books.accounts)
-    snapshot = _snapshot(views, cache, loan_count)
-    single = snapshot is None  # a ledger without auditSnapshot: getLoan and positionOf per loan
-    calls = _round_two_calls(
-        [(loan.loan_id, loan.lenders) for loan in loans], count, known, list(credit), positions, single
-    )
-    answers = iter(_answers(views, calls, cache))
-    loan_views = [next(answers) for _ in loans] if single else []
-    position_views = [[next(answers) for _ in loan.lenders] for loan in loans] if positions and single else None
-    onchain = {Web3.to_checksum_address(next(answers)) for _ in range(count)}
-    account_views = {address: next(answers) for address in known}
-    credit_views = {borrower_id: next(answers) for borrower_id in credit}
-    if snapshot is not None:
-        out.extend(compare_snapshot(books, snapshot, positions=positions))
-    for i, (loan, view) in enumerate(zip(loans, loan_views, strict=True) if single else ()):
-        out.extend(_compare_loan(books, loan, view, position_views[i] if position_views is not None else None))
-    replayed = {a for a, acct in books.accounts.items() if acct.index}
-    if onchain != replayed:
-        out.append(view_finding("ledger", "institutions", sorted(replayed), sorted(onchain)))
-    extra = sorted(onchain - set(account_views))
-    account_views.update(zip(extra, _answers(views, [("accountOf", (a,)) for a in extra], cache), strict=True))
-    for address in sorted(onchain | set(books.accounts)):
-        acct = books.accounts.get(address)
-        view = account_views[address]
-        for key in ACCOUNT_FIELDS:
-            expected = getattr(acct, key) if acct else 0
-            if int(view[key]) != expected:
-                out.append(view_finding(f"account {address}", key, expected, view[key]))
-    for borrower_id, expected_record in credit.items():
-        view = credit_views[borrower_id]
-        for key, value in expected_record.items():
-            if int(view[key]) != value:
-                out.append(view_finding(f"borrower {borrower_id}", f"creditRecord.{key}", value, view[key]))
-    out.extend(_compare_roles(views, books, cache))
-    balance_key: ViewKey = ("balanceOf", (views.address,))
-    if cache is not None and balance_key in cache:
-        balance = cache[balance_key]
-    else:
-        (balance,) = views.call_many([balance_key], to=token)
-    if int(balance) != books.expected_balance:
-        out.append(
-            Finding(
-                check="balance",
-                subject="ledger",
-                field="token balance",
-                expected=str(books.expected_balance),
-                found=str(balance),
-                detail="token.balanceOf(ledger) ≠ the token flows the records account for",
-            )
-        )
-    return out

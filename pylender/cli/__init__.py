@@ -191,7 +191,8 @@ def deploy(token: str | None, decimals: int, as_json: bool) -> None:
 @json_option
 @handle_errors
 def pause(who: str | None, as_json: bool) -> None:
-    """Pause the ledger (pauser): every state-changing call reverts EnforcedPause until unpause."""
+    """Pause the ledger (pauser): payouts and admin changes revert EnforcedPause until unpause; payments
+    (repay, prepay, recover) and role changes stay open."""
     _set_paused(True, who, as_json)
 
 

@@ -380,6 +380,15 @@ class Ledger(Governance):
         receipt = self.send(self.call("registerInstitution", _addr(account), name, is_platform), by)
         return int(self._logs(receipt, "InstitutionRegistered")[0]["topics"][1], 16)
 
+    def rotate_institution(
+        self, account: str | LocalAccount, new_account: str | LocalAccount, by: Signer = None
+    ) -> Receipt:
+        """Replace an institution's address (admin; works while paused): index, balances, tranches and LENDER_ROLE
+        move to ``new_account``."""
+        if isinstance(new_account, LocalAccount):
+            self.add_signer(new_account)
+        return self.send(self.call("rotateInstitution", _addr(account), _addr(new_account)), by)
+
     # -- life cycle ---------------------------------------------------------------------------------
     def prepare_origination(self, terms: LoanTerms, tranches: Sequence[Tranche]) -> tuple[LoanTerms, list[Tranche]]:
         """The terms and tranches checked (:func:`pylender.values.validate`: addresses, a borrower label hashed, every
@@ -486,11 +495,15 @@ class Ledger(Governance):
                 log.info("prepayment quote moved from %d; approving it again", quote)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def withdraw(self, by: Signer) -> int:
-        """Withdraw ``by``'s whole withdrawable balance; returns the amount."""
+    def withdraw(self, by: Signer, *, to: str | LocalAccount | None = None) -> int:
+        """Withdraw ``by``'s whole withdrawable balance (to ``to`` if given: an institution whose own address cannot
+        receive the token, e.g. blacklisted by it); returns the amount."""
         account = self._account(by)
         amount = self.account_of(account.address).withdrawable
-        self.send(self.call("withdraw"), account)
+        if to is None:
+            self.send(self.call("withdraw"), account)
+        else:
+            self.send(self.call("withdrawTo", _addr(to)), account)
         return amount
 
     def mark_default(self, loan_id: int, by: Signer = None) -> Receipt:

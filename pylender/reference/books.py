@@ -43,6 +43,20 @@ class Books:
         self.accounts[address] = Account(index, address, name, is_platform)
         return index
 
+    def rotate(self, address: str, new_address: str) -> int:
+        """The institution at ``address`` moves to ``new_address`` (index, balances, tranches, fee recipient
+        role); returns its index."""
+        account = self.account(address)
+        if new_address in self.accounts:
+            raise BooksError(f"institution {new_address} registered twice")
+        account.address = new_address
+        self.accounts = {(new_address if a == address else a): acc for a, acc in self.accounts.items()}
+        for book in self.loans.values():
+            book.lenders = [new_address if x == address else x for x in book.lenders]
+            if book.fee_recipient == address:
+                book.fee_recipient = new_address
+        return account.index
+
     def account(self, address: str) -> Account:
         try:
             return self.accounts[address]
@@ -197,7 +211,13 @@ class Books:
         book.recovered += amount
         self._distribute(book, book.income, book.principal_paid, book.recovered - amount)
         if book.recovered == book.owed_at_default:
-            self._settle(book, [Component.RECOVERY])
+            if book.status == LoanStatus.DEFAULTED:
+                # Recovered in full before any write-off: the loan ends as a closure does (remainders to the
+                # lead, exposures and the loan's reserves released).
+                book.status = LoanStatus.RECOVERED
+                self._end(book, 0)
+            else:
+                self._settle(book, [Component.RECOVERY])
 
     def withdraw(self, address: str) -> int:
         """The institution takes its whole withdrawable balance out. Returns it."""

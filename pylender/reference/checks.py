@@ -7,19 +7,24 @@ from collections.abc import Mapping, Sequence
 from pylender.errors import (
     DeadlinePassed,
     DuplicateLender,
+    EffectiveRateAboveCap,
     FeeRecipientMismatch,
     InstallmentAboveLimit,
     InvalidTrancheCount,
     PenaltyRateAboveCap,
+    PeriodBoundsInvalid,
+    PeriodSecondsOutOfRange,
     PeriodsOutOfRange,
     PrepaymentFeeAboveWhole,
     PrincipalAboveCap,
     RateAboveCap,
+    RateTenorAboveLimit,
     ReserveAboveWhole,
     ReserveBelowMinimum,
     ServiceFeeAboveWhole,
     ShareBelowMinimum,
     SharesNotWhole,
+    TenorAboveCap,
     UnknownInstitution,
     ZeroAddress,
     ZeroAmount,
@@ -27,8 +32,8 @@ from pylender.errors import (
 )
 from pylender.reference.books import Account
 from pylender.reference.values import MAX_PERIODS, MAX_TRANCHES, LoanTerms, PolicyParams, Tranche, is_zero
-from pylender.schedule import installment_amount
-from pylender.values import BPS, CURSOR_LIMIT
+from pylender.schedule import ceil_div, installment, installment_amount
+from pylender.values import BPS, CURSOR_LIMIT, YEAR
 
 
 def check_terms(loan_id: int, t: LoanTerms, now: int, policy: PolicyParams, accounts: Mapping[str, Account]) -> None:
@@ -64,6 +69,11 @@ def check_terms(loan_id: int, t: LoanTerms, now: int, policy: PolicyParams, acco
         raise PrincipalAboveCap(t.principal, p.max_principal)
     if t.reserve_bps < p.min_reserve_bps:
         raise ReserveBelowMinimum(t.reserve_bps, p.min_reserve_bps)
+    if not p.min_period_seconds <= t.period_seconds <= p.max_period_seconds:
+        raise PeriodSecondsOutOfRange(t.period_seconds, p.min_period_seconds, p.max_period_seconds)
+    tenor = t.periods * t.period_seconds
+    if tenor > p.max_tenor_seconds:
+        raise TenorAboveCap(tenor, p.max_tenor_seconds)
 
 
 def check_tranches(
@@ -90,8 +100,35 @@ def check_tranches(
         raise ShareBelowMinimum(loan_id, platform_share, policy.min_platform_share_bps)
 
 
-def check_installment_amount(t: LoanTerms) -> None:
-    """The installment amount A that disbursement will fix must fit the cursor (checked last at origination)."""
-    a = installment_amount(int(t.method), t.principal, t.annual_rate_bps, t.period_seconds, t.periods)
+def check_schedule(t: LoanTerms, policy: PolicyParams) -> None:
+    """Checked last at origination: the installment amount A that disbursement will fix must fit the cursor, and
+    what the schedule actually charges (each interest rounded up, over the balances it is charged on) must stay
+    within the rate cap: Σ interest_k × BPS × YEAR ≤ cap × periodSeconds × Σ O_k."""
+    method = int(t.method)
+    a = installment_amount(method, t.principal, t.annual_rate_bps, t.period_seconds, t.periods)
     if a > CURSOR_LIMIT:
         raise InstallmentAboveLimit(a, CURSOR_LIMIT)
+    outstanding, interest_total, balance_total = t.principal, 0, 0
+    for k in range(1, t.periods + 1):
+        if outstanding == 0:
+            break
+        i, p = installment(method, a, outstanding, t.annual_rate_bps, t.period_seconds, k == t.periods)
+        interest_total += i
+        balance_total += outstanding
+        outstanding -= p
+    cap = policy.max_annual_rate_bps
+    if interest_total * BPS * YEAR > cap * t.period_seconds * balance_total:
+        raise EffectiveRateAboveCap(ceil_div(interest_total * BPS * YEAR, t.period_seconds * balance_total), cap)
+
+
+#: The largest maxAnnualRateBps × maxTenorSeconds a policy may allow (100 years at 100 %): keeps every admissible
+#: annuity's (1 + r)^n far inside what the fixed-point power holds.
+RATE_TENOR_LIMIT = 100 * BPS * YEAR
+
+
+def check_policy(p: PolicyParams) -> None:
+    """``setPolicy``'s checks (and the constructor's): period bounds > 0 and in order; rate × tenor bounded."""
+    if p.min_period_seconds == 0 or p.min_period_seconds > p.max_period_seconds:
+        raise PeriodBoundsInvalid(p.min_period_seconds, p.max_period_seconds)
+    if p.max_annual_rate_bps * p.max_tenor_seconds > RATE_TENOR_LIMIT:
+        raise RateTenorAboveLimit(p.max_annual_rate_bps, p.max_tenor_seconds)

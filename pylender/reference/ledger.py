@@ -5,6 +5,7 @@ each payment pays and hands that to its :class:`~pylender.reference.books.Books`
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,20 +18,22 @@ from pylender.errors import (
     EnforcedPause,
     ExpectedPause,
     ExposureAboveCap,
+    InstallmentAboveLimit,
     InstitutionExists,
     LengthMismatch,
     LoanNotInStatus,
+    LoanRefTaken,
     NotATrancheLender,
     NothingDue,
     NotOverdueLongEnough,
     Overpayment,
-    PrepaymentLeavesNoPeriod,
+    PrepaymentBelowSchedule,
     UnknownInstitution,
     ZeroAddress,
     ZeroAmount,
 )
 from pylender.reference.books import Books
-from pylender.reference.checks import check_installment_amount, check_terms, check_tranches
+from pylender.reference.checks import check_policy, check_schedule, check_terms, check_tranches
 from pylender.reference.values import (
     ZERO_ADDRESS,
     AmountDue,
@@ -42,9 +45,18 @@ from pylender.reference.values import (
     Tranche,
     is_zero,
 )
-from pylender.reference.waterfall import Cursor, Loan, complete, load, pay_installments, pay_penalty
+from pylender.reference.waterfall import (
+    Cursor,
+    Loan,
+    complete,
+    first_owing,
+    load,
+    pay_installments,
+    pay_penalty,
+    penalty_due,
+)
 from pylender.schedule import installment_amount
-from pylender.values import BPS, DISBURSED_STATUSES, PAY_ALL_DUE
+from pylender.values import BPS, CURSOR_LIMIT, DISBURSED_STATUSES, PAY_ALL_DUE, loan_ref
 
 
 class ReferenceLedger:
@@ -55,6 +67,7 @@ class ReferenceLedger:
         self.books = Books()
         self.loans: dict[int, Loan] = {}
         self.loans_of: dict[Any, list[int]] = {}
+        self.loan_by_ref: dict[bytes, int] = {}
         self.paused = False
 
     # -- admin
@@ -69,7 +82,22 @@ class ReferenceLedger:
 
     def set_policy(self, policy: PolicyParams) -> None:
         self._not_paused()
+        check_policy(policy)
         self.policy = policy
+
+    def rotate_institution(self, account: str, new_account: str) -> int:
+        """Move institution ``account`` (its index, balances, tranches) to ``new_account``; works while paused."""
+        if account not in self.books.accounts:
+            raise UnknownInstitution(account)
+        if is_zero(new_account):
+            raise ZeroAddress()
+        if new_account in self.books.accounts:
+            raise InstitutionExists(new_account)
+        for loan in self.loans.values():
+            loan.tranches = [Tranche(new_account, t.share_bps) if t.lender == account else t for t in loan.tranches]
+            if loan.terms.fee_recipient == account:
+                loan.terms = dataclasses.replace(loan.terms, fee_recipient=new_account)
+        return self.books.rotate(account, new_account)
 
     def pause(self) -> None:
         if self.paused:
@@ -88,10 +116,22 @@ class ReferenceLedger:
         self._not_paused()
         loan_id = len(self.loans) + 1
         check_terms(loan_id, terms, now, self.policy, self.books.accounts)
+        ref = terms.loan_ref if isinstance(terms.loan_ref, bytes) else loan_ref(terms.loan_ref)
+        if any(ref) and ref in self.loan_by_ref:
+            raise LoanRefTaken(ref, self.loan_by_ref[ref])
         check_tranches(loan_id, tranches, self.policy, self.books.accounts)
-        check_installment_amount(terms)
-        self.loans[loan_id] = Loan(loan_id, terms, list(tranches))
+        check_schedule(terms, self.policy)
+        self.loans[loan_id] = Loan(
+            loan_id,
+            terms,
+            list(tranches),
+            default_after=self.policy.default_after,
+            public_default_delay=self.policy.public_default_delay,
+            disburse_by=terms.funding_deadline + self.policy.disbursement_window,
+        )
         self.loans_of.setdefault(terms.borrower_id, []).append(loan_id)
+        if any(ref):
+            self.loan_by_ref[ref] = loan_id
         self.books.open_loan(
             loan_id, terms.principal, tranches, terms.service_fee_bps, terms.fee_recipient, terms.reserve_bps
         )
@@ -125,7 +165,8 @@ class ReferenceLedger:
         loan = self._loan(loan_id)
         if loan.status not in (LoanStatus.ORIGINATED, LoanStatus.FUNDED):
             raise LoanNotInStatus(loan_id, loan.status)
-        expired = loan.status == LoanStatus.ORIGINATED and now > loan.terms.funding_deadline
+        # after the funding deadline while unfunded, or after the disbursement deadline while funded: anyone
+        expired = now > (loan.terms.funding_deadline if loan.status == LoanStatus.ORIGINATED else loan.disburse_by)
         if not expired and not by_originator:
             raise CancelNotAllowed(loan_id, caller)
         loan.status = LoanStatus.CANCELLED
@@ -152,13 +193,12 @@ class ReferenceLedger:
     def repay(self, loan_id: int, amount: int, now: int) -> RepaymentBreakdown:
         """Penalty first, then installments oldest first (interest, then principal): every installment due and the
         next one not yet due, no more (``Overpayment``). ``PAY_ALL_DUE`` (``2**256 - 1``, the contract's
-        ``type(uint256).max``) pays exactly everything due at ``now`` (``NothingDue`` if nothing is)."""
-        self._not_paused()
+        ``type(uint256).max``) pays exactly everything due at ``now`` (``NothingDue`` if nothing is). Open while paused,
+        like every borrower-funded inflow."""
         return self._repay(loan_id, amount, now)
 
     def repay_batch(self, loan_ids: Sequence[int], amounts: Sequence[int], now: int) -> list[RepaymentBreakdown]:
-        """Several repayments, all or nothing."""
-        self._not_paused()
+        """Several repayments, all or nothing (open while paused)."""
         if len(loan_ids) != len(amounts):
             raise LengthMismatch(len(loan_ids), len(amounts))
         if not loan_ids:
@@ -191,14 +231,20 @@ class ReferenceLedger:
         if loan.status != LoanStatus.ACTIVE:
             return AmountDue(0, 0, 0, 0, 0, 0, 0)
         c = load(loan, now)
-        pen = c.penalty
+        pen = penalty_due(c)
+        _, next_due = first_owing(loan, c)
+        overdue, outstanding = 0, c.outstanding
+        for k in range(c.k, loan.terms.periods + 1):
+            if now <= loan.due_date(k) + loan.terms.grace_period:
+                break
+            i, p = loan.dues(k, outstanding)
+            if i + p > (c.ic + c.pc if k == c.k else 0):  # owing nothing, it is never overdue
+                overdue += 1
+            outstanding -= p
         pay_installments(loan, c, pen + 2**256, only_due=True, now=now)
         total_due = pen + c.interest_applied + c.principal_applied
         full = load(loan, now)
         pay_installments(loan, full, 2**256, only_due=False, now=now)
-        overdue = sum(
-            1 for k in range(loan.current, loan.terms.periods + 1) if now > loan.due_date(k) + loan.terms.grace_period
-        )
         return AmountDue(
             penalty=pen,
             interest=c.interest_applied,
@@ -206,7 +252,7 @@ class ReferenceLedger:
             total_due=total_due,
             max_payable=pen + full.interest_applied + full.principal_applied,
             overdue_installments=overdue,
-            next_due_date=loan.due_date(loan.current) if loan.current <= loan.terms.periods else 0,
+            next_due_date=next_due,
         )
 
     # -- prepayment
@@ -218,8 +264,7 @@ class ReferenceLedger:
 
     def prepay(self, loan_id: int, principal_amount: int, now: int) -> RepaymentBreakdown:
         """Pay the penalty, everything due, the current installment's interest in full, ``principal_amount`` of
-        principal and the prepayment fee; re-amortize what remains over the remaining periods."""
-        self._not_paused()
+        principal and the prepayment fee; re-amortize what remains over the remaining periods. Open while paused."""
         if principal_amount == 0:
             raise ZeroAmount()
         loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
@@ -230,23 +275,26 @@ class ReferenceLedger:
     def _prepay_sim(self, loan: Loan, principal_amount: int, now: int) -> tuple[Cursor, int, int, int]:
         t = loan.terms
         c = load(loan, now)
-        pay_penalty(c, c.penalty)
+        pay_penalty(c, 2**256)
         pay_installments(loan, c, 2**256, only_due=True, now=now)
         available = c.outstanding - c.pc if c.k <= t.periods else 0
         if principal_amount > available:
             raise Overpayment(loan.loan_id, principal_amount, available)
-        interest_k, _ = loan.dues(c.k, c.outstanding)
+        interest_k, principal_k = loan.dues(c.k, c.outstanding)
+        minimum = max(principal_k - c.pc, 0)  # prepaying accelerates: at least the scheduled principal
+        if principal_amount < minimum:
+            raise PrepaymentBelowSchedule(loan.loan_id, principal_amount, minimum)
         c.interest_applied += interest_k - c.ic  # 当期利息照收: the current installment's interest in full
         c.ic = interest_k
         c.pc += principal_amount
         c.principal_applied += principal_amount
         complete(loan, c, c.pc, now)  # the current installment is complete, its principal being what was paid
         new_a = loan.installment_amount
-        if c.outstanding:
+        if c.outstanding:  # not the last installment (it pays at least its scheduled principal): periods remain
             remaining = t.periods - (c.k - 1)
-            if remaining == 0:
-                raise PrepaymentLeavesNoPeriod(loan.loan_id)
             new_a = installment_amount(t.method, c.outstanding, t.annual_rate_bps, t.period_seconds, remaining)
+        if new_a > CURSOR_LIMIT:
+            raise InstallmentAboveLimit(new_a, CURSOR_LIMIT)
         fee = -(-principal_amount * t.prepayment_fee_bps // BPS)
         total = c.penalty_applied + c.interest_applied + c.principal_applied + fee
         return c, total, fee, new_a
@@ -257,17 +305,19 @@ class ReferenceLedger:
         """Mark an overdue loan defaulted; returns owedAtDefault (principal + unpaid due interest + penalty)."""
         self._not_paused()
         loan = self._loan_in(loan_id, LoanStatus.ACTIVE)
-        overdue_since = loan.due_date(loan.current) + loan.terms.grace_period
-        defaultable_at = overdue_since + self.policy.default_after
+        c = load(loan, now)
+        _, due = first_owing(loan, c)  # installments owing nothing are never overdue
+        overdue_since = due + loan.terms.grace_period
+        defaultable_at = overdue_since + loan.default_after  # the loan's own timing, fixed at origination
         if not by_servicer:
-            defaultable_at += self.policy.public_default_delay
+            defaultable_at += loan.public_default_delay
         if now <= overdue_since or now < defaultable_at:
             raise NotOverdueLongEnough(loan_id, overdue_since, defaultable_at)
-        c = load(loan, now)
-        pen = c.penalty
+        pen = penalty_due(c)
+        exact = c.penalty_exact
         principal = c.outstanding - c.pc
         pay_installments(loan, c, 2**256, only_due=True, now=now)  # a dry run: the unpaid due interest
-        loan.penalty_accrued = pen
+        loan.penalty_exact = exact
         loan.penalty_checkpoint = now
         loan.outstanding = principal
         loan.owed_at_default = principal + c.interest_applied + pen
@@ -286,8 +336,8 @@ class ReferenceLedger:
         return self.books.write_off(loan_id, loss)
 
     def recover(self, loan_id: int, amount: int) -> int:
-        """A recovery on a defaulted or written-off loan; returns cumulative ``recovered``."""
-        self._not_paused()
+        """A recovery on a defaulted or written-off loan; returns cumulative ``recovered``. Open while paused. A
+        defaulted loan whose recoveries reach owedAtDefault is Recovered and ends as a closure does."""
         if amount == 0:
             raise ZeroAmount()
         loan = self._loan(loan_id)
@@ -299,12 +349,17 @@ class ReferenceLedger:
         if loan.status == LoanStatus.DEFAULTED:
             loan.outstanding -= min(amount, loan.outstanding)
         self.books.recover(loan_id, amount)
+        if book.status == LoanStatus.RECOVERED:
+            loan.status = LoanStatus.RECOVERED
         return book.recovered
 
     # -- institutions' money
 
-    def withdraw(self, account: str) -> int:
+    def withdraw(self, account: str, to: str | None = None) -> int:
+        """Withdraw ``account``'s whole withdrawable balance (to ``to``: ``withdrawTo``, else to itself)."""
         self._not_paused()
+        if to is not None and is_zero(to):
+            raise ZeroAddress()
         if account not in self.books.accounts:
             raise UnknownInstitution(account)
         if self.books.accounts[account].withdrawable == 0:
@@ -320,7 +375,9 @@ class ReferenceLedger:
             loans_taken=len(taken),
             active=sum(x.status == LoanStatus.ACTIVE for x in loans),
             closed=sum(x.status == LoanStatus.CLOSED for x in loans),
-            defaulted=sum(x.status in (LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF) for x in loans),
+            defaulted=sum(
+                x.status in (LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, LoanStatus.RECOVERED) for x in loans
+            ),
             on_time_installments=sum(x.on_time for x in loans),
             late_installments=sum(x.late for x in loans),
             max_days_late=max((x.max_days_late for x in loans), default=0),
@@ -354,7 +411,7 @@ class ReferenceLedger:
         loan.outstanding = c.outstanding
         loan.interest_paid_cur = c.ic
         loan.principal_paid_cur = c.pc
-        loan.penalty_accrued = c.penalty
+        loan.penalty_exact = c.penalty_exact
         loan.penalty_checkpoint = now
         loan.on_time += c.on_time
         loan.late += c.late
@@ -384,6 +441,6 @@ class ReferenceLedger:
             late_completed=c.late,
             days_late=c.days_late,
             max_days_late=c.max_days_late,
-            penalty_accrued=c.penalty,
+            penalty_accrued=penalty_due(c),
             prepayment_fee=prepayment_fee,
         )

@@ -162,7 +162,7 @@ class LoanBook:
     @property
     def ended(self) -> bool:
         """Closed or written off: exposures and reserves for the loan are released."""
-        return self.status in (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF)
+        return self.status in (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF, LoanStatus.RECOVERED)
 
     def totals(self) -> Totals:
         return Totals(self.income, self.principal_paid, self.recovered)

@@ -166,7 +166,7 @@ class Demo:
             borrower=_borrower_address(i),
             borrower_id=borrower_id(f"demo-customer-{i}"),
             principal=principal,
-            annual_rate_bps=rng.choice([800, 1000, 1200, 1500, 1800, 2400]),
+            annual_rate_bps=rng.choice([800, 1000, 1200, 1500, 1800, 2300]),
             periods=12,
             period_seconds=MONTH,
             method=method,

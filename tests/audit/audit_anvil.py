@@ -20,12 +20,12 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
 from pylender.artifacts import link_with_libraries, load
-from pylender.values import PAY_ALL_DUE
+from pylender.values import PAY_ALL_DUE, PolicyParams
 
 ANVIL = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 DAY = 86_400
 START = 1_900_000_000  # genesis timestamp: fixed so that every penalty is deterministic
-POLICY = (3000, 2400, 3600, 0, 200_000 * 10**6, 10_000_000 * 10**6, 90 * DAY, 30 * DAY)
+POLICY = PolicyParams().to_abi()  # the deploy defaults (6 decimals)
 ZERO = "0x" + "00" * 20
 
 
@@ -138,6 +138,7 @@ class Chain:
             fee_to,
             reserve_bps,
             START + 400 * DAY,
+            bytes(32),
         )
 
 
@@ -184,7 +185,7 @@ def scenario(c: Chain) -> None:
     c.at(disbursed + 30 * DAY)
     c.send(L.repay(1, PAY_ALL_DUE), c.borrower)
     c.at(disbursed + 45 * DAY)
-    c.send(L.prepay(1, 200_000), c.borrower)
+    c.send(L.prepay(1, 300_000), c.borrower)  # at least installment 2's scheduled principal (248,762)
     c.at(disbursed + 90 * DAY + 5 * DAY)  # installment 3 (prepay completed 2) paid late, after grace: penalty
     c.send(L.repayBatch([1], [PAY_ALL_DUE]), c.servicer)
     c.at(disbursed + 120 * DAY)

@@ -22,6 +22,7 @@ class FakeLogNode(BaseProvider):
         timeouts: int = 0,
         connection_errors: int = 0,
         interrupt_after: int | None = None,
+        fork_after: int | None = None,
     ) -> None:
         super().__init__()
         self.logs = logs
@@ -31,6 +32,7 @@ class FakeLogNode(BaseProvider):
         self.timeouts = timeouts
         self.connection_errors = connection_errors
         self.interrupt_after = interrupt_after
+        self.fork_after = fork_after  # blocks after this one have other hashes (another branch of the chain)
         self.served: list[tuple[int, int]] = []
         self.refused: list[tuple[int, int]] = []
 
@@ -39,6 +41,11 @@ class FakeLogNode(BaseProvider):
             return {"jsonrpc": "2.0", "id": 1, "result": hex(self.latest)}
         if method == "eth_chainId":
             return {"jsonrpc": "2.0", "id": 1, "result": hex(31337)}
+        if method == "eth_getBlockByNumber":  # every block up to latest, its hash derived from its number
+            number = int(params[0], 16)
+            forked = self.fork_after is not None and number > self.fork_after
+            found = {"number": params[0], "hash": block_hash(number, forked)} if number <= self.latest else None
+            return {"jsonrpc": "2.0", "id": 1, "result": found}
         assert method == "eth_getLogs", method
         query = params[0]
         start, end = int(query["fromBlock"], 16), int(query["toBlock"], 16)
@@ -77,6 +84,11 @@ class FakeLogNode(BaseProvider):
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         return True
+
+
+def block_hash(number: int, forked: bool = False) -> str:
+    """The fake chain's hash of block ``number`` (on the other branch when ``forked``)."""
+    return "0x" + ((b"\xff" if forked else b"\0") + number.to_bytes(31, "big")).hex()
 
 
 def fake_web3(node: FakeLogNode) -> Web3:

@@ -24,11 +24,12 @@ DAY = 86_400
 STRUCTS = {
     "LoanTerms": "address borrower, bytes32 borrowerId, uint128 principal, uint16 annualRateBps, uint16 periods, "
     "uint32 periodSeconds, uint8 method, uint32 gracePeriod, uint16 penaltyRateBps, uint16 prepaymentFeeBps, "
-    "uint16 serviceFeeBps, address feeRecipient, uint16 reserveBps, uint40 fundingDeadline",
+    "uint16 serviceFeeBps, address feeRecipient, uint16 reserveBps, uint40 fundingDeadline, bytes32 loanRef",
     "Tranche": "address lender, uint16 shareBps",
     "PolicyParams": "uint16 minPlatformShareBps, uint16 maxAnnualRateBps, uint16 maxPenaltyRateBps, "
     "uint16 minReserveBps, uint128 maxPrincipal, uint128 maxLenderExposure, uint32 defaultAfter, "
-    "uint32 publicDefaultDelay",
+    "uint32 publicDefaultDelay, uint32 minPeriodSeconds, uint32 maxPeriodSeconds, uint32 maxTenorSeconds, "
+    "uint32 disbursementWindow",
     "RepaymentBreakdown": "uint256 amount, uint256 penaltyPaid, uint256 interestPaid, uint256 feePaid, "
     "uint256 principalPaid, uint16 installment, uint256 outstanding, uint8 status, uint16 onTimeCompleted, "
     "uint16 lateCompleted, uint32 daysLate, uint32 maxDaysLate, uint256 penaltyAccrued",
@@ -47,12 +48,13 @@ LoanDisbursed(uint256 indexed loanId, address indexed borrower, uint256 principa
 RepaymentApplied(uint256 indexed loanId, address indexed payer, RepaymentBreakdown breakdown, bytes32 head)
 PrepaymentApplied(uint256 indexed loanId, address indexed payer, RepaymentBreakdown breakdown,
   uint256 principalPrepaid, uint256 prepaymentFee, uint256 installmentAmount, bytes32 head)
-Withdrawn(address indexed account, uint256 amount, bytes32 head)
+Withdrawn(address indexed account, address indexed to, uint256 amount, bytes32 head)
+InstitutionRotated(uint16 indexed index, address indexed from, address indexed to, bytes32 head)
 LoanDefaulted(uint256 indexed loanId, address indexed by, uint256 owedAtDefault, uint256 outstandingPrincipal,
   uint256 unpaidInterest, uint256 penaltyAccrued, bytes32 head)
 LoanWrittenOff(uint256 indexed loanId, address indexed by, uint256 loss, uint256 absorbed, bytes32 head)
 RecoveryApplied(uint256 indexed loanId, address indexed payer, uint256 amount, uint256 recovered,
-  uint256 outstandingPrincipal, bytes32 head)
+  uint256 outstandingPrincipal, uint8 status, bytes32 head)
 LedgerPaused(address indexed account, bytes32 head)
 LedgerUnpaused(address indexed account, bytes32 head)
 AccessChanged(bytes32 indexed role, address indexed account, address indexed by, bool granted, bytes32 head)
@@ -96,6 +98,10 @@ POLICY = {
     "maxLenderExposure": 10_000_000 * 10**6,
     "defaultAfter": 90 * DAY,
     "publicDefaultDelay": 30 * DAY,
+    "minPeriodSeconds": DAY,
+    "maxPeriodSeconds": 366 * DAY,
+    "maxTenorSeconds": 30 * 365 * DAY,
+    "disbursementWindow": 30 * DAY,
 }
 
 
@@ -115,6 +121,7 @@ def terms(principal: int, rate: int, periods: int, method: int, fee_bps: int, re
         "feeRecipient": PLATFORM if fee_bps else "0x" + "00" * 20,
         "reserveBps": reserve_bps,
         "fundingDeadline": 2_000_000_000,
+        "loanRef": "0x" + "00" * 32,
     }
 
 
@@ -229,14 +236,21 @@ def events() -> list[tuple[str, dict[str, Any]]]:
         ("LoanWrittenOff", {"loanId": 2, "by": SERVICER, "loss": P2, "absorbed": reserve2}),
         (
             "RecoveryApplied",
-            {"loanId": 2, "payer": SERVICER, "amount": RECOVERY2, "recovered": RECOVERY2, "outstandingPrincipal": 0},
+            {
+                "loanId": 2,
+                "payer": SERVICER,
+                "amount": RECOVERY2,
+                "recovered": RECOVERY2,
+                "outstandingPrincipal": 0,
+                "status": 7,  # WrittenOff
+            },
         ),
     ]
     # the platform withdraws everything it earned: both fees, its income share and its principal
     fee1 = sum(r.interest for r in sched) * FEE1 // 10_000
     income1 = sum(r.interest for r in sched) - fee1
     platform_total = fee1 + income1 * 3000 // 10_000 + P1 * 3000 // 10_000 + i2 * FEE2 // 10_000
-    evs.append(("Withdrawn", {"account": PLATFORM, "amount": platform_total}))
+    evs.append(("Withdrawn", {"account": PLATFORM, "to": PLATFORM, "amount": platform_total}))
     return evs
 
 

@@ -11,8 +11,8 @@ from audit_synthetic import LEDGER
 from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig
 from pylender.audit.index import AuditIndex
+from pylender.audit.ingest import fetch_records
 from pylender.audit.records import Record, encode_log
-from pylender.audit.verify import fetch_records
 from pylender.errors import AuditError
 
 
@@ -72,3 +72,19 @@ def test_an_index_of_another_ledger_is_refused(tmp_path: Path) -> None:
     AuditIndex(tmp_path / "a.sqlite", LEDGER, 31337).close()
     with pytest.raises(AuditError, match="belongs to ledger"):
         AuditIndex(tmp_path / "a.sqlite", "0x" + "22" * 20, 31337)
+
+
+def test_a_reorganised_chain_rolls_the_index_back_to_the_common_ancestor_and_reads_again(
+    synthetic_catalog: EventCatalog, spread: list[Record], tmp_path: Path
+) -> None:
+    path = tmp_path / "audit.sqlite"
+    logs = [encode_log(synthetic_catalog, r, LEDGER) for r in spread]
+    _run(synthetic_catalog, FakeLogNode(logs, 2_000), path, 2_000)  # records 1..9, up to block 2,000
+    # the other branch from block 1,001 on: records 6..9 (blocks 1,250..2,000 before) land one block later
+    moved = [r.model_copy(update={"block_number": r.block_number + 1}) if r.block_number > 1_000 else r for r in spread]
+    node = FakeLogNode([encode_log(synthetic_catalog, r, LEDGER) for r in moved], 4_999, fork_after=1_000)
+    records, checker, old = _run(synthetic_catalog, node, path, 4_999)
+    assert node.served[0][0] == 1_000  # read again after block 999, the last block both branches share
+    assert records == moved and checker.head == moved[-1].head and checker.findings == old == []
+    with AuditIndex(path, LEDGER, 31337) as index:
+        assert index.records() == moved and index.fetched_block == 4_999

@@ -12,11 +12,11 @@ from pylender.audit.records import HASH_MASK, LogDecoder, Record, chain_head, en
 
 def test_catalog_keeps_only_events_whose_last_input_is_head(synthetic_catalog: EventCatalog) -> None:
     assert "Transfer" not in synthetic_catalog.names
-    assert len(synthetic_catalog.names) == 15
+    assert len(synthetic_catalog.names) == 16
     spec = synthetic_catalog.by_name("LoanOriginated")
     assert spec.signature == (
         "LoanOriginated(uint256,address,bytes32,(address,bytes32,uint128,uint16,uint16,uint32,uint8,uint32,uint16,"
-        "uint16,uint16,address,uint16,uint40),(address,uint16)[],bytes32)"
+        "uint16,uint16,address,uint16,uint40,bytes32),(address,uint16)[],bytes32)"
     )
     assert spec.topic0 == keccak(text=spec.signature)
 
@@ -56,9 +56,10 @@ def test_chain_head_is_keccak_of_previous_head_topic_and_args_with_seq_in_low_bi
     spec = synthetic_catalog.by_name("Withdrawn")
     prev = (0xABC << 64) | 41
     # all arguments static: abi.encode is the 32-byte words side by side, built here by hand
-    words = prev.to_bytes(32, "big") + spec.topic0 + bytes(12) + bytes.fromhex(PLATFORM[2:]) + (77).to_bytes(32, "big")
+    address = bytes(12) + bytes.fromhex(PLATFORM[2:])
+    words = prev.to_bytes(32, "big") + spec.topic0 + address + address + (77).to_bytes(32, "big")
     expected = (int.from_bytes(keccak(words), "big") & HASH_MASK) | 42
-    assert chain_head(prev, 42, spec, {"account": PLATFORM, "amount": 77}) == expected
+    assert chain_head(prev, 42, spec, {"account": PLATFORM, "to": PLATFORM, "amount": 77}) == expected
     assert seq_of(expected) == 42
 
 

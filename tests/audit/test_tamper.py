@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,11 @@ from audit_synthetic import BANK, synthetic_abi
 
 from pylender.audit.events import EventCatalog
 from pylender.audit.export import write_export
+from pylender.audit.findings import Outcome
+from pylender.audit.record import parse_trusted_head
 from pylender.audit.records import Record, build_chain, format_head
 from pylender.audit.verify import verify_file
+from pylender.errors import InvalidHead
 
 
 @pytest.fixture()
@@ -115,7 +119,7 @@ def test_a_forged_appended_record_is_named(export: Path, abi_file: Path, synthet
         "loan_id": "" if export.suffix == ".csv" else None,
         "head": format_head((0xDEAD << 64) | 21),
     }
-    _set_fields(forged, {"account": BANK, "amount": 1_000})
+    _set_fields(forged, {"account": BANK, "to": BANK, "amount": 1_000})
     _save(export, [*rows, forged])
     result = verify_file(export, abi_path=abi_file)
     assert [(f.check, f.seq) for f in result.findings if f.check == "chain"] == [("chain", 21)]
@@ -124,7 +128,7 @@ def test_a_forged_appended_record_is_named(export: Path, abi_file: Path, synthet
 def test_a_forged_record_with_a_recomputed_head_is_caught_by_the_trusted_head(
     export: Path, abi_file: Path, synthetic_records: list[Record], synthetic_catalog: EventCatalog
 ) -> None:
-    fields = {"account": BANK, "amount": 1_000}
+    fields = {"account": BANK, "to": BANK, "amount": 1_000}
     head = build_chain(synthetic_catalog, [("Withdrawn", fields)], start_head=synthetic_records[-1].head)[0]
     rows = _rows(export)
     forged = {
@@ -142,3 +146,42 @@ def test_a_forged_record_with_a_recomputed_head_is_caught_by_the_trusted_head(
     assert all(f.check != "chain" for f in result.findings)  # the forger rehashed correctly ...
     replayed = [(f.seq, f.field) for f in result.findings if f.check == "replay"]
     assert replayed == [(21, "withdrawn amount")]  # ... but withdraw() always pays the whole balance
+
+
+def test_an_untouched_export_without_a_trusted_head_is_consistent_but_not_proven_complete(export: Path) -> None:
+    result = verify_file(export)
+    assert result.consistent and not result.ok and not result.proven_complete
+    assert (result.outcome, result.exit_code) == (Outcome.NOT_PROVEN_COMPLETE, 3)
+    assert result.to_json_dict()["outcome"] == "not proven complete" and result.to_json_dict()["ok"] is False
+
+
+def test_a_truncated_export_is_not_proven_complete_offline_and_the_trusted_head_names_the_missing_seqs(
+    export: Path, synthetic_records: list[Record]
+) -> None:
+    _save(export, _rows(export)[:-3])  # records 18, 19 and 20 cut from the end
+    offline = verify_file(export)
+    assert (offline.outcome, offline.exit_code, offline.last_seq) == (Outcome.NOT_PROVEN_COMPLETE, 3, 17)
+    checked = verify_file(export, expected_head=synthetic_records[-1].head)
+    assert (checked.outcome, checked.exit_code) == (Outcome.FINDINGS, 1)
+    assert [(f.check, f.seq) for f in checked.findings] == [("head", 18)]
+    assert "18..20 missing at the end" in checked.findings[0].detail
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("0x1234", "32 bytes"),
+        ("0x" + "zz" * 32, "not hexadecimal"),
+        ("0x01" + "00" * 30 + "01", "first byte must be 00"),
+        ("0x00" + "ab" * 24 + "00" * 7, "seq (the low 56 bits) is 0"),
+        ("", "32 bytes"),
+    ],
+)
+def test_an_expected_head_that_is_not_a_head_is_a_named_error(text: str, why: str) -> None:
+    with pytest.raises(InvalidHead, match=re.escape(why)):
+        parse_trusted_head(text)
+
+
+def test_an_expected_head_of_the_right_form_is_read_with_or_without_0x(synthetic_records: list[Record]) -> None:
+    head = synthetic_records[-1].head
+    assert parse_trusted_head(format_head(head)) == parse_trusted_head(format_head(head)[2:]) == head

@@ -172,3 +172,12 @@ def test_logs_are_read_into_the_fields_the_audit_uses_and_odd_replies_as_plain_j
     }
     assert http.call("eth_getLogs", [], LOGS_REPLY)["result"][0]["topics"] == "not a list"  # plain JSON, whole
     assert http.call("eth_getLogs", [], LOGS_REPLY)["error"]["code"] == -32005
+
+
+def test_an_indexed_read_keeps_each_logs_block_hash_and_a_plain_one_skips_it() -> None:
+    from pylender.audit.fetch import HASHED_LOGS_REPLY, LOGS_REPLY
+
+    log = {"topics": [], "data": "0x", "blockNumber": "0x5", "blockHash": "0x" + "33" * 32, "logIndex": "0x0"}
+    raw = json.dumps({"jsonrpc": "2.0", "id": 1, "result": [log]}).encode()
+    assert HASHED_LOGS_REPLY.decode(raw)["result"][0]["blockHash"] == "0x" + "33" * 32
+    assert "blockHash" not in LOGS_REPLY.decode(raw)["result"][0]

@@ -120,6 +120,7 @@ def test_the_storage_floor_lies_between_the_transfer_floor_and_the_ledger(
         "Institutions",
         "LoanViews",
         "Origination",
+        "Policy",
         "Prepayment",
     }
     assert all(f"| {name} | {c['runtime']:,} | {c['initcode']:,} |" in markdown for name, c in sizes.items())

@@ -36,7 +36,8 @@ def test_demo_on_rpc_leaves_a_ledger_the_audit_verifies(node: LocalNode, tmp_pat
         report["audit_seq"],
         report["audit_seq"],
     )
-    assert "OK" in ok(run("audit", "verify", "--rpc", node.url, "--ledger", report["ledger"]))
+    verdict = "VERIFIED: the trail is complete up to a trusted head, untampered, and replays (exit 0)"
+    assert verdict in ok(run("audit", "verify", "--rpc", node.url, "--ledger", report["ledger"]))
     listed = as_json(on(node.url, dep, "loan", "list", "--status", "written-off", "--json"))
     assert [loan["loan_id"] for loan in listed["loans"]] == [report["defaulted_loan"]]
     human = ok(on(node.url, dep, "demo", "--loans", "4"))

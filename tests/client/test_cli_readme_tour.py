@@ -53,7 +53,7 @@ def test_every_tour_command_works_as_printed(tmp_path: Path) -> None:
     assert done.returncode == 0, text
     assert "Traceback" not in text and "Error:" not in text
     # Every figure whole: the audit's own table (pylender.audit.cli) aside, nothing is cut with an ellipsis.
-    audit = text[text.index("audit verification") : text.index("OK: the trail is complete")]
+    audit = text[text.index("audit verification") : text.index("VERIFIED: the trail is complete")]
     assert "…" not in text.replace(audit, "")
     assert "withdrawable  745.684017" in text  # lender balance 1: the bank's 70 % of the first installment
     assert "the ledger may pull 0.000000 from 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc" in text

@@ -319,7 +319,9 @@ def test_default_write_off_and_recover(
     )
 
 
-def test_pause_stops_repayments_until_unpause(rpc_url: str, dep_file: Path, accounts: dict[str, LocalAccount]) -> None:
+def test_pause_stops_withdrawals_but_never_a_repayment(
+    rpc_url: str, dep_file: Path, accounts: dict[str, LocalAccount]
+) -> None:
     loan_id = _active_loan(rpc_url, dep_file)
     outsider = accounts["outsider"].address
     _fails(
@@ -328,7 +330,9 @@ def test_pause_stops_repayments_until_unpause(rpc_url: str, dep_file: Path, acco
     )
     ledger = str(json.loads(dep_file.read_text())["ledger"])
     assert _json(invoke(rpc_url, dep_file, "pause", "--json")) == {"ledger": ledger, "paused": True}
-    _fails(invoke(rpc_url, dep_file, "loan", "repay", loan_id, "100", "--from", "5"), "LoanStateError: EnforcedPause()")
+    paid = invoke(rpc_url, dep_file, "loan", "repay", loan_id, "100", "--from", "5")  # inflows stay open
+    assert paid.exit_code == 0 and f"repaid 100.000000 on loan {loan_id}: Active" in paid.output
+    _fails(invoke(rpc_url, dep_file, "lender", "withdraw", "--from", "1"), "LoanStateError: EnforcedPause()")
     _fails(invoke(rpc_url, dep_file, "pause"), "LoanStateError: EnforcedPause()")
     _fails(
         invoke(rpc_url, dep_file, "unpause", "--from", "4"),
@@ -336,7 +340,6 @@ def test_pause_stops_repayments_until_unpause(rpc_url: str, dep_file: Path, acco
     )
     assert _json(invoke(rpc_url, dep_file, "unpause", "--json")) == {"ledger": ledger, "paused": False}
     _fails(invoke(rpc_url, dep_file, "unpause"), "LoanStateError: ExpectedPause()")
-    paid = invoke(rpc_url, dep_file, "loan", "repay", loan_id, "100", "--from", "5")
-    assert paid.exit_code == 0 and f"repaid 100.000000 on loan {loan_id}: Active" in paid.output
     balances = _json(invoke(rpc_url, dep_file, "lender", "balance", "--json"))["institutions"]
     assert [b["withdrawable"] for b in balances] == [70 * UNIT, 30 * UNIT]
+

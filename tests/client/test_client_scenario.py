@@ -118,14 +118,13 @@ def test_cancel_and_pause_scenario_reverts_where_expected(chain: Pylender) -> No
     reverted = [(a.kind, a.loan, a.reverted) for a in result.actions if a.reverted]
     assert reverted == [
         ("cancel", "J", "CancelNotAllowed"),
-        ("repay", "G", "EnforcedPause"),
         ("withdraw", None, "EnforcedPause"),
         ("unpause", None, "ExpectedPause"),
     ]
     assert {k: s.status for k, s in result.loans.items()} == {"G": "Closed", "H": "Cancelled", "J": "Cancelled"}
     g = result.loans["G"]
     assert g.principal_paid == 12_000 * 10**6
-    assert g.penalty_paid > 0  # installment 2 paid 2 days beyond its grace: the pause does not stop the clock
+    assert g.penalty_paid > 0  # installment 3 paid 2 days beyond its grace
     # everything the lenders put in came back out: G's principal and income, H's refunded 8,000
     income = g.interest_paid + g.penalty_paid + g.prepayment_fee_paid
     withdrawn = {k: s.withdrawn for k, s in result.lenders.items()}
@@ -167,17 +166,17 @@ def test_a_stage_keeps_a_loan_before_disbursement(chain: Pylender) -> None:
     assert chain_view(result) == replay_reference(scenario, result)
 
 
-def test_a_repay_while_paused_fails_with_the_named_error(chain: Pylender, tmp_path: Path) -> None:
-    text = RUNNABLE + "timeline:\n  - advance_days: 30\n  - pause\n  - repay: {loan: L}\n"
+def test_a_withdrawal_while_paused_fails_with_the_named_error(chain: Pylender, tmp_path: Path) -> None:
+    text = RUNNABLE + "timeline:\n  - advance_days: 30\n  - repay: {loan: L}\n  - pause\n  - withdraw: {lender: bank}\n"
     with pytest.raises(EnforcedPause) as info:
         run_scenario(parse(text), session=chain)
     assert str(info.value) == "LoanStateError: EnforcedPause()"
-    assert info.value.__notes__ == ["in scenario step repay (line 16)"]
+    assert info.value.__notes__ == ["in scenario step withdraw (line 17)"]
     path = tmp_path / "paused.yaml"
     path.write_text(text)
     result = CliRunner().invoke(cli, ["run", str(path), "--json"])
     assert result.exit_code == 1
-    assert "LoanStateError: EnforcedPause() (in scenario step repay (line 16))" in result.output
+    assert "LoanStateError: EnforcedPause() (in scenario step withdraw (line 17))" in result.output
 
 
 def test_expect_error_fails_when_the_step_succeeds_or_reverts_otherwise(chain: Pylender) -> None:

@@ -64,6 +64,7 @@ def test_deploy_on_a_node_that_stays_saves_a_deployment_pylender_uses(node: Loca
         "Institutions",
         "LoanViews",
         "Origination",
+        "Policy",
         "Prepayment",
     }
     ok(on(node.url, dep, "lender", "add", "1", "Bank"))

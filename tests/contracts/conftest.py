@@ -166,8 +166,9 @@ def terms_tuple(terms: dict[str, Any]) -> tuple:
         "feeRecipient",
         "reserveBps",
         "fundingDeadline",
+        "loanRef",
     )
-    return tuple(terms[k] for k in keys)
+    return tuple(terms.get(k, b"\x00" * 32) if k == "loanRef" else terms[k] for k in keys)
 
 
 @pytest.fixture

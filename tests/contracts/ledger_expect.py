@@ -32,6 +32,10 @@ def policy_tuple(**overrides: int) -> tuple:
         "maxLenderExposure": 10_000_000 * UNIT,
         "defaultAfter": 90 * DAY,
         "publicDefaultDelay": 30 * DAY,
+        "minPeriodSeconds": DAY,
+        "maxPeriodSeconds": 366 * DAY,
+        "maxTenorSeconds": 30 * 365 * DAY,
+        "disbursementWindow": 30 * DAY,
     }
     p.update(overrides)
     return tuple(p.values())
@@ -46,7 +50,14 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def penalty(unpaid: int, rate_bps: int, elapsed: int) -> int:
+    """One accrual, rounded up on its own."""
     return ceil_div(unpaid * rate_bps * elapsed, BPS * YEAR)
+
+
+def penalty_of(*accruals: tuple[int, int, int]) -> int:
+    """Penalty as the ledger owes it: the exact accruals (unpaid, rate bps, seconds) summed, then rounded up once
+    (docs/ledger-spec.md, "Credit risk")."""
+    return ceil_div(sum(u * r * s for u, r, s in accruals), BPS * YEAR)
 
 
 def income_of(loan: Any) -> int:

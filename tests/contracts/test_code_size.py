@@ -39,5 +39,6 @@ def test_the_ledger_is_one_stateful_contract_with_linked_libraries():
         "Institutions",
         "LoanViews",
         "Origination",
+        "Policy",
         "Prepayment",
     ]

@@ -15,6 +15,7 @@ from ledger_expect import (
     Breakdown,
     floor_share,
     penalty,
+    penalty_of,
     recompute_audit_chain,
 )
 
@@ -48,9 +49,9 @@ def test_45_days_overdue_then_paid_penalty_is_exact_and_split_70_30(
     when = rows[0].due + 45 * DAY  # installment 2 (due + 30 days) is overdue too, by 15 days
     chain.mine(timestamp=when - 1)
     due = ledger.amountDue(loan_id)  # one second earlier
-    assert due.penalty == penalty(rows[0].payment, RATE, 45 * DAY - 1) + penalty(rows[1].payment, RATE, 15 * DAY - 1)
+    assert due.penalty == penalty_of((rows[0].payment, RATE, 45 * DAY - 1), (rows[1].payment, RATE, 15 * DAY - 1))
     assert due.overdueInstallments == 2
-    expected_penalty = penalty(rows[0].payment, RATE, 45 * DAY) + penalty(rows[1].payment, RATE, 15 * DAY)
+    expected_penalty = penalty_of((rows[0].payment, RATE, 45 * DAY), (rows[1].payment, RATE, 15 * DAY))
     total = expected_penalty + rows[0].payment + rows[1].payment
     chain.pending_timestamp = when
     tx = ledger.repay(loan_id, total, sender=borrower)
@@ -100,7 +101,11 @@ def test_a_payment_smaller_than_the_penalty_pays_penalty_only_and_keeps_the_rest
     # from the checkpoint on, the penalty runs from it (not from the due date again)
     chain.pending_timestamp = when + 5 * DAY
     chain.mine(timestamp=when + 5 * DAY)
-    assert ledger.amountDue(loan_id).penalty == accrued - 100 + penalty(rows[0].payment, RATE, 5 * DAY)
+    # exact accrual: 10 days less the 100 paid, plus 5 days, rounded up once
+    assert (
+        ledger.amountDue(loan_id).penalty
+        == penalty_of((rows[0].payment, RATE, 10 * DAY), (rows[0].payment, RATE, 5 * DAY)) - 100
+    )
     conserve()
 
 
@@ -179,7 +184,7 @@ def test_mark_default_timing_and_owed_at_default(ledger, make_loan, borrower, se
     # installments 1..4 are due (due_4 = due_1 + 90 days)
     due_rows = [r for r in rows if r.due <= now]
     assert len(due_rows) == 4
-    expected_penalty = sum(penalty(r.payment, RATE, now - r.due) for r in due_rows if now > r.due + GRACE)
+    expected_penalty = penalty_of(*((r.payment, RATE, now - r.due) for r in due_rows if now > r.due + GRACE))
     unpaid_interest = sum(r.interest for r in due_rows)
     [event] = tx.events.filter(ledger.LoanDefaulted)
     assert (event.outstandingPrincipal, event.unpaidInterest, event.penaltyAccrued) == (

@@ -150,9 +150,9 @@ def test_disburse_needs_a_funded_loan_and_the_originator(ledger, originate, make
 
 
 def test_schedule_before_disbursement_is_the_full_schedule_from_offset_zero(ledger, originate):
-    loan_id = originate(principal=120_000, method=1, periods=12, annualRateBps=2400)
+    loan_id = originate(principal=120_000, method=1, periods=12, annualRateBps=2300)
     rows = ledger.scheduleOf(loan_id)
-    expected = schedule.build_schedule(120_000, 2400, PERIOD, 12, 1)
+    expected = schedule.build_schedule(120_000, 2300, PERIOD, 12, 1)
     assert [(r.index, r.dueDate, r.interest, r.principal) for r in rows] == [
         (e.index, e.due, e.interest, e.principal) for e in expected
     ]

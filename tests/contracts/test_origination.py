@@ -8,6 +8,7 @@ from conftest import ZERO, terms_tuple
 from ledger_expect import ORIGINATED, policy_tuple, recompute_audit_chain
 
 from pylender import schedule
+from pylender.values import loan_ref, loan_ref_text
 
 
 def test_register_institution_assigns_indexes_grants_lender_role_and_records(ledger, admin, outsider, institutions):
@@ -166,3 +167,20 @@ def test_terms_whose_installment_amount_cannot_be_stored_are_refused_at_originat
     ledger.originate(
         terms_tuple(new_terms(principal=limit, periods=12)), [(bank, 7000), (platform, 3000)], sender=originator
     )
+
+
+def test_a_loan_reference_finds_its_loan_and_is_unique(ledger, originator, new_terms, bank, platform):
+    """The institutions know a loan by their shared contract number: origination records it (in the terms, so in
+    the audit record), loanByRef finds the loan, and a second loan cannot take the same reference."""
+    ref = loan_ref("CL-2026-000123")
+    tranches = [(bank, 7000), (platform, 3000)]
+    ledger.originate(terms_tuple(new_terms(loanRef=ref)), tranches, sender=originator)
+    loan_id = ledger.loanCount()
+    assert ledger.loanByRef(ref) == loan_id
+    assert bytes(ledger.getLoan(loan_id).loanRef) == ref
+    assert loan_ref_text(ref) == "CL-2026-000123"
+    with ape.reverts(ledger.LoanRefTaken, loanRef=ref, loanId=loan_id):
+        ledger.originate(terms_tuple(new_terms(loanRef=ref)), tranches, sender=originator)
+    ledger.originate(terms_tuple(new_terms()), tranches, sender=originator)  # no reference: any number of loans
+    ledger.originate(terms_tuple(new_terms()), tranches, sender=originator)
+    assert ledger.loanByRef(b"\x00" * 32) == 0

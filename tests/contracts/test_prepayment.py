@@ -57,15 +57,20 @@ def test_prepayment_with_dues_outstanding_pays_them_first(ledger, make_loan, bor
     chain.pending_timestamp = rows[1].due + DAY  # installment 2 due (inside grace), 3 is current
     chain.mine(timestamp=rows[1].due + DAY)
     o3 = rows[1].outstanding_after
-    expected = rows[1].payment + schedule.interest(o3, 1200, PERIOD) + 100_000
-    assert ledger.prepaymentQuote(loan_id, 100_000) == expected
-    ledger.prepay(loan_id, 100_000, sender=borrower)
+    # prepaying accelerates: at least installment 3's scheduled principal (166,666) is paid in it
+    with ape.reverts(
+        ledger.PrepaymentBelowSchedule, loanId=loan_id, principalAmount=100_000, minimum=rows[2].principal
+    ):
+        ledger.prepaymentQuote(loan_id, 100_000)
+    expected = rows[1].payment + schedule.interest(o3, 1200, PERIOD) + 200_000
+    assert ledger.prepaymentQuote(loan_id, 200_000) == expected
+    ledger.prepay(loan_id, 200_000, sender=borrower)
     after = ledger.getLoan(loan_id)
     # equal principal re-amortizes: A = floor(outstanding / remaining periods)
     assert (after.currentInstallment, after.outstandingPrincipal, after.installmentAmount) == (
         4,
-        o3 - 100_000,
-        (o3 - 100_000) // 3,
+        o3 - 200_000,
+        (o3 - 200_000) // 3,
     )
     conserve()
 
@@ -89,8 +94,8 @@ def test_prepay_errors(ledger, make_loan, borrower, chain, originate):
         ledger.prepay(loan_id, 0, sender=borrower)
     with ape.reverts(ledger.Overpayment, loanId=loan_id, amount=o2 + 1, maxPayable=o2):
         ledger.prepay(loan_id, o2 + 1, sender=borrower)
-    with ape.reverts(ledger.PrepaymentLeavesNoPeriod, loanId=loan_id):
-        ledger.prepay(loan_id, o2 - 1, sender=borrower)  # installment 2 is the last
+    with ape.reverts(ledger.PrepaymentBelowSchedule, loanId=loan_id, principalAmount=o2 - 1, minimum=o2):
+        ledger.prepay(loan_id, o2 - 1, sender=borrower)  # installment 2 is the last: it owes all the principal
     with ape.reverts(ledger.Overpayment, loanId=loan_id, amount=o2 + 1, maxPayable=o2):
         ledger.prepaymentQuote(loan_id, o2 + 1)
     pending = originate()

@@ -152,6 +152,7 @@ def terms_tuple(
     reserve: int = 0,
     deadline: int,
     borrower_id: bytes = b"\x11" * 32,
+    loan_ref: bytes = bytes(32),
 ) -> tuple[Any, ...]:
     """``LoanTerms`` as the ABI tuple, unvalidated (the contract must do the rejecting)."""
     return (
@@ -169,6 +170,7 @@ def terms_tuple(
         fee_recipient,
         reserve,
         deadline,
+        loan_ref,
     )
 
 
@@ -188,6 +190,7 @@ def model_terms(t: tuple[Any, ...]) -> ref.LoanTerms:
         fee_recipient=t[11],
         reserve_bps=t[12],
         funding_deadline=t[13],
+        loan_ref=t[14],
     )
 
 

@@ -172,12 +172,27 @@ ROWS: dict[str, Row] = {
     "repayBatch": Row(
         Ctx.active, lambda c, loan: ([loan], [1_000]), frozenset({"servicer"}), _unauthorized("SERVICER_ROLE")
     ),
-    "prepay": Row(Ctx.active, lambda c, loan: (loan, 1_000), ALL, _unauthorized("NOBODY")),
+    # a prepayment pays at least the installment's scheduled principal (it accelerates, never defers)
+    "prepay": Row(
+        Ctx.active, lambda c, loan: (loan, c.ledger.schedule(loan)[0].principal), ALL, _unauthorized("NOBODY")
+    ),
     "withdraw": Row(
         Ctx.bank_has_withdrawable,
         lambda c, _: (),
         frozenset({"lender"}),
         lambda c, caller, _: ("UnknownInstitution", (c.addr(caller),)),
+    ),
+    "withdrawTo": Row(
+        Ctx.bank_has_withdrawable,
+        lambda c, _: (c.addr("spare"),),
+        frozenset({"lender"}),
+        lambda c, caller, _: ("UnknownInstitution", (c.addr(caller),)),
+    ),
+    "rotateInstitution": Row(
+        lambda c: None,
+        lambda c, _: (c.addr("bank"), c.addr("spare")),
+        frozenset({"admin"}),
+        _unauthorized("DEFAULT_ADMIN_ROLE"),
     ),
     "markDefault": Row(
         Ctx.defaultable_by_servicer, lambda c, loan: (loan,), frozenset({"servicer"}), _not_overdue_public
@@ -246,9 +261,25 @@ def test_the_linked_libraries_cannot_be_driven_directly(fresh: World):
     assert ledger.loan(loan_id) == before
 
 
-# Role administration stays available during a pause (revoking a compromised key is part of an investigation);
-# pause/unpause are the switch itself.
-NOT_PAUSABLE = {"grantRole", "revokeRole", "renounceRole", "pause", "unpause"}
+# Role administration and the rotation of an institution's address stay available during a pause (revoking or
+# replacing a compromised key is part of an investigation); pause/unpause are the switch itself; borrower-funded
+# inflows stay open, so the ledger never refuses a payment (docs/ledger-spec.md, "Roles").
+INFLOWS = {"repay", "repayBatch", "prepay", "recover"}
+NOT_PAUSABLE = {"grantRole", "revokeRole", "renounceRole", "rotateInstitution", "pause", "unpause", *INFLOWS}
+
+
+@pytest.mark.parametrize("fn", sorted(INFLOWS))
+def test_borrower_funded_inflows_stay_open_while_paused(fn: str, fresh: World):
+    ledger = fresh.client()
+    ctx = Ctx(fresh, ledger)
+    row = ROWS[fn]
+    state = row.setup(ctx)
+    ctx.paused()
+    caller = ROLES[sorted(row.allowed)[0]]
+    head = ledger.audit_head().seq
+    receipt = ledger.send(ledger.call(fn, *row.args(ctx, state)), fresh.accounts[caller])
+    assert receipt.status == 1
+    assert ledger.audit_head().seq == head + 1
 
 
 @pytest.mark.parametrize("fn", sorted(set(ROWS) - NOT_PAUSABLE))

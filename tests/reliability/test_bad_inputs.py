@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from reliability_support import DAY, UNIT, World, error_signature, model_terms, terms_tuple
 
-from pylender import artifacts
+from pylender import artifacts, errors
 from pylender import reference as ref
 from pylender.client.ledger import Ledger
 from pylender.client.session import _with_args
@@ -123,11 +123,12 @@ def _paused(action: str) -> Callable[[Case], Expect]:
     def case(c: Case) -> Expect:
         loan_id = c.active()
         c.send(c.l.call("pause"), "pauser")
+        # (borrower-funded inflows - repay, prepay, recover - stay open while paused: see test_access_matrix)
         calls = {
-            "repay": (c.l.call("repay", loan_id, 1_000), "borrower"),
+            "withdrawTo": (c.l.call("withdrawTo", c.addr("spare")), "bank"),
             "originate": (c.originate_call(c.terms()), "originator"),
             "withdraw": (c.l.call("withdraw"), "bank"),
-            "prepay": (c.l.call("prepay", loan_id, 1_000), "borrower"),
+            "markDefault": (c.l.call("markDefault", loan_id), "servicer"),
             "registerInstitution": (c.l.call("registerInstitution", c.addr("spare"), "x", False), "admin"),
         }
         call, by = calls[action]
@@ -145,8 +146,10 @@ def _exposure(c: Case) -> Expect:
 
 
 def _prepay_no_period(c: Case) -> Expect:
+    """The last installment owes all the principal: a prepayment of less would defer it."""
     loan_id = c.active(periods=1)
-    return c.l.call("prepay", loan_id, PRINCIPAL // 2), "borrower", ("PrepaymentLeavesNoPeriod", (loan_id,))
+    expected = ("PrepaymentBelowSchedule", (loan_id, PRINCIPAL // 2, PRINCIPAL))
+    return c.l.call("prepay", loan_id, PRINCIPAL // 2), "borrower", expected
 
 
 def _recover_too_much(c: Case) -> Expect:
@@ -244,10 +247,10 @@ CASES: dict[str, Callable[[Case], Expect]] = {
     "prepayment leaving no period": _prepay_no_period,
     "recover more than owed": _recover_too_much,
     "default before defaultAfter": _default_early,
-    "repay while paused": _paused("repay"),
+    "withdraw to another address while paused": _paused("withdrawTo"),
     "originate while paused": _paused("originate"),
     "withdraw while paused": _paused("withdraw"),
-    "prepay while paused": _paused("prepay"),
+    "mark default while paused": _paused("markDefault"),
     "register while paused": _paused("registerInstitution"),
     "pause twice": lambda c: (
         c.send(c.l.call("pause"), "pauser") or c.l.call("pause"),
@@ -312,11 +315,13 @@ def test_fee_on_transfer_token_is_rejected_not_booked(fresh: World):
     assert ledger.tranches(loan_id)[0].funded is False
 
 
-def _full_life_cycle(world: World, ledger: Ledger, principal: int, model: ref.ReferenceLedger) -> None:
+def _full_life_cycle(
+    world: World, ledger: Ledger, principal: int, model: ref.ReferenceLedger, rate: int = 1800
+) -> None:
     """Originate 70/30, fund, disburse, pay every installment when due, withdraw: exact amounts as the model."""
     c = Case(world, ledger)
     a = world.accounts
-    terms = c.terms(principal=principal, rate=1800, periods=3, service_fee=1000, fee_recipient=c.addr("platform"))
+    terms = c.terms(principal=principal, rate=rate, periods=3, service_fee=1000, fee_recipient=c.addr("platform"))
     tranches = c.tranches()
     now = ledger.now() + 1
     world.rpc("evm_setNextBlockTimestamp", [hex(now)])
@@ -364,9 +369,27 @@ def test_token_without_return_values_works_end_to_end(fresh: World):
     _full_life_cycle(fresh, ledger, 12_000 * 10**ledger_decimals, _model(fresh, ledger, ledger_decimals))
 
 
-@pytest.mark.parametrize("decimals, principal", [(0, 12_345), (0, 7), (18, 12_345 * 10**18 + 987_654_321)])
-def test_decimals_token_amounts_are_exact(decimals: int, principal: int, fresh: World):
+# 7 units of a 0-decimal token at 18 % would be charged a whole unit of interest each month (about 200 % a year):
+# refused (EffectiveRateAboveCap, below); interest-free, they run to the unit.
+@pytest.mark.parametrize(
+    "decimals, principal, rate", [(0, 12_345, 1800), (0, 7, 0), (18, 12_345 * 10**18 + 987_654_321, 1800)]
+)
+def test_decimals_token_amounts_are_exact(decimals: int, principal: int, rate: int, fresh: World):
     token = _deploy_token(fresh, "DecimalsToken", decimals)
     ledger = _ledger_on(fresh, token, decimals)
     assert ledger.decimals == decimals
-    _full_life_cycle(fresh, ledger, principal, _model(fresh, ledger, decimals))
+    _full_life_cycle(fresh, ledger, principal, _model(fresh, ledger, decimals), rate=rate)
+
+
+def test_a_tiny_loan_whose_rounding_breaks_the_rate_cap_is_refused(fresh: World):
+    token = _deploy_token(fresh, "DecimalsToken", 0)
+    ledger = _ledger_on(fresh, token, 0)
+    c = Case(fresh, ledger)
+    terms = c.terms(principal=7, rate=1800, periods=3, service_fee=1000, fee_recipient=c.addr("platform"))
+    model = _model(fresh, ledger, 0)
+    with pytest.raises(errors.EffectiveRateAboveCap) as chain_error:
+        ledger.send(c.originate_call(terms, c.tranches()), fresh.accounts["originator"])
+    with pytest.raises(errors.EffectiveRateAboveCap) as model_error:
+        model.originate(model_terms(terms), [ref.Tranche(x, s) for x, s in c.tranches()], ledger.now())
+    assert chain_error.value.args == model_error.value.args
+    assert chain_error.value.capBps == 2400 and chain_error.value.effectiveRateBps > 2400

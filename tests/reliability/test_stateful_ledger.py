@@ -40,6 +40,7 @@ from pylender import reference as ref
 from pylender.audit import verify_ledger
 from pylender.client.tx import Call
 from pylender.errors import ContractError
+from pylender.reference.waterfall import first_owing, load
 
 EXAMPLES = int(os.environ.get("PYLENDER_MACHINE_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PYLENDER_MACHINE_STEPS", "30"))
@@ -50,7 +51,7 @@ PIPELINE_GAS = 5_000_000
 AUDIT_EVERY = 10  # every tenth example is also verified end to end by pylender.audit
 
 LENDERS = ("bank", "platform", "third")
-ENDED = (ref.LoanStatus.CLOSED, ref.LoanStatus.WRITTEN_OFF)
+ENDED = (ref.LoanStatus.CLOSED, ref.LoanStatus.WRITTEN_OFF, ref.LoanStatus.RECOVERED)
 PRE_DISBURSEMENT = (ref.LoanStatus.ORIGINATED, ref.LoanStatus.FUNDED)
 BORROWER_ID = b"\x11" * 32  # terms_tuple's default: every loan of the machine has the same borrower
 
@@ -93,11 +94,23 @@ _TERMS = {
     "deadline": st.sampled_from([DAY, 7 * DAY]),
 }
 terms_st = st.fixed_dictionaries(_TERMS)
-valid_terms_st = st.fixed_dictionaries(
+valid_terms_st = st.one_of(
+    st.fixed_dictionaries(
+        {**_TERMS, "principal": st.integers(1_000_000, 5_000_000), "rate": st.sampled_from([0, 1, 799, 1200, 2300])}
+    ),
+    # small principals: interest rounds up to whole units (EffectiveRateAboveCap), so interest-free
+    st.fixed_dictionaries({**_TERMS, "principal": st.integers(1, 50), "rate": st.just(0)}),
+)
+# 免息分期 and friends: 0 % terms whose installments owe nothing until a late one (interest first; equal principal
+# with principal < periods): never overdue, never late, never defaultable while nothing is owed
+zero_due_terms_st = st.fixed_dictionaries(
     {
         **_TERMS,
-        "principal": st.one_of(st.integers(1, 50), st.integers(1_000, 5_000_000)),
-        "rate": st.sampled_from([0, 1, 799, 1200, 2400]),
+        "principal": st.one_of(st.integers(1, 5), st.integers(1_000_000, 5_000_000)),
+        "rate": st.just(0),
+        "periods": st.integers(2, 12),
+        "method": st.sampled_from([1, 2]),
+        "penalty": st.sampled_from([1800, 3600]),
     }
 )
 
@@ -238,6 +251,10 @@ class LedgerMachine(RuleBasedStateMachine):
         for lender, _ in self.shares[loan_id]:
             self._fund(loan_id, lender)
         self.disburse(loan_id)
+
+    @rule(shares=valid_shares_st, t=zero_due_terms_st)
+    def originate_zero_due_loan(self, shares, t):
+        self.originate_fund_disburse(shares, t)
 
     @rule(shares=shares_st, t=terms_st)
     def originate(self, shares, t):
@@ -382,16 +399,25 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self.touched.update(ids)
 
-    @rule(pick=pick_st, mode=st.sampled_from(["part", "part", "all", "over", "zero"]), frac=st.floats(0, 1))
+    @rule(
+        pick=pick_st,
+        mode=st.sampled_from(["part", "part", "all", "over", "zero", "short", "scheduled"]),
+        frac=st.floats(0, 1),
+    )
     def prepay(self, pick, mode, frac):
         loan_id = self._pick(pick, (ref.LoanStatus.ACTIVE,))
         loan = self.model.loans.get(loan_id)
         outstanding = loan.outstanding_principal if loan else 0
+        scheduled = 0  # the current installment's scheduled principal not yet paid: the least a prepayment pays
+        if loan is not None and loan.status == ref.LoanStatus.ACTIVE and loan.current <= loan.terms.periods:
+            scheduled = max(loan.dues(loan.current, loan.outstanding)[1] - loan.principal_paid_cur, 0)
         principal = {
             "part": max(1, int(outstanding * frac)),
             "all": outstanding,
             "over": outstanding + 1,
             "zero": 0,
+            "short": max(1, scheduled - 1),  # defers principal: PrepaymentBelowSchedule
+            "scheduled": max(1, scheduled),
         }[mode]
         self._act(
             "prepay",
@@ -427,9 +453,10 @@ class LedgerMachine(RuleBasedStateMachine):
         loan = self.model.loans.get(loan_id)
         if loan is None or loan.status != ref.LoanStatus.ACTIVE or loan.current > loan.terms.periods:
             return
-        at = loan.due_date(loan.current) + loan.terms.grace_period + self.world.policy.default_after
+        _, due = first_owing(loan, load(loan, self.now))  # installments owing nothing are never overdue
+        at = due + loan.terms.grace_period + loan.default_after
         if public:
-            at += self.world.policy.public_default_delay
+            at += loan.public_default_delay
         self._jump(at - 2 if early else at)
 
     @rule(pick=pick_st, by=st.sampled_from(["servicer", "servicer", "outsider"]))
@@ -460,6 +487,21 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self.touched.add(loan_id)
 
+    @rule(pick=pick_st, count=st.integers(2, 8), gap=st.sampled_from([1, 3600, DAY]))
+    def poke(self, pick, count, gap):
+        """One-unit repayments a little apart (by anyone): each pays a unit of penalty or interest and must add
+        nothing (penalty accrues exactly and is rounded once, when paid)."""
+        loan_id = self._pick(pick, (ref.LoanStatus.ACTIVE,))
+        for _ in range(count):
+            self._act(
+                "repay",
+                lambda now: self.model.repay(loan_id, 1, now),
+                self.ledger.call("repay", loan_id, 1),
+                "outsider",
+                dt=gap,
+            )
+        self.touched.add(loan_id)
+
     @rule(pick=pick_st, mode=st.sampled_from(["part", "all", "over", "zero"]), frac=st.floats(0, 1))
     def recover(self, pick, mode, frac):
         loan_id = self._pick(pick, (ref.LoanStatus.DEFAULTED, ref.LoanStatus.WRITTEN_OFF))
@@ -484,14 +526,18 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.ledger.balance_of(address) - before == expected
 
     @rule(
-        action=st.sampled_from(["originate", "fund", "repay", "withdraw", "markDefault", "cancel"]),
+        action=st.sampled_from(["originate", "fund", "repay", "withdraw", "markDefault", "cancel", "prepay"]),
         pick=pick_st,
         shares=shares_st,
         t=terms_st,
+        length=st.sampled_from([0, 0, DAY, 35 * DAY, 126 * DAY]),
     )
-    def pause_try_unpause(self, action, pick, shares, t):
-        """Pause, try one action (it must fail as the model says: EnforcedPause or a role error), unpause."""
+    def pause_try_unpause(self, action, pick, shares, t, length):
+        """Pause for `length`, try one action (outflows and admin fail as the model says: EnforcedPause or a role
+        error; inflows - repay, prepay - go through), unpause."""
         assert self._act("pause", lambda now: self.model.pause(), self.ledger.call("pause"), "pauser")
+        if length:
+            self.advance_time(length)
         if action == "originate":
             self._originate(shares, t)
         elif action == "fund":
@@ -502,6 +548,8 @@ class LedgerMachine(RuleBasedStateMachine):
             self.withdraw("bank")
         elif action == "markDefault":
             self.mark_default(pick, "servicer")
+        elif action == "prepay":
+            self.prepay(pick, "scheduled", 0.0)
         else:
             self.cancel(pick, "originator")
         assert self._act("unpause", lambda now: self.model.unpause(), self.ledger.call("unpause"), "pauser")
