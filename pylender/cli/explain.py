@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
-from pylender.cli.render import amount, when
+from pylender.cli.render import amount, duration, when
 from pylender.errors import ContractError, PylenderError
 from pylender.values import LoanStatus, role_name
 
@@ -31,11 +31,17 @@ AMOUNT_FIELDS = frozenset(
         "needed",
         "installmentAmount",
         "limit",
+        "principalAmount",
+        "minimum",
     }
 )
 """Contract error fields that hold token amounts (shown in tokens)."""
 TIME_FIELDS = frozenset({"deadline", "overdueSince", "defaultableAt"})
 """Contract error fields that hold Unix times (shown in ISO 8601)."""
+DURATION_FIELDS = frozenset(
+    {"periodSeconds", "minSeconds", "maxSeconds", "tenorSeconds", "capSeconds", "maxTenorSeconds"}
+)
+"""Contract error fields that hold lengths of time in seconds (shown as ``30 days (2,592,000 s)``)."""
 
 Show = Callable[[str], str]
 Hint = Callable[[Show, str], str | None]
@@ -50,6 +56,8 @@ def _value(key: str, value: Any, decimals: int | None, tz: tzinfo | None) -> str
         return amount(value, decimals)
     if key in TIME_FIELDS and isinstance(value, int):
         return when(value, tz)
+    if key in DURATION_FIELDS and isinstance(value, int):
+        return f"{duration(value)} ({value:,} s)"
     if key == "status" and isinstance(value, int) and value in LoanStatus._value2member_map_:
         return f"{value} ({LoanStatus(value).name})"
     if isinstance(value, bytes):
@@ -71,6 +79,25 @@ HINTS: dict[str, Hint] = {
         "what is due, and more is a prepayment (`pylender loan prepay`)"
     ),
     "RateAboveCap": lambda s, _: f"--rate must be ≤ {s('capBps')} bps, the policy's cap (`pylender policy show`)",
+    "EffectiveRateAboveCap": lambda s, _: (
+        f"the schedule's interest, rounded up each period, charges {s('effectiveRateBps')} bps a year, above the "
+        f"policy's cap of {s('capBps')} bps: lower --rate, or lengthen --period-days"
+    ),
+    "PeriodSecondsOutOfRange": lambda s, _: (
+        f"--period-days must be from {s('minSeconds')} to {s('maxSeconds')}, the policy's bounds "
+        "(`pylender policy show`)"
+    ),
+    "TenorAboveCap": lambda s, _: f"--periods × --period-days must be ≤ {s('capSeconds')}, the policy's maximum tenor",
+    "PeriodBoundsInvalid": lambda s, _: "--min-period-seconds must be positive and ≤ --max-period-seconds",
+    "RateTenorAboveLimit": lambda s, _: (
+        "--max-annual-rate-bps × --max-tenor-seconds must be ≤ 100 years at 100 % (10000 bps × 100 × 365 days): "
+        "lower one of them"
+    ),
+    "LoanRefTaken": lambda s, _: f"loan {s('loanId')} has this reference already: give another one",
+    "PrepaymentBelowSchedule": lambda s, _: (
+        f"PRINCIPAL must be ≥ {s('minimum')}, what the current installment still owes of principal "
+        "(a prepayment accelerates the schedule, never defers it)"
+    ),
     "PenaltyRateAboveCap": lambda s, _: f"--penalty-rate must be ≤ {s('capBps')} bps, the policy's cap",
     "PrincipalAboveCap": lambda s, _: f"--principal must be ≤ {s('cap')}, the policy's cap",
     "ReserveBelowMinimum": lambda s, _: f"--reserve must be ≥ {s('minBps')} bps, the policy's minimum",
@@ -155,4 +182,4 @@ def error_json(exc: PylenderError, decimals: int | None) -> dict[str, Any]:
     return out
 
 
-__all__ = ["AMOUNT_FIELDS", "HINTS", "TIME_FIELDS", "describe_error", "error_json"]
+__all__ = ["AMOUNT_FIELDS", "DURATION_FIELDS", "HINTS", "TIME_FIELDS", "describe_error", "error_json"]

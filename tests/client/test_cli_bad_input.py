@@ -57,6 +57,25 @@ CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
     ("lender-withdraw-nothing", ("lender", "withdraw", "--from", "1"), 1, ("ZeroAmount()",)),
     ("lender-withdraw-no-dev-account", ("lender", "withdraw", "--from", "42"), 1, ("no dev account 42",)),
     ("lender-withdraw-no-key", ("lender", "withdraw", "--from", DEAD), 1, ("pylender holds no key", "PRIVATE_KEY")),
+    (
+        "lender-withdraw-to-nowhere",
+        ("lender", "withdraw", "--to", "bank", "--from", "1"),
+        2,
+        ("--to must be an address",),
+    ),
+    (
+        "lender-rotate-unregistered",
+        ("lender", "rotate", "3", "6"),
+        1,
+        ("UnknownInstitution(account=0x90F79bf6EB2c4f870365E785982E1f101E93b906)", "pylender lender add"),
+    ),
+    (
+        "lender-rotate-not-admin",
+        ("lender", "rotate", "1", "6", "--from", "4"),
+        1,
+        ("AccessControlUnauthorizedAccount", "neededRole=DEFAULT_ADMIN_ROLE"),
+    ),
+    ("lender-rotate-not-an-address", ("lender", "rotate", "1", "0xnope"), 2, ("NEW_ADDRESS must be an address",)),
     # -- token --------------------------------------------------------------------------------------------
     ("mint-negative", ("token", "mint", "1", "-5"), 2, ("AMOUNT must be positive, got -5",)),
     ("mint-too-fine", ("token", "mint", "1", "1.2345678"), 2, ("AMOUNT has more decimals than the token's 6",)),
@@ -134,6 +153,18 @@ CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
         ("--fee-recipient and --service-fee",),
     ),
     ("period-zero-days", (*ORIGINATE, *TRANCHES, "--period-days", "0"), 2, ("--period-days must be > 0 days",)),
+    (
+        "period-above-policy",
+        (*ORIGINATE, *TRANCHES, "--period-days", "400"),
+        1,
+        ("PeriodSecondsOutOfRange(periodSeconds=400 days (34,560,000 s)", "--period-days must be from 1 days"),
+    ),
+    (
+        "tenor-above-policy",
+        (*originate(periods="31"), *TRANCHES, "--period-days", "366"),
+        1,
+        ("TenorAboveCap(tenorSeconds=11,346 days", "the policy's maximum tenor"),
+    ),
     ("grace-negative", (*ORIGINATE, *TRANCHES, "--grace-days", "-1"), 2, ("--grace-days must be ≥ 0 days",)),
     ("penalty-above-uint16", (*ORIGINATE, *TRANCHES, "--penalty-rate", "70000"), 2, ("≤ 65535 bps, got 70000",)),
     (
@@ -198,6 +229,12 @@ CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
     ("recover-active", ("loan", "recover", "1", "10", "--from", "5"), 1, ("LoanNotInStatus",)),
     ("prepay-negative", ("loan", "prepay", "1", "-1", "--from", "5"), 2, ("PRINCIPAL must be positive, got -1",)),
     ("prepay-too-much", ("loan", "prepay", "1", "20000", "--from", "5"), 1, ("Overpayment", "PRINCIPAL must be ≤")),
+    (
+        "prepay-below-schedule",
+        ("loan", "prepay", "1", "1", "--from", "5"),
+        1,
+        ("PrepaymentBelowSchedule(loanId=1, principalAmount=1.000000", "PRINCIPAL must be ≥"),
+    ),
     ("show-unknown-loan", ("loan", "show", "424242"), 1, ("UnknownLoan: the ledger has no loan 424242",)),
     ("schedule-negative-id", ("loan", "schedule", "-3"), 2, ("LOAN_ID must be ≥ 1, got -3",)),
     ("list-unknown-status", ("loan", "list", "--status", "late"), 2, ("Invalid value for '--status'",)),
@@ -227,6 +264,18 @@ CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
     ("policy-duration-words", ("policy", "set", "--default-after", "soon"), 2, ("--default-after must be a duration",)),
     ("policy-not-admin", ("policy", "set", "--max-annual-rate-bps", "2000", "--from", "4"), 1, ("DEFAULT_ADMIN_ROLE",)),
     ("policy-unknown-field", ("policy", "set", "--max-fun", "5"), 2, ("No such option: --max-fun",)),
+    (
+        "policy-period-bounds-inverted",
+        ("policy", "set", "--min-period-seconds", "30d", "--max-period-seconds", "7d"),
+        1,
+        ("PeriodBoundsInvalid(minSeconds=30 days (2,592,000 s), maxSeconds=7 days", "--min-period-seconds must be"),
+    ),
+    (
+        "policy-rate-times-tenor-too-high",
+        ("policy", "set", "--max-annual-rate-bps", "10000", "--max-tenor-seconds", "40000d"),
+        1,
+        ("RateTenorAboveLimit(maxAnnualRateBps=10000, maxTenorSeconds=40,000 days", "lower one of them"),
+    ),
     # -- ledger-wide --------------------------------------------------------------------------------------
     ("pause-not-pauser", ("pause", "--from", "4"), 1, ("neededRole=PAUSER_ROLE",)),
     ("unpause-not-paused", ("unpause",), 1, ("ExpectedPause()", "the ledger is not paused")),
