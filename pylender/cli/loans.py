@@ -328,7 +328,9 @@ def loan_show(loan_id: int, as_json: bool) -> None:
             ("method", view.method.option),
             ("periods", f"{view.periods} x {duration(view.period_seconds)}"),
             ("grace period", duration(view.grace_period)),
+            ("default after", f"{duration(view.default_after)} overdue (the policy when originated)"),
             ("funding deadline", when(view.funding_deadline, tz)),
+            ("disburse by", when(view.disburse_by, tz)),
             ("disbursed", when(view.disbursed_at, tz)),
             ("installment", amount(view.installment_amount, d)),
             ("current installment", str(view.current_installment)),
@@ -345,7 +347,7 @@ def loan_show(loan_id: int, as_json: bool) -> None:
                 ("due now", amount(due.total_due, d)),
                 ("max payable now", amount(due.max_payable, d)),
             ]
-        if view.status in (LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF):
+        if view.status in (LoanStatus.DEFAULTED, LoanStatus.WRITTEN_OFF, LoanStatus.RECOVERED):
             pairs += [
                 ("owed at default", amount(view.owed_at_default, d)),
                 ("written off", amount(view.written_off, d)),

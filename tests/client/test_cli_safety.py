@@ -205,3 +205,7 @@ def test_dates_are_iso_8601_in_the_chosen_zone(chain: Pylender, rpc_url: str, to
     assert f"next due date          {utc}" in ok(on(rpc_url, tour, "loan", "show", "1", env={"COLUMNS": "80"}))
     assert beijing in ok(on(rpc_url, tour, "--tz", "Asia/Shanghai", "loan", "show", "1"))
     assert to_checksum_address(chain.account(5).address) in ok(on(rpc_url, tour, "loan", "show", "1"))
+    view = json.loads(ok(on(rpc_url, tour, "loan", "show", "1", "--json")))["loan"]
+    shown = ok(on(rpc_url, tour, "loan", "show", "1", env={"COLUMNS": "80"}))
+    assert f"disburse by            {datetime.fromtimestamp(view['disburse_by'], UTC).isoformat()}" in shown
+    assert "default after          90 days overdue (the policy when originated)" in shown
