@@ -28,7 +28,7 @@ from pylender.values import UINT256_MAX, borrower_id
 
 @click.group(cls=Group)
 def lender() -> None:
-    """Institutions: register, balances, withdraw."""
+    """Institutions: register, balances, withdraw, rotate."""
 
 
 @lender.command("add")
@@ -90,20 +90,47 @@ def lender_balance(address: str | None, as_json: bool) -> None:
 
 
 @lender.command("withdraw")
+@click.option(
+    "--to",
+    "to_text",
+    help="Send it to this address (or dev account index) instead: for an institution the token will not pay.",
+)
 @from_option
 @json_option
 @handle_errors
-def lender_withdraw(who: str | None, as_json: bool) -> None:
-    """Withdraw the signer's whole withdrawable balance."""
+def lender_withdraw(to_text: str | None, who: str | None, as_json: bool) -> None:
+    """Withdraw the signer's whole withdrawable balance (to its own address, or --to another)."""
     ledger = current_state().ledger()
     by = resolve_from(ledger, who) or ledger.default_signer
     address = signer_address(ledger, who)
-    withdrawn = ledger.withdraw(by)
+    to = parse_address(to_text, "--to") if to_text is not None else address
+    withdrawn = ledger.withdraw(by, to=None if to == address else to)
     d = ledger.decimals
     finish(
-        {"address": address, "withdrawn": withdrawn, "decimals": d},
+        {"address": address, "to": to, "withdrawn": withdrawn, "decimals": d},
         as_json,
-        lambda: say(f"{address} withdrew {amount(withdrawn, d)}"),
+        lambda: say(f"{address} withdrew {amount(withdrawn, d)}" + (f" to {to}" if to != address else "")),
+    )
+
+
+@lender.command("rotate")
+@click.argument("address")
+@click.argument("new_address", metavar="NEW_ADDRESS")
+@from_option
+@json_option
+@handle_errors
+def lender_rotate(address: str, new_address: str, who: str | None, as_json: bool) -> None:
+    """Move institution ADDRESS to NEW_ADDRESS (admin; works while paused): its index, balances, tranches and
+    lender role follow, for a lost or compromised key or a token that blacklisted it."""
+    ledger = current_state().ledger()
+    account = parse_address(address, "ADDRESS")
+    new_account = parse_address(new_address, "NEW_ADDRESS")
+    ledger.rotate_institution(account, new_account, by=resolve_from(ledger, who))
+    index = ledger.account_of(new_account).index
+    finish(
+        {"index": index, "from": account, "to": new_account},
+        as_json,
+        lambda: say(f"institution {index} moved from {account} to {new_account}"),
     )
 
 

@@ -63,6 +63,8 @@ SCRIPT: list[tuple[str, tuple[str, ...]]] = [
     ("+loan default", ("1",)),
     ("+loan write-off", ("1",)),
     ("+loan recover", ("1", "10", "--from", "5")),
+    ("+lender withdraw", ("--to", "7", "--from", "1")),
+    ("+lender rotate", ("2", "6")),
     ("role show", ()),
     ("+role grant", ("pauser", "3")),
     ("+role renounce", ("pauser", "--from", "3")),

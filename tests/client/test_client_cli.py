@@ -343,3 +343,23 @@ def test_pause_stops_withdrawals_but_never_a_repayment(
     balances = _json(invoke(rpc_url, dep_file, "lender", "balance", "--json"))["institutions"]
     assert [b["withdrawable"] for b in balances] == [70 * UNIT, 30 * UNIT]
 
+
+def test_rotate_moves_an_institution_while_paused_and_withdraw_pays_another_address(
+    rpc_url: str, dep_file: Path, chain: Pylender
+) -> None:
+    loan_id = _active_loan(rpc_url, dep_file)
+    assert invoke(rpc_url, dep_file, "loan", "repay", loan_id, "100", "--from", "5").exit_code == 0
+    platform, new, treasury = (chain.account(i).address for i in (2, 6, 7))
+    assert invoke(rpc_url, dep_file, "pause").exit_code == 0  # an incident: the key is replaced while paused
+    _fails(invoke(rpc_url, dep_file, "lender", "rotate", "2", "6", "--from", "4"), "neededRole=DEFAULT_ADMIN_ROLE")
+    rotated = _json(invoke(rpc_url, dep_file, "lender", "rotate", "2", "6", "--json"))
+    assert (rotated["index"], rotated["from"], rotated["to"]) == (2, platform, new)
+    assert invoke(rpc_url, dep_file, "unpause").exit_code == 0
+    [moved] = _json(invoke(rpc_url, dep_file, "lender", "balance", "6", "--json"))["institutions"]
+    assert (moved["index"], moved["name"], moved["withdrawable"]) == (2, "Example Platform", 30 * UNIT)
+    _fails(invoke(rpc_url, dep_file, "lender", "balance", "2"), "is not a registered institution", code=2)
+    before = _json(invoke(rpc_url, dep_file, "token", "balance", "7", "--json"))["balance"]
+    paid = _json(invoke(rpc_url, dep_file, "lender", "withdraw", "--to", "7", "--from", "6", "--json"))
+    assert (paid["address"], paid["to"], paid["withdrawn"]) == (new, treasury, 30 * UNIT)
+    assert _json(invoke(rpc_url, dep_file, "token", "balance", "7", "--json"))["balance"] == before + 30 * UNIT
+    assert _json(invoke(rpc_url, dep_file, "token", "balance", "6", "--json"))["balance"] == 0
