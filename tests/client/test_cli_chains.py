@@ -38,6 +38,10 @@ def test_demo_on_rpc_leaves_a_ledger_the_audit_verifies(node: LocalNode, tmp_pat
     )
     verdict = "VERIFIED: the trail is complete up to a trusted head, untampered, and replays (exit 0)"
     assert verdict in ok(run("audit", "verify", "--rpc", node.url, "--ledger", report["ledger"]))
+    # the report writes its dates in the zone every other command uses
+    html = tmp_path / "report.html"
+    ok(on(node.url, dep, "--tz", "Asia/Shanghai", "audit", "report", "--html", str(html)))
+    assert "ISO 8601 in Asia/Shanghai" in html.read_text()
     listed = as_json(on(node.url, dep, "loan", "list", "--status", "written-off", "--json"))
     assert [loan["loan_id"] for loan in listed["loans"]] == [report["defaulted_loan"]]
     human = ok(on(node.url, dep, "demo", "--loans", "4"))
