@@ -7,8 +7,12 @@
     ├── MissingExtra (ImportError)              an optional dependency is not installed (names the extra)
     ├── NodeUnreachable (ConnectionError)       no JSON-RPC node answers at a URL
     ├── WrongChainId (ValueError)               the node's chain id is not the expected one
+    ├── NotADevChain (ValueError)               dev accounts or time travel asked of a chain that is not a local one
+    ├── ChainNotKept (ValueError)               a deployment asked of a chain that ends with the command
+    ├── InvalidAmount (ValueError)              an amount that is negative, not a number, or finer than the token
     ├── SignerError (LookupError)               no usable signing key
     ├── DeploymentNotFound (FileNotFoundError)  no deployment file where the client looked
+    ├── NotALedger (ValueError)                 no pylender ledger at an address (a deployment's, or --ledger)
     ├── ScenarioError (ValueError)              a scenario file is malformed (with its line)
     ├── TransactionFailed (RuntimeError)        a transaction failed without a decodable reason
     ├── UnknownLoan (LookupError)               the ledger has no such loan
@@ -27,7 +31,6 @@
     │   ├── InvalidAddress (ValueError)         text given as an address is not one
     │   │   └── InstitutionNotInTrail           no institution in the trail answers to what was typed
     │   ├── InvalidRpcUrl (ValueError)          --rpc is not an http(s) URL
-    │   ├── NotALedger (ValueError)             no pylender ledger at an address on the node's chain
     │   ├── ExportMismatch (ValueError)         an export and the chain disagree on what they are
     │   ├── InvalidPath (ValueError)            a file to read is missing, or one to write is not writable
     │   ├── InvalidAbi (ValueError)             --abi is not an ABI
@@ -114,12 +117,31 @@ class WrongChainId(PylenderError, ValueError):
         super().__init__(f"WrongChainId: expected chain id {expected}, the node{where} reports {actual}")
 
 
+class NotADevChain(PylenderError, ValueError):
+    """A dev account index, anvil's public dev keys or a move of the chain's clock, asked of a chain that pylender
+    does not recognise as a local dev chain (chain id 31337 and a node that says it is anvil or hardhat, or the
+    embedded anvil); or a dev account index the chain does not have."""
+
+
+class ChainNotKept(PylenderError, ValueError):
+    """A deployment (or time travel) asked of the embedded chain, which ends with the command: nothing would remain."""
+
+
+class InvalidAmount(PylenderError, ValueError):
+    """An amount that is not a number, is negative, or has more decimals than the token: never floored or clamped."""
+
+
 class SignerError(PylenderError, LookupError):
     """No usable signing key (missing env variable, bad keystore password, ...)."""
 
 
 class DeploymentNotFound(PylenderError, FileNotFoundError):
     """No deployment file (ledger and token addresses) where the client looked."""
+
+
+class NotALedger(PylenderError, ValueError):
+    """The address holds no pylender ledger on the node's chain (an account, a token, another contract): one error
+    whether a deployment file names the address (the client) or an auditor does (``--ledger``)."""
 
 
 class ScenarioError(PylenderError, ValueError):
@@ -228,10 +250,6 @@ class InstitutionNotInTrail(InvalidAddress):
 
 class InvalidRpcUrl(AuditError, ValueError):
     """``--rpc`` is not an http(s) URL."""
-
-
-class NotALedger(AuditError, ValueError):
-    """The address holds no pylender ledger on the node's chain (an account, a token, another contract)."""
 
 
 class ExportMismatch(AuditError, ValueError):

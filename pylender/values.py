@@ -526,6 +526,8 @@ class Deployment:
     rpc: str | None = None
     #: The linked libraries the ledger's code calls, name -> address (deployed with it).
     libraries: dict[str, Address] = dataclasses.field(default_factory=dict)
+    #: The anvil state file that keeps the embedded chain the ledger lives on (``--state``), when not at ``rpc``.
+    state: str | None = None
 
 
 # -- validation at the boundary -----------------------------------------------------------------------------------

@@ -1,34 +1,34 @@
-"""``pylender lender|token|loan|credit``: institutions, the token, loans and credit records."""
+"""``pylender lender|token|credit``: institutions, the settlement token and borrowers' credit records."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
-from rich.table import Table
 
 from pylender.cli.common import (
     base_units_option,
-    console,
     current_state,
-    emit_json,
-    fail,
-    fmt_amount,
+    finish,
     from_option,
     handle_errors,
     json_option,
+    jsonable,
     parse_address,
     parse_amount,
     resolve_from,
+    signer_address,
 )
-from pylender.values import DAY, ZERO_ADDRESS, LoanStatus, LoanTerms, RepaymentMethod, Tranche, borrower_id, to_jsonable
+from pylender.cli.params import Group, OptionError
+from pylender.cli.render import amount, print_pairs, print_table, say
+from pylender.values import UINT256_MAX, borrower_id
 
 # -- lenders -------------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def lender() -> None:
-    """Institutions: register, balances, withdraw."""
+    """Institutions: register, balances, withdraw, rotate."""
 
 
 @lender.command("add")
@@ -36,14 +36,30 @@ def lender() -> None:
 @click.argument("name")
 @click.option("--platform", is_flag=True, help="The institution is a platform (counts towards the minimum share).")
 @from_option
+@json_option
 @handle_errors
-def lender_add(address: str, name: str, platform: bool, who: str | None) -> None:
+def lender_add(address: str, name: str, platform: bool, who: str | None, as_json: bool) -> None:
     """Register ADDRESS (or a dev account index) as institution NAME."""
+    if not name.strip():
+        raise OptionError("NAME must not be empty")
     ledger = current_state().ledger()
-    index = ledger.register_institution(
-        parse_address(address, "ADDRESS"), name, is_platform=platform, by=resolve_from(ledger, who)
+    account = parse_address(address, "ADDRESS")
+    index = ledger.register_institution(account, name, is_platform=platform, by=resolve_from(ledger, who))
+    finish(
+        {"index": index, "address": account, "name": name, "is_platform": platform},
+        as_json,
+        lambda: say(f"registered {name} ({account}) as institution {index}" + (", a platform" if platform else "")),
     )
-    console().print(f"registered {name} as institution {index}")
+
+
+def _institution_rows(ledger: Any, address: str | None) -> list[tuple[str, Any]]:
+    if address is None:
+        return list(ledger.institutions())
+    account = parse_address(address, "ADDRESS")
+    balance = ledger.account_of(account)
+    if balance.index == 0:
+        raise OptionError(f"ADDRESS {account} is not a registered institution (`pylender lender balance` lists them)")
+    return [(account, balance)]
 
 
 @lender.command("balance")
@@ -53,57 +69,99 @@ def lender_add(address: str, name: str, platform: bool, who: str | None) -> None
 def lender_balance(address: str | None, as_json: bool) -> None:
     """Withdrawable, reserve, loss and exposure of one institution, or of all."""
     ledger = current_state().ledger()
-    if address:
-        rows = [(parse_address(address, "ADDRESS"), ledger.account_of(parse_address(address, "ADDRESS")))]
-        if rows[0][1].index == 0:
-            fail(f"{rows[0][0]} is not a registered institution")
-    else:
-        rows = ledger.institutions()
-    if as_json:
-        emit_json([{"address": a, **to_jsonable(acc)} for a, acc in rows])
-        return
+    rows = _institution_rows(ledger, address)
     d = ledger.decimals
-    table = Table(title="institutions")
-    for col in ("#", "name", "address", "platform", "withdrawable", "reserve", "loss", "exposure"):
-        table.add_column(
-            col, justify="right" if col in ("#", "withdrawable", "reserve", "loss", "exposure") else "left"
-        )
-    for a, acc in rows:
-        amounts = (acc.withdrawable, acc.reserve, acc.loss, acc.exposure)
-        platform = "yes" if acc.is_platform else ""
-        table.add_row(str(acc.index), acc.name, a, platform, *(fmt_amount(v, d) for v in amounts))
-    console().print(table)
+    data = {
+        "decimals": d,
+        "institutions": [{"address": a, **jsonable(acc)} for a, acc in rows],
+    }
+
+    def human() -> None:
+        columns = ["#", "name", "platform", "withdrawable", "reserve", "loss", "exposure", "address"]
+        table = []
+        for a, acc in rows:
+            amounts = (acc.withdrawable, acc.reserve, acc.loss, acc.exposure)
+            table.append(
+                [str(acc.index), acc.name, "yes" if acc.is_platform else "no", *(amount(v, d) for v in amounts), a]
+            )
+        print_table("institutions", columns, table, right=["#", "withdrawable", "reserve", "loss", "exposure"])
+
+    finish(data, as_json, human)
 
 
 @lender.command("withdraw")
+@click.option(
+    "--to",
+    "to_text",
+    help="Send it to this address (or dev account index) instead: for an institution the token will not pay.",
+)
 @from_option
+@json_option
 @handle_errors
-def lender_withdraw(who: str | None) -> None:
-    """Withdraw the signer's whole withdrawable balance."""
+def lender_withdraw(to_text: str | None, who: str | None, as_json: bool) -> None:
+    """Withdraw the signer's whole withdrawable balance (to its own address, or --to another)."""
     ledger = current_state().ledger()
-    amount = ledger.withdraw(resolve_from(ledger, who) or ledger.default_signer)
-    console().print(f"withdrew {fmt_amount(amount, ledger.decimals)}")
+    by = resolve_from(ledger, who) or ledger.default_signer
+    address = signer_address(ledger, who)
+    to = parse_address(to_text, "--to") if to_text is not None else address
+    withdrawn = ledger.withdraw(by, to=None if to == address else to)
+    d = ledger.decimals
+    finish(
+        {"address": address, "to": to, "withdrawn": withdrawn, "decimals": d},
+        as_json,
+        lambda: say(f"{address} withdrew {amount(withdrawn, d)}" + (f" to {to}" if to != address else "")),
+    )
+
+
+@lender.command("rotate")
+@click.argument("address")
+@click.argument("new_address", metavar="NEW_ADDRESS")
+@from_option
+@json_option
+@handle_errors
+def lender_rotate(address: str, new_address: str, who: str | None, as_json: bool) -> None:
+    """Move institution ADDRESS to NEW_ADDRESS (admin; works while paused): its index, balances, tranches and
+    lender role follow, for a lost or compromised key or a token that blacklisted it."""
+    ledger = current_state().ledger()
+    account = parse_address(address, "ADDRESS")
+    new_account = parse_address(new_address, "NEW_ADDRESS")
+    ledger.rotate_institution(account, new_account, by=resolve_from(ledger, who))
+    index = ledger.account_of(new_account).index
+    finish(
+        {"index": index, "from": account, "to": new_account},
+        as_json,
+        lambda: say(f"institution {index} moved from {account} to {new_account}"),
+    )
 
 
 # -- token ---------------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def token() -> None:
-    """The settlement token: balances, and minting on the test token."""
+    """The settlement token: balances, allowances, and minting on the test token."""
 
 
 @token.command("mint")
 @click.argument("address")
-@click.argument("amount")
+@click.argument("amount_text", metavar="AMOUNT")
 @base_units_option
+@from_option
+@json_option
 @handle_errors
-def token_mint(address: str, amount: str, base_units: bool) -> None:
+def token_mint(address: str, amount_text: str, base_units: bool, who: str | None, as_json: bool) -> None:
     """Mint AMOUNT test tokens to ADDRESS (or a dev account index); local test token only."""
     ledger = current_state().ledger()
     to = parse_address(address, "ADDRESS")
-    ledger.mint(to, parse_amount(ledger, amount, base_units))
-    console().print(f"{to} holds {fmt_amount(ledger.balance_of(to), ledger.decimals)}")
+    value = parse_amount(ledger, amount_text, base_units)
+    ledger.mint(to, value, by=resolve_from(ledger, who))
+    balance = ledger.balance_of(to)
+    d = ledger.decimals
+    finish(
+        {"address": to, "minted": value, "balance": balance, "decimals": d},
+        as_json,
+        lambda: say(f"minted {amount(value, d)}: {to} holds {amount(balance, d)}"),
+    )
 
 
 @token.command("balance")
@@ -115,326 +173,85 @@ def token_balance(address: str, as_json: bool) -> None:
     ledger = current_state().ledger()
     who = parse_address(address, "ADDRESS")
     balance = ledger.balance_of(who)
-    if as_json:
-        emit_json({"address": who, "balance": balance})
-    else:
-        console().print(f"{who}: {fmt_amount(balance, ledger.decimals)}")
-
-
-# -- loans -----------------------------------------------------------------------------------------------
-
-
-@click.group()
-def loan() -> None:
-    """Loans: originate, fund, disburse, repay, prepay, cancel, default, write-off, recover, show, schedule."""
-
-
-def _parse_tranche(text: str) -> Tranche:
-    lender_part, sep, share = text.rpartition(":")
-    if not sep or not share.isdigit():
-        raise click.BadParameter(f"{text!r}: expected LENDER:SHARE_BPS, e.g. 0xabc...:7000", param_hint="--tranche")
-    return Tranche(lender=parse_address(lender_part, "--tranche"), share_bps=int(share))
-
-
-@loan.command("originate")
-@click.option("--borrower", required=True, help="Borrower address or dev account index.")
-@click.option("--borrower-id", required=True, help="Pseudonymous borrower id (hashed unless 0x + 64 hex).")
-@click.option("--principal", required=True, help="Principal in tokens.")
-@click.option("--rate", "rate_bps", type=int, required=True, help="Annual rate in bps.")
-@click.option("--periods", type=int, required=True)
-@click.option("--period-days", type=float, default=30, show_default=True)
-@click.option(
-    "--method",
-    type=click.Choice([m.option for m in RepaymentMethod]),
-    default=RepaymentMethod.EQUAL_INSTALLMENT.option,
-    show_default=True,
-)
-@click.option("--tranche", "tranches", multiple=True, required=True, help="LENDER:SHARE_BPS, lead first (repeat).")
-@click.option("--grace-days", type=float, default=0)
-@click.option("--penalty-rate", type=int, default=0, help="Penalty rate in bps.")
-@click.option("--prepayment-fee", type=int, default=0, help="Prepayment fee in bps.")
-@click.option("--service-fee", type=int, default=0, help="Service fee in bps of interest.")
-@click.option("--fee-recipient", help="Institution receiving the service fee.")
-@click.option("--reserve", type=int, default=0, help="Reserve in bps of income.")
-@base_units_option
-@from_option
-@json_option
-@handle_errors
-def loan_originate(**o: Any) -> None:
-    """Originate a loan; prints its id."""
-    ledger = current_state().ledger()
-    terms = LoanTerms(
-        borrower=parse_address(o["borrower"], "--borrower"),
-        borrower_id=borrower_id(o["borrower_id"]),
-        principal=parse_amount(ledger, o["principal"], o["base_units"]),
-        annual_rate_bps=o["rate_bps"],
-        periods=o["periods"],
-        period_seconds=int(o["period_days"] * DAY),
-        method=RepaymentMethod.parse(o["method"]),
-        grace_period=int(o["grace_days"] * DAY),
-        penalty_rate_bps=o["penalty_rate"],
-        prepayment_fee_bps=o["prepayment_fee"],
-        service_fee_bps=o["service_fee"],
-        reserve_bps=o["reserve"],
-        fee_recipient=parse_address(o["fee_recipient"], "--fee-recipient") if o["fee_recipient"] else ZERO_ADDRESS,
-    )
-    loan_id = ledger.originate(terms, [_parse_tranche(t) for t in o["tranches"]], by=resolve_from(ledger, o["who"]))
-    if o["as_json"]:
-        emit_json({"loanId": loan_id})
-    else:
-        console().print(f"originated loan {loan_id}")
-
-
-@loan.command("fund")
-@click.argument("loan_id", type=int)
-@click.option("--all", "fund_all", is_flag=True, help="Fund every unfunded tranche (keys held locally).")
-@click.option("--approve/--no-approve", default=True, show_default=True, help="Approve the ledger first if needed.")
-@from_option
-@handle_errors
-def loan_fund(loan_id: int, fund_all: bool, approve: bool, who: str | None) -> None:
-    """Fund the signer's tranche of LOAN_ID (or every tranche with --all)."""
-    ledger = current_state().ledger()
-    if fund_all:
-        ledger.fund_all(loan_id)
-    else:
-        ledger.fund(loan_id, resolve_from(ledger, who) or ledger.default_signer, approve=approve)
-    status = ledger.loan(loan_id).status
-    console().print(f"loan {loan_id}: {status.label}")
-
-
-@loan.command("disburse")
-@click.argument("loan_id", type=int)
-@from_option
-@handle_errors
-def loan_disburse(loan_id: int, who: str | None) -> None:
-    """Send the principal of a funded loan to its borrower."""
-    ledger = current_state().ledger()
-    ledger.loan(loan_id)
-    ledger.disburse(loan_id, by=resolve_from(ledger, who))
-    console().print(f"loan {loan_id} disbursed")
-
-
-@loan.command("repay")
-@click.argument("loan_id", type=int)
-@click.argument("amount", required=False)
-@click.option("--due", "pay_due", is_flag=True, help="Pay everything due now.")
-@click.option("--approve/--no-approve", default=True, show_default=True, help="Approve the ledger first if needed.")
-@base_units_option
-@from_option
-@handle_errors
-def loan_repay(
-    loan_id: int, amount: str | None, pay_due: bool, approve: bool, base_units: bool, who: str | None
-) -> None:
-    """Repay AMOUNT (tokens) on LOAN_ID, or --due."""
-    ledger = current_state().ledger()
-    ledger.loan(loan_id)
-    if pay_due:
-        if ledger.amount_due(loan_id).total_due == 0:
-            fail(f"nothing is due on loan {loan_id} now")
-        # The contract works out what is due when the transaction executes: never short, never an overpayment.
-        receipt = ledger.repay_due(loan_id, by=resolve_from(ledger, who), approve=approve)
-        [value] = ledger.repaid_amounts(receipt)
-    elif amount is None:
-        raise click.UsageError("give AMOUNT or --due")
-    else:
-        value = parse_amount(ledger, amount, base_units)
-        ledger.repay(loan_id, value, by=resolve_from(ledger, who), approve=approve)
-    loan_ = ledger.loan(loan_id)
-    console().print(
-        f"repaid {fmt_amount(value, ledger.decimals)} on loan {loan_id}: {loan_.status.label}, "
-        f"outstanding {fmt_amount(loan_.outstanding_principal, ledger.decimals)}"
+    d = ledger.decimals
+    finish(
+        {"address": who, "token": ledger.deployment.token, "balance": balance, "decimals": d},
+        as_json,
+        lambda: say(f"{who}: {amount(balance, d)}"),
     )
 
 
-def _loan_result(ledger: Any, loan_id: int, as_json: bool, message: str, **extra: int) -> None:
-    """After an action: ``message`` with the loan's status and outstanding principal, or the same as JSON."""
-    loan_ = ledger.loan(loan_id)
-    if as_json:
-        emit_json(
-            {"loanId": loan_id, "status": loan_.status.label, **extra, "outstanding": loan_.outstanding_principal}
-        )
+def _allowance_text(value: int, d: int) -> str:
+    return "unlimited" if value == UINT256_MAX else amount(value, d)
+
+
+@token.command("allowance")
+@click.argument("address")
+@json_option
+@handle_errors
+def token_allowance(address: str, as_json: bool) -> None:
+    """What the ledger may still pull from ADDRESS (0 after every exact approval is used)."""
+    ledger = current_state().ledger()
+    owner = parse_address(address, "ADDRESS")
+    value = ledger.allowance(owner)
+    d = ledger.decimals
+    finish(
+        {
+            "owner": owner,
+            "spender": ledger.address,
+            "allowance": value,
+            "unlimited": value == UINT256_MAX,
+            "decimals": d,
+        },
+        as_json,
+        lambda: say(f"the ledger may pull {_allowance_text(value, d)} from {owner}"),
+    )
+
+
+@token.command("approve")
+@click.argument("amount_text", metavar="AMOUNT")
+@base_units_option
+@from_option
+@json_option
+@handle_errors
+def token_approve(amount_text: str, base_units: bool, who: str | None, as_json: bool) -> None:
+    """Set the ledger's allowance from the signer to AMOUNT: 0 revokes it, `unlimited` only when you mean it."""
+    ledger = current_state().ledger()
+    if amount_text.strip().lower() == "unlimited":
+        value = UINT256_MAX
     else:
-        outstanding = fmt_amount(loan_.outstanding_principal, ledger.decimals)
-        console().print(f"{message}: {loan_.status.label}, outstanding {outstanding}")
-
-
-@loan.command("prepay")
-@click.argument("loan_id", type=int)
-@click.argument("principal")
-@click.option("--approve/--no-approve", default=True, show_default=True, help="Approve the ledger first if needed.")
-@base_units_option
-@from_option
-@json_option
-@handle_errors
-def loan_prepay(loan_id: int, principal: str, approve: bool, base_units: bool, who: str | None, as_json: bool) -> None:
-    """Prepay PRINCIPAL (tokens) of LOAN_ID: pays what is due, this installment's interest and the fee too."""
-    ledger = current_state().ledger()
-    ledger.loan(loan_id)
-    value = parse_amount(ledger, principal, base_units)
-    payer = resolve_from(ledger, who) or ledger.default_signer
-    before = ledger.balance_of(payer)
-    ledger.prepay(loan_id, value, by=payer, approve=approve)
-    paid = before - ledger.balance_of(payer)
+        value = parse_amount(ledger, amount_text, base_units, positive=False)
+    by = resolve_from(ledger, who) or ledger.default_signer
+    owner = signer_address(ledger, who)
+    ledger.approve(by, value)
+    now = ledger.allowance(owner)
     d = ledger.decimals
-    message = f"prepaid {fmt_amount(value, d)} of principal on loan {loan_id} (paid {fmt_amount(paid, d)})"
-    _loan_result(ledger, loan_id, as_json, message, principal=value, paid=paid)
+    finish(
+        {"owner": owner, "spender": ledger.address, "allowance": now, "unlimited": now == UINT256_MAX, "decimals": d},
+        as_json,
+        lambda: say(f"the ledger may pull {_allowance_text(now, d)} from {owner}"),
+    )
 
 
-@loan.command("cancel")
-@click.argument("loan_id", type=int)
-@from_option
+# -- credit --------------------------------------------------------------------------------------------
+
+
+@click.command(cls=Group.command_class)
+@click.argument("borrower")
 @json_option
 @handle_errors
-def loan_cancel(loan_id: int, who: str | None, as_json: bool) -> None:
-    """Cancel LOAN_ID before disbursement (originator; anyone once the funding deadline passed unfunded).
-
-    Funded tranches go back to their lenders' withdrawable balances.
-    """
+def credit(borrower: str, as_json: bool) -> None:
+    """A borrower's credit record (BORROWER as given at origination, or its 0x id)."""
     ledger = current_state().ledger()
-    refunded = sum(t.amount for t in ledger.tranches(loan_id) if t.funded)
-    ledger.cancel(loan_id, by=resolve_from(ledger, who))
-    message = f"loan {loan_id} cancelled, {fmt_amount(refunded, ledger.decimals)} back to its lenders"
-    _loan_result(ledger, loan_id, as_json, message, refunded=refunded)
-
-
-@loan.command("default")
-@click.argument("loan_id", type=int)
-@from_option
-@json_option
-@handle_errors
-def loan_default(loan_id: int, who: str | None, as_json: bool) -> None:
-    """Mark LOAN_ID defaulted (servicer; anyone after the public delay) once overdue long enough."""
-    ledger = current_state().ledger()
-    ledger.loan(loan_id)
-    ledger.mark_default(loan_id, by=resolve_from(ledger, who))
-    owed = ledger.loan(loan_id).owed_at_default
-    message = f"loan {loan_id} defaulted owing {fmt_amount(owed, ledger.decimals)}"
-    _loan_result(ledger, loan_id, as_json, message, owedAtDefault=owed)
-
-
-@loan.command("write-off")
-@click.argument("loan_id", type=int)
-@from_option
-@json_option
-@handle_errors
-def loan_write_off(loan_id: int, who: str | None, as_json: bool) -> None:
-    """Write a defaulted LOAN_ID off (servicer): the loss is split by share, reserves absorb it first."""
-    ledger = current_state().ledger()
-    ledger.loan(loan_id)
-    ledger.write_off(loan_id, by=resolve_from(ledger, who))
-    written_off = ledger.loan(loan_id).written_off
-    message = f"loan {loan_id} written off: {fmt_amount(written_off, ledger.decimals)}"
-    _loan_result(ledger, loan_id, as_json, message, writtenOff=written_off)
-
-
-@loan.command("recover")
-@click.argument("loan_id", type=int)
-@click.argument("amount")
-@click.option("--approve/--no-approve", default=True, show_default=True, help="Approve the ledger first if needed.")
-@base_units_option
-@from_option
-@json_option
-@handle_errors
-def loan_recover(loan_id: int, amount: str, approve: bool, base_units: bool, who: str | None, as_json: bool) -> None:
-    """Pay AMOUNT (tokens) recovered on a defaulted or written-off LOAN_ID; split by share."""
-    ledger = current_state().ledger()
-    ledger.loan(loan_id)
-    value = parse_amount(ledger, amount, base_units)
-    ledger.recover(loan_id, value, by=resolve_from(ledger, who), approve=approve)
-    recovered = ledger.loan(loan_id).recovered
+    record = ledger.credit_record(borrower)
     d = ledger.decimals
-    message = f"recovered {fmt_amount(value, d)} on loan {loan_id} ({fmt_amount(recovered, d)} in all)"
-    _loan_result(ledger, loan_id, as_json, message, amount=value, recovered=recovered)
+    data = {"borrower_id": "0x" + borrower_id(borrower).hex(), **jsonable(record), "decimals": d}
 
+    def human() -> None:
+        pairs = [
+            (key.replace("_", " "), amount(value, d) if key == "amount_written_off" else f"{value:,}")
+            for key, value in jsonable(record).items()
+        ]
+        print_pairs(f"credit record of {borrower}", pairs)
 
-@loan.command("show")
-@click.argument("loan_id", type=int)
-@json_option
-@handle_errors
-def loan_show(loan_id: int, as_json: bool) -> None:
-    """A loan's terms, state, tranches and what it owes now."""
-    ledger = current_state().ledger()
-    loan_ = ledger.loan(loan_id)
-    tranches = ledger.tranches(loan_id)
-    due = ledger.amount_due(loan_id) if loan_.status == LoanStatus.ACTIVE else None
-    if as_json:
-        emit_json(
-            {
-                "loanId": loan_id,
-                "loan": {**to_jsonable(loan_), "status": loan_.status.label},
-                "tranches": [to_jsonable(t) for t in tranches],
-                "due": to_jsonable(due) if due else None,
-            }
-        )  # fmt: skip
-        return
-    d = ledger.decimals
-    table = Table(title=f"loan {loan_id}: {loan_.status.label}", show_header=False)
-    rows = [
-        ("borrower", loan_.borrower),
-        ("principal", fmt_amount(loan_.principal, d)),
-        ("rate", f"{loan_.annual_rate_bps / 100:.2f} %"),
-        ("method", loan_.method.key),
-        ("periods", f"{loan_.periods} x {loan_.period_seconds / DAY:g} days"),
-        ("installment", fmt_amount(loan_.installment_amount, d)),
-        ("current installment", str(loan_.current_installment)),
-        ("outstanding principal", fmt_amount(loan_.outstanding_principal, d)),
-        ("interest paid", fmt_amount(loan_.interest_paid, d)),
-        ("principal paid", fmt_amount(loan_.principal_paid, d)),
-        ("service fee paid", fmt_amount(loan_.fee_paid, d)),
-        ("penalty paid", fmt_amount(loan_.penalty_paid, d)),
-    ]
-    if due is not None:
-        rows += [("due now", fmt_amount(due.total_due, d)), ("max payable now", fmt_amount(due.max_payable, d))]
-    for key, value in rows:
-        table.add_row(key, value)
-    console().print(table)
-    tt = Table(title="tranches")
-    for col in ("lender", "share", "amount", "funded"):
-        tt.add_column(col)
-    for t in tranches:
-        tt.add_row(t.lender, f"{t.share_bps / 100:.2f} %", fmt_amount(t.amount, d), "yes" if t.funded else "no")
-    console().print(tt)
-
-
-@loan.command("schedule")
-@click.argument("loan_id", type=int)
-@json_option
-@handle_errors
-def loan_schedule(loan_id: int, as_json: bool) -> None:
-    """The projected installments of LOAN_ID."""
-    ledger = current_state().ledger()
-    items = ledger.schedule(loan_id)
-    if as_json:
-        emit_json([to_jsonable(i) for i in items])
-        return
-    d = ledger.decimals
-    table = Table(title=f"loan {loan_id} schedule")
-    for col in ("#", "due", "outstanding", "interest", "principal", "total", "paid"):
-        table.add_column(col, justify="right")
-    for i in items:
-        table.add_row(
-            str(i.index), str(i.due_date), fmt_amount(i.outstanding_before, d), fmt_amount(i.interest, d),
-            fmt_amount(i.principal, d), fmt_amount(i.total, d), fmt_amount(i.interest_paid + i.principal_paid, d),
-        )  # fmt: skip
-    console().print(table)
-
-
-# -- credit, run, demo --------------------------------------------------------------------------------------
-
-
-@click.command()
-@click.argument("borrower_id")
-@json_option
-@handle_errors
-def credit(borrower_id: str, as_json: bool) -> None:
-    """A borrower's credit record (BORROWER_ID as given at origination)."""
-    ledger = current_state().ledger()
-    record = ledger.credit_record(borrower_id)
-    if as_json:
-        emit_json(to_jsonable(record))
-        return
-    table = Table(title=f"credit record of {borrower_id}", show_header=False)
-    for key, value in to_jsonable(record).items():
-        shown = fmt_amount(value, ledger.decimals) if key == "amount_written_off" else str(value)
-        table.add_row(key.replace("_", " "), shown)
-    console().print(table)
+    finish(data, as_json, human)

@@ -31,7 +31,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -40,13 +40,26 @@ from eth_utils import abi_to_signature, collapse_if_tuple, keccak, to_checksum_a
 from web3 import Web3
 
 from pylender import artifacts
-from pylender.client.tx import Call, Receipt, TxSender
-from pylender.errors import ErrorDecoder, SignerError, TransactionFailed, UnknownLoan
+from pylender.client.governance import Governance, Signer
+from pylender.client.governance import address_of as _addr
+from pylender.client.tx import Call, Receipt, TxSender, revert_data
+from pylender.client.units import Amount, to_base_units
+from pylender.errors import (
+    ContractError,
+    ErrorDecoder,
+    InsufficientFunds,
+    NotADevChain,
+    NotALedger,
+    PylenderError,
+    SignerError,
+    TransactionFailed,
+    UnknownLoan,
+    error_class,
+)
 from pylender.schedule import penalty
 from pylender.values import (
     DAY,
     PAY_ALL_DUE,
-    ROLES,
     UINT256_MAX,
     AccountBalance,
     AmountDue,
@@ -63,7 +76,6 @@ from pylender.values import (
     Tranche,
     TrancheInfo,
     borrower_id,
-    role_id,
     validate,
 )
 
@@ -73,7 +85,11 @@ log = logging.getLogger(__name__)
 MAX_PENALTY_BPS = 2**16 - 1
 DEFAULT_FUNDING_WINDOW = 7 * 86_400
 
-Signer = LocalAccount | str | None
+Approve = bool | Literal["exact", "unlimited"]
+"""How a payment lets the ledger pull its tokens when the allowance does not cover it already: ``"exact"`` (the
+default, also ``True``) approves exactly what the call pulls, and resets what is left to 0 after, so the payment
+leaves no allowance behind; ``"unlimited"`` approves ``2**256 - 1``, only when the caller asks; ``False`` approves
+nothing. An allowance the owner set before that covers the payment is used as it is."""
 
 V = TypeVar("V")
 
@@ -118,8 +134,8 @@ def check_layout(cls: type, components: list[dict[str, Any]]) -> None:
         raise TypeError(f"{cls.__name__} fields {actual} do not match the ABI struct {expected}")
 
 
-class Ledger:
-    """Typed access to one deployed ledger and its settlement token."""
+class Ledger(Governance):
+    """Typed access to one deployed ledger and its settlement token (roles, policy and pause: :class:`Governance`)."""
 
     def __init__(
         self,
@@ -138,7 +154,7 @@ class Ledger:
         self.is_local = local
         ledger_art = artifacts.load(artifacts.LEDGER)
         token_abi = _token_abi()
-        self.ledger_abi: list[dict[str, Any]] = ledger_art.abi
+        self.ledger_abi: list[dict[str, Any]] = list(ledger_art.abi)  # the artifact's is shared: never mutate it
         self.token_abi: list[dict[str, Any]] = token_abi
         self.contract = w3.eth.contract(address=to_checksum_address(deployment.ledger), abi=cast(Any, ledger_art.abi))
         self.token = w3.eth.contract(address=to_checksum_address(deployment.token), abi=cast(Any, token_abi))
@@ -153,6 +169,10 @@ class Ledger:
         self._approved: set[str] = set()
         self._decimals: int | None = deployment.token_decimals
         self._views: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
+        self._role_ids: dict[str, bytes] = {}
+        self.on_sent: Callable[[str, Receipt], None] | None = None
+        """Called with the call's label (``ledger.repay``, ``token.approve``) and the receipt of every transaction
+        :meth:`send` lands: the command line prints each one's hash, block and gas."""
 
     def _check_layouts(self, art: artifacts.Artifact) -> None:
         for fn, model in _STRUCT_MODELS.items():
@@ -186,9 +206,14 @@ class Ledger:
                 chain_id=self.deployment.chain_id,
                 confirmations=self._confirmations,
                 gas_price=self._gas_price,
+                on_sent=self._notify,
             )
             self._senders[account.address] = sender
         return sender
+
+    def _notify(self, call: Call, receipt: Receipt) -> None:
+        if self.on_sent is not None:
+            self.on_sent(call.label, receipt)
 
     def call(self, fn: str, *args: Any, target: str = "ledger") -> Call:
         """An encoded call of a ledger (or token) function, for :meth:`send` / :meth:`send_many`."""
@@ -236,8 +261,8 @@ class Ledger:
         response = self.w3.provider.make_request("eth_call", [{"to": contract.address, "data": data}, "latest"])  # type: ignore[arg-type]
         if "error" in response:
             err = response["error"]
-            payload = err.get("data") if isinstance(err, dict) else None
-            if isinstance(payload, str) and payload.startswith("0x"):
+            payload = revert_data(err)
+            if payload is not None:
                 raise self.decoder.decode(payload)
             raise TransactionFailed(f"{fn} failed: {err.get('message', err) if isinstance(err, dict) else err}")
         values = abi_decode(outs, bytes.fromhex(response["result"][2:]))
@@ -260,11 +285,11 @@ class Ledger:
             self._decimals = int(self._view("decimals", target="token"))
         return self._decimals
 
-    def units(self, amount: float | int | str) -> int:
-        """Whole tokens to base units (``units("1.5") == 1_500_000`` with 6 decimals)."""
-        from decimal import Decimal
-
-        return int(Decimal(str(amount)) * (10**self.decimals))
+    def units(self, amount: Amount) -> int:
+        """Tokens to base units (``units("1.5") == 1_500_000`` with 6 decimals), exactly: a negative amount, or
+        one with more decimals than the token (``units("1.2345678")``), raises :class:`InvalidAmount`
+        (:func:`pylender.client.units.to_base_units`, the parser the command line uses too)."""
+        return to_base_units(amount, self.decimals)
 
     def balance_of(self, account: str | LocalAccount) -> int:
         return int(self._view("balanceOf", _addr(account), target="token"))
@@ -277,7 +302,8 @@ class Ledger:
         return self.send(self.call("mint", _addr(to), amount, target="token"), by)
 
     def approve(self, by: Signer, amount: int = UINT256_MAX) -> Receipt:
-        """Let the ledger pull ``amount`` from ``by`` (unlimited by default)."""
+        """Set the allowance the ledger may pull from ``by`` to ``amount`` (an explicit call; with no amount,
+        unlimited). The payments approve for themselves, exactly, unless told otherwise (:data:`Approve`)."""
         account = self._account(by)
         receipt = self.send(self.call("approve", self.address, amount, target="token"), account)
         if amount == UINT256_MAX:
@@ -286,16 +312,67 @@ class Ledger:
             self._approved.discard(account.address)
         return receipt
 
-    def _ensure_allowance(self, by: Signer, amount: int) -> None:
-        account = self._account(by)
-        if account.address in self._approved:
-            return
-        if self.allowance(account.address) < amount:
-            self.approve(account)
-        elif self.allowance(account.address) == UINT256_MAX:
-            self._approved.add(account.address)
+    def _pay(self, call: Call, by: Signer, amount: int, approve: Approve, *, bound: bool = False) -> Receipt:
+        """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a ``bound``) from ``by``.
 
-    # -- admin ------------------------------------------------------------------------------------------
+        An allowance that already covers the payment - one the owner set: unlimited, or more than this - is used as
+        it is, neither raised nor revoked. Otherwise, ``"exact"``: the allowance is set to ``amount``, and whatever
+        the payment leaves of it is reset to 0 right after - nothing after an exact amount, which the payment pulls
+        in full; the unused part of a bound (a payment of everything due, whose amount the contract fixes when it
+        executes); all of it when the payment failed. A non-zero allowance is set to 0 before it is changed, which
+        tokens like USDT insist on. ``"unlimited"``: approve ``2**256 - 1``. ``False``: leave the allowance alone.
+
+        Before approving anything the payment is estimated: a payment the ledger refuses for its own reasons
+        (``Overpayment``, ``NothingDue``, a paused ledger, a missing role) raises that error with no transaction
+        sent; only the token's complaint about the allowance, which the approval answers, lets it go on. A payer
+        whose balance is short of an exact amount gets the token's ``ERC20InsufficientBalance`` the same way.
+        """
+        mode = _approval_mode(approve)
+        account = self._account(by)
+        if mode is None or account.address in self._approved:  # not asked, or unlimited as this client set it
+            return self.send(call, account)
+        current = self.allowance(account.address)
+        if current == UINT256_MAX:
+            self._approved.add(account.address)
+        if current >= amount:
+            return self.send(call, account)
+        self._preflight(call, account)
+        balance = self.balance_of(account.address)
+        if not bound and balance < amount:
+            raise error_class("ERC20InsufficientBalance")(account.address, balance, amount)
+        if current != 0:
+            self.approve(account, 0)
+        if mode == "unlimited":
+            self.approve(account, UINT256_MAX)
+            return self.send(call, account)
+        self.approve(account, amount)
+        try:
+            receipt = self.send(call, account)
+        except BaseException as exc:
+            try:
+                self._reset_allowance(account)
+            except Exception as reset_error:  # the payment's own error matters more; say what is left
+                exc.add_note(f"the allowance of {account.address} could not be reset to 0: {reset_error}")
+            raise
+        self._reset_allowance(account)
+        return receipt
+
+    def _preflight(self, call: Call, account: LocalAccount) -> None:
+        """Estimate ``call``; raise the ledger's own refusal, let a token's refusal (no allowance yet) pass."""
+        try:
+            self.sender(account).estimate(call)
+        except TransactionFailed:
+            return  # a refusal the node did not say the reason of: the approval and the send will tell
+        except ContractError as exc:
+            if isinstance(exc, InsufficientFunds) or exc.error_name in ("Error", "Panic") or exc.field_names is None:
+                return  # the token's (allowance, balance, a reason string): the approval and the send decide
+            raise
+
+    def _reset_allowance(self, account: LocalAccount) -> None:
+        if self.allowance(account.address) != 0:
+            self.approve(account, 0)
+
+    # -- institutions (roles, policy and pause: Governance) --------------------------------------------------
     def register_institution(
         self, account: str | LocalAccount, name: str, *, is_platform: bool = False, by: Signer = None
     ) -> int:
@@ -305,9 +382,6 @@ class Ledger:
         receipt = self.send(self.call("registerInstitution", _addr(account), name, is_platform), by)
         return int(self._logs(receipt, "InstitutionRegistered")[0]["topics"][1], 16)
 
-    def set_policy(self, policy: PolicyParams, by: Signer = None) -> Receipt:
-        return self.send(self.call("setPolicy", validate(PolicyParams, policy).to_abi()), by)
-
     def rotate_institution(
         self, account: str | LocalAccount, new_account: str | LocalAccount, by: Signer = None
     ) -> Receipt:
@@ -316,23 +390,6 @@ class Ledger:
         if isinstance(new_account, LocalAccount):
             self.add_signer(new_account)
         return self.send(self.call("rotateInstitution", _addr(account), _addr(new_account)), by)
-
-    def grant_role(self, role: str, account: str | LocalAccount, by: Signer = None) -> Receipt:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-        return self.send(self.call("grantRole", role_id(role), _addr(account)), by)
-
-    def has_role(self, role: str, account: str | LocalAccount) -> bool:
-        return bool(self._view("hasRole", role_id(role), _addr(account)))
-
-    def paused(self) -> bool:
-        return bool(self._view("paused"))
-
-    def pause(self, by: Signer = None) -> Receipt:
-        return self.send(self.call("pause"), by)
-
-    def unpause(self, by: Signer = None) -> Receipt:
-        return self.send(self.call("unpause"), by)
 
     # -- life cycle ---------------------------------------------------------------------------------
     def prepare_origination(self, terms: LoanTerms, tranches: Sequence[Tranche]) -> tuple[LoanTerms, list[Tranche]]:
@@ -358,17 +415,15 @@ class Ledger:
             raise TransactionFailed(f"no LoanOriginated event in tx {receipt.tx_hash}")
         return int(logs[0]["topics"][1], 16)
 
-    def fund(self, loan_id: int, by: Signer, *, approve: bool = True) -> Receipt:
-        """Fund the caller's tranche (pulls exactly its amount)."""
+    def fund(self, loan_id: int, by: Signer, *, approve: Approve = "exact") -> Receipt:
+        """Fund the caller's tranche (pulls exactly its amount; approved exactly unless ``approve`` says otherwise)."""
         account = self._account(by)
-        if approve:
-            amount = next((t.amount for t in self.tranches(loan_id) if t.lender == account.address), 0)
-            self._ensure_allowance(account, amount)
-        return self.send(self.call("fund", loan_id), account)
+        amount = next((t.amount for t in self.tranches(loan_id) if t.lender == account.address), 0)
+        return self._pay(self.call("fund", loan_id), account, amount, approve if amount else False)
 
-    def fund_all(self, loan_id: int) -> list[Receipt]:
+    def fund_all(self, loan_id: int, *, approve: Approve = "exact") -> list[Receipt]:
         """Fund every unfunded tranche with its lender's key (each lender must be in the keyring)."""
-        return [self.fund(loan_id, t.lender) for t in self.tranches(loan_id) if not t.funded]
+        return [self.fund(loan_id, t.lender, approve=approve) for t in self.tranches(loan_id) if not t.funded]
 
     def cancel(self, loan_id: int, by: Signer = None) -> Receipt:
         return self.send(self.call("cancel", loan_id), by)
@@ -376,42 +431,45 @@ class Ledger:
     def disburse(self, loan_id: int, by: Signer = None) -> Receipt:
         return self.send(self.call("disburse", loan_id), by)
 
-    def repay(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        """Repay ``amount`` from ``by`` (penalty, then installments oldest first).
+    def repay(self, loan_id: int, amount: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
+        """Repay ``amount`` from ``by`` (penalty, then installments oldest first). The ledger is approved for exactly
+        ``amount`` first, which the payment uses up: the allowance is 0 afterwards (:data:`Approve`).
 
         ``amount=PAY_ALL_DUE`` pays exactly what is due when the transaction executes (see :meth:`repay_due`).
         """
         if amount == PAY_ALL_DUE:
             return self.repay_due(loan_id, by, approve=approve)
-        if approve:
-            self._ensure_allowance(by, amount)
-        return self.send(self.call("repay", loan_id, amount), by)
+        return self._pay(self.call("repay", loan_id, amount), by, amount, approve)
 
-    def repay_due(self, loan_id: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+    def repay_due(self, loan_id: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
         """Pay exactly everything due when the transaction executes: the accrued penalty (to that second) and every
         installment already due. Penalty accrues per second, so an amount read from :meth:`amount_due` a block
         earlier may fall short or overshoot; this cannot. The amount paid is in the receipt
-        (:meth:`repaid_amounts`). Reverts ``NothingDue`` when nothing is due."""
-        if approve:
-            # At most what may be paid now (the next installment included) plus a day of penalty on all of it.
-            due = self.amount_due(loan_id)
-            self._ensure_allowance(by, due.max_payable + penalty(due.max_payable, MAX_PENALTY_BPS, DAY))
-        return self.send(self.call("repay", loan_id, PAY_ALL_DUE), by)
+        (:meth:`repaid_amounts`). Reverts ``NothingDue`` when nothing is due.
+
+        The amount is fixed only when the payment executes, so an exact approval is a bound - what may be paid now
+        plus a day of penalty at the highest rate a loan can carry - and what the payment leaves of it is reset
+        to 0 right after: the allowance is 0 once this returns (or raises)."""
+        return self._pay(self.call("repay", loan_id, PAY_ALL_DUE), by, self._due_bound(loan_id), approve, bound=True)
+
+    def _due_bound(self, loan_id: int) -> int:
+        """At most what a ``PAY_ALL_DUE`` payment can pull within a day: what may be paid now (the next installment
+        included) plus a day of penalty on all of it at the highest rate."""
+        max_payable = self.amount_due(loan_id).max_payable
+        return max_payable + penalty(max_payable, MAX_PENALTY_BPS, DAY)
 
     def repay_batch(
-        self, loan_ids: Sequence[int], amounts: Sequence[int], by: Signer = None, *, approve: bool = True
+        self, loan_ids: Sequence[int], amounts: Sequence[int], by: Signer = None, *, approve: Approve = "exact"
     ) -> Receipt:
         """Repay several loans from the servicer with one transfer (all or nothing); an amount of ``PAY_ALL_DUE``
-        pays everything due on that loan when the transaction executes."""
-        if approve:
-            bound = 0
-            for loan_id, amount in zip(loan_ids, amounts, strict=True):
-                if amount == PAY_ALL_DUE:
-                    max_payable = self.amount_due(loan_id).max_payable
-                    amount = max_payable + penalty(max_payable, MAX_PENALTY_BPS, DAY)
-                bound += amount
-            self._ensure_allowance(by, bound)
-        return self.send(self.call("repayBatch", list(loan_ids), list(amounts)), by)
+        pays everything due on that loan when the transaction executes. Approved for exactly the sum (a bound when
+        an amount is ``PAY_ALL_DUE``, whose unused part is reset to 0 after the batch)."""
+        if len(loan_ids) != len(amounts):
+            raise ValueError(f"{len(loan_ids)} loans but {len(amounts)} amounts")
+        due = [self._due_bound(i) if a == PAY_ALL_DUE else a for i, a in zip(loan_ids, amounts, strict=True)]
+        return self._pay(
+            self.call("repayBatch", list(loan_ids), list(amounts)), by, sum(due), approve, bound=PAY_ALL_DUE in amounts
+        )
 
     def repaid_amounts(self, receipt: Receipt) -> list[int]:
         """The amount each repayment in ``receipt`` paid (one per ``RepaymentApplied`` record, in order): what a
@@ -423,11 +481,21 @@ class Ledger:
             amounts.append(int.from_bytes(raw[:32], "big"))  # RepaymentBreakdown.amount, the first data word
         return amounts
 
-    def prepay(self, loan_id: int, principal_amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        """Prepay ``principal_amount`` of principal (pays :meth:`prepayment_quote` in full)."""
-        if approve:
-            self._ensure_allowance(by, self.prepayment_quote(loan_id, principal_amount))
-        return self.send(self.call("prepay", loan_id, principal_amount), by)
+    def prepay(self, loan_id: int, principal_amount: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
+        """Prepay ``principal_amount`` of principal (pays :meth:`prepayment_quote` in full).
+
+        The exact approval is the quote the views give; the quote can move before the payment executes (penalty
+        accrues per second, a due date can pass), and the estimate before sending then reports an allowance
+        short of it: the quote is read and approved again, once."""
+        for attempt in (1, 2):
+            quote = self.prepayment_quote(loan_id, principal_amount)
+            try:
+                return self._pay(self.call("prepay", loan_id, principal_amount), by, quote, approve)
+            except InsufficientFunds as exc:
+                if attempt == 2 or _approval_mode(approve) != "exact" or exc.error_name != "ERC20InsufficientAllowance":
+                    raise
+                log.info("prepayment quote moved from %d; approving it again", quote)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def withdraw(self, by: Signer, *, to: str | LocalAccount | None = None) -> int:
         """Withdraw ``by``'s whole withdrawable balance (to ``to`` if given: an institution whose own address cannot
@@ -446,10 +514,9 @@ class Ledger:
     def write_off(self, loan_id: int, by: Signer = None) -> Receipt:
         return self.send(self.call("writeOff", loan_id), by)
 
-    def recover(self, loan_id: int, amount: int, by: Signer = None, *, approve: bool = True) -> Receipt:
-        if approve:
-            self._ensure_allowance(by, amount)
-        return self.send(self.call("recover", loan_id, amount), by)
+    def recover(self, loan_id: int, amount: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
+        """Pay ``amount`` recovered on a defaulted or written-off loan (approved exactly, like :meth:`repay`)."""
+        return self._pay(self.call("recover", loan_id, amount), by, amount, approve)
 
     # -- participations (docs/ledger-spec.md, "Participations") ----------------------------------------
     def offer_position(
@@ -476,14 +543,15 @@ class Ledger:
         raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
         return int.from_bytes(raw[:32], "big")  # offerId, the first unindexed field
 
-    def accept_offer(self, offer_id: int, by: Signer = None, *, approve: bool = True) -> Receipt:
+    def accept_offer(self, offer_id: int, by: Signer = None, *, approve: Approve = "exact") -> Receipt:
         """Accept offer ``offer_id`` as its buyer: the price moves to the seller and the position to ``by`` in
-        one transaction (with ``approve``, the ledger is first allowed to pull the price)."""
-        if approve:
-            offer = self.offer_of(offer_id)
-            if offer is not None and offer.price:
-                self._ensure_allowance(by, offer.price)
-        return self.send(self.call("acceptOffer", offer_id), by)
+        one transaction. The ledger is approved for exactly the price first, which the acceptance uses up
+        (:data:`Approve`); an offer already closed raises ``OfferNotOpen`` from the ledger."""
+        call = self.call("acceptOffer", offer_id)
+        offer = self.offer_of(offer_id)
+        if offer is None or offer.price == 0:
+            return self.send(call, by)
+        return self._pay(call, by, offer.price, approve)
 
     def cancel_offer(self, offer_id: int, by: Signer = None) -> Receipt:
         """Withdraw offer ``offer_id`` (its seller)."""
@@ -551,6 +619,49 @@ class Ledger:
             out.append((address, self.account_of(address)))
         return out
 
+    def loan_summaries(self, first: int = 1, count: int | None = None) -> list[dict[str, Any]]:
+        """Loans ``first`` .. ``first + count - 1`` (default: all) in a few calls, from the ``auditSnapshot`` view:
+        each one's id, status, outstanding principal, principal paid, written off and its tranches' lenders and
+        shares (the snapshot's layout: docs/ledger-spec.md, "Loan views")."""
+        last = self.loan_count() if count is None else min(self.loan_count(), first + count - 1)
+        out: list[dict[str, Any]] = []
+        while first <= last:
+            words = [int(w) for w in self._view("auditSnapshot", first, min(SNAPSHOT_PAGE, last - first + 1))]
+            i = 0
+            while i < len(words):
+                n = words[i + 15]
+                tranches = [words[i + 16 + 7 * t : i + 16 + 7 * t + 2] for t in range(n)]
+                out.append(
+                    {
+                        "loan_id": words[i],
+                        "status": LoanStatus(words[i + 1]),
+                        "outstanding_principal": words[i + 6],
+                        "principal_paid": words[i + 11],
+                        "written_off": words[i + 14],
+                        "tranches": [(to_checksum_address(f"0x{lender:040x}"), share) for lender, share in tranches],
+                    }
+                )
+                i += 16 + 7 * n
+            first = out[-1]["loan_id"] + 1 if out else last + 1
+        return out
+
+    def ensure_ledger(self) -> None:
+        """Raise :class:`NotALedger` unless the deployment's address holds a contract that answers as a pylender
+        ledger (its audit head, loan count and token), so a stale or mistaken deployment file fails by name instead
+        of with a revert without a reason."""
+        where = f"no pylender ledger at {self.address} on chain {self.deployment.chain_id}"
+        if not self.w3.eth.get_code(to_checksum_address(self.address)):
+            raise NotALedger(f"{where}: the address holds no code")
+        try:
+            self.audit_head()
+            self.loan_count()
+            token = to_checksum_address(self._view("token"))
+        except (PylenderError, ValueError, TypeError) as exc:
+            raise NotALedger(f"{where}: the contract there does not answer as one ({exc})") from None
+        if token != self.deployment.token:
+            expected = self.deployment.token
+            raise NotALedger(f"{where}: the ledger there settles in {token}, the deployment says {expected}")
+
     def audit_head(self) -> AuditHead:
         return AuditHead.from_word(bytes(self._view("auditHead")))
 
@@ -564,7 +675,9 @@ class Ledger:
         return int(block["result"]["timestamp"], 16)
 
     def advance(self, seconds: int) -> int:
-        """Move chain time forward by ``seconds`` and mine a block; returns the new timestamp."""
+        """Move chain time forward by ``seconds`` and mine a block; returns the new timestamp (local chains only)."""
+        if not self.is_local:
+            raise NotADevChain(f"chain {self.deployment.chain_id} is not a local dev chain: its time cannot be moved")
         if seconds < 0:
             raise ValueError("time only moves forward")
         target = self.now() + seconds
@@ -577,8 +690,18 @@ class Ledger:
         return self.advance(timestamp - now) if timestamp > now else now
 
 
-def _addr(value: str | LocalAccount) -> str:
-    return to_checksum_address(value if isinstance(value, str) else value.address)
+SNAPSHOT_PAGE = 160
+"""Loans per ``auditSnapshot`` call: about what one ``eth_call`` returns within a node's default limits."""
+
+
+def _approval_mode(approve: Approve) -> Literal["exact", "unlimited"] | None:
+    if approve is True or approve == "exact":
+        return "exact"
+    if approve is False or approve is None:
+        return None
+    if approve == "unlimited":
+        return "unlimited"
+    raise ValueError(f"approve must be 'exact', 'unlimited', True or False, got {approve!r}")
 
 
 def _token_abi() -> list[dict[str, Any]]:

@@ -209,6 +209,7 @@ class LocalNode:
         if self.running:
             return self
         anvil = self._anvil or find_anvil()
+        resumed = self.options.state is not None and self.options.state.exists()
         attempts = 1 if self.options.port else 3
         last_error = ""
         for _ in range(attempts):
@@ -229,10 +230,21 @@ class LocalNode:
             _install_signal_handlers()
             if self._wait_ready():
                 log.info("anvil %s listening on %s (pid %d)", anvil, self.url, self._proc.pid)
+                if resumed:
+                    self._resume_clock()
                 return self
             last_error = self._log_tail()
             self.stop()
         raise ToolchainError(f"anvil did not start: {last_error or 'no output'}")
+
+    def _resume_clock(self) -> None:
+        """A chain loaded from ``--state`` goes on from its latest block's time: anvil restarts its clock at the wall
+        clock, and a chain whose time was moved forward (``chain advance``) would otherwise mine blocks that go back
+        in time."""
+        block = rpc_call(self.url, "eth_getBlockByNumber", ["latest", False])
+        latest = int(str(block["timestamp"]), 16) if isinstance(block, dict) else 0
+        if latest > time.time():
+            rpc_call(self.url, "evm_setTime", [latest])
 
     def _wait_ready(self) -> bool:
         assert self._proc is not None

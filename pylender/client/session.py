@@ -2,6 +2,11 @@
 
 ``Pylender.local()`` starts anvil and uses its dev accounts; ``Pylender.connect(rpc, ...)``
 talks to any EVM node with a key from ``PYLENDER_PRIVATE_KEY`` or a keystore.
+
+Anvil's dev accounts derive from a public mnemonic: anyone can sign with them. They are used only on a chain
+pylender recognises as a local dev chain - the embedded anvil, or a node with chain id 31337 that says
+(``web3_clientVersion``) it is anvil or hardhat - and only the ones that chain has. Elsewhere a dev account index is
+refused with :class:`~pylender.errors.NotADevChain`, and nothing signs but a key the caller gave.
 """
 
 from __future__ import annotations
@@ -9,10 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import collapse_if_tuple, to_checksum_address
@@ -23,8 +29,8 @@ from pylender.client import accounts
 from pylender.client.ledger import ERC20_ABI, Ledger
 from pylender.client.node import ANVIL_CHAIN_ID, LocalNode
 from pylender.client.transport import ENV_RPC, connect
-from pylender.client.tx import TxSender
-from pylender.errors import DeploymentNotFound, ErrorDecoder, PylenderError, WrongChainId
+from pylender.client.tx import Call, Receipt, TxSender
+from pylender.errors import DeploymentNotFound, ErrorDecoder, NotADevChain, PylenderError, WrongChainId
 from pylender.values import Deployment, PolicyParams, adapter, validate
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,17 @@ log = logging.getLogger(__name__)
 DEFAULT_DEPLOYMENT_FILE = Path(".pylender") / "deployment.json"
 TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS = "Test Stablecoin", "TUSD", 6
 EIP170_LIMIT = 24_576
+DEV_CLIENTS: Final = ("anvil", "hardhatnetwork")
+"""``web3_clientVersion`` prefixes (lower case) of local dev nodes, whose accounts derive from the public mnemonic."""
+
+
+def is_dev_chain(w3: Web3) -> bool:
+    """Whether the node is a local dev chain: chain id 31337 and a client version that says anvil or hardhat."""
+    if int(w3.eth.chain_id) != ANVIL_CHAIN_ID:
+        return False
+    response = w3.provider.make_request("web3_clientVersion", [])  # type: ignore[arg-type]
+    version = response.get("result") if isinstance(response, dict) else None
+    return isinstance(version, str) and version.lower().startswith(DEV_CLIENTS)
 
 
 class Pylender:
@@ -56,6 +73,9 @@ class Pylender:
         self.chain_id = int(w3.eth.chain_id)
         self.confirmations = confirmations
         self.gas_price = gas_price
+        self._dev_addresses: list[str] | None = None
+        self.on_sent: Callable[[str, Receipt], None] | None = None
+        """Called with ``(label, receipt)`` for every transaction this session and its ledgers land."""
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -93,8 +113,7 @@ class Pylender:
                 raise WrongChainId(chain_id, ANVIL_CHAIN_ID, "the embedded anvil")
             return session
         w3 = connect(rpc, chain_id)
-        actual = int(w3.eth.chain_id)
-        local = actual == ANVIL_CHAIN_ID
+        local = is_dev_chain(w3)
         signer = accounts.resolve_signer(keystore, local=local)
         return cls(w3, signer, url=rpc, local=local, confirmations=confirmations, gas_price=gas_price)
 
@@ -113,15 +132,86 @@ class Pylender:
 
     # -- accounts ---------------------------------------------------------------------------------
     def account(self, index: int) -> LocalAccount:
-        """Dev account ``index`` (local chains only)."""
+        """Dev account ``index``: only on a local dev chain (see the module's docstring) and only one it has.
+
+        :class:`NotADevChain` elsewhere (``no dev accounts on chain 4242: give an address and a key``) and for an
+        index past the chain's accounts (``no dev account 42: this chain has 10``)."""
         if not self.is_local:
-            raise PylenderError("dev accounts exist only on a local anvil chain")
-        return accounts.dev_account(index)
+            raise NotADevChain(
+                f"no dev accounts on chain {self.chain_id}: give an address and a key "
+                f"(${accounts.ENV_PRIVATE_KEY} or --keystore)"
+            )
+        addresses = self.dev_addresses()
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(addresses):
+            raise NotADevChain(f"no dev account {index}: this chain has {len(addresses)}")
+        account = accounts.dev_account(index)
+        if account.address != addresses[index]:
+            raise NotADevChain(
+                f"dev account {index} is not this node's account {index} ({addresses[index]}): the node derives its "
+                "accounts from another mnemonic; give an address and a key"
+            )
+        return account
+
+    def dev_addresses(self) -> list[str]:
+        """The addresses of the chain's dev accounts, in order (empty off a local dev chain)."""
+        if not self.is_local:
+            return []
+        if self._dev_addresses is None:
+            found: list[str]
+            if self.node is not None:
+                found = [a.address for a in accounts.dev_accounts(self.node.options.accounts)]
+            else:
+                response = self.w3.provider.make_request("eth_accounts", [])  # type: ignore[arg-type]
+                found = [to_checksum_address(a) for a in response.get("result") or []]
+            self._dev_addresses = found
+        return self._dev_addresses
 
     def keyring(self, count: int = 10) -> dict[str, LocalAccount]:
         if not self.is_local:
             return {self.signer.address: self.signer}
-        return {a.address: a for a in accounts.dev_accounts(count)}
+        dev = self.dev_addresses()
+        return {a.address: a for a in accounts.dev_accounts(min(count, len(dev))) if a.address in dev}
+
+    # -- the chain's clock (local dev chains) -------------------------------------------------------------
+    def client_version(self) -> str | None:
+        """What the node says it is (``web3_clientVersion``), or None."""
+        response = self.w3.provider.make_request("web3_clientVersion", [])  # type: ignore[arg-type]
+        version = response.get("result") if isinstance(response, dict) else None
+        return version if isinstance(version, str) else None
+
+    def latest(self) -> tuple[int, int]:
+        """The latest block's number and timestamp."""
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
+    def advance(self, seconds: int) -> tuple[int, int]:
+        """Move a local dev chain's clock ``seconds`` forward from the latest block and mine a block there; the new
+        block's number and timestamp. :class:`NotADevChain` elsewhere."""
+        self.require_dev_chain("moving the clock")
+        if seconds <= 0:
+            raise ValueError(f"time only moves forward: {seconds} s")
+        _, now = self.latest()
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [now + seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return self.latest()
+
+    def mine(self, blocks: int = 1) -> tuple[int, int]:
+        """Mine ``blocks`` empty blocks on a local dev chain; the last one's number and timestamp."""
+        self.require_dev_chain("mining blocks")
+        for _ in range(blocks):
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return self.latest()
+
+    def require_dev_chain(self, what: str) -> None:
+        if not self.is_local:
+            raise NotADevChain(
+                f"{what} works only on a local dev chain (anvil or hardhat, chain id 31337): chain {self.chain_id} "
+                "is not one"
+            )
+
+    def _notify(self, call: Call, receipt: Receipt) -> None:
+        if self.on_sent is not None:
+            self.on_sent(call.label, receipt)
 
     def _sender(self) -> TxSender:
         decoder = ErrorDecoder(artifacts.load(artifacts.LEDGER).abi, artifacts.token_artifact().abi)
@@ -132,6 +222,7 @@ class Pylender:
             chain_id=self.chain_id,
             confirmations=self.confirmations,
             gas_price=self.gas_price,
+            on_sent=self._notify,
         )
 
     # -- deployment -------------------------------------------------------------------------------
@@ -152,7 +243,7 @@ class Pylender:
         sender = self._sender()
         if token is None:
             token_art = artifacts.token_artifact()
-            args = _token_args(token_art, self.signer.address, decimals)
+            args = token_constructor_args(token_art, self.signer.address, decimals)
             receipt = sender.deploy(_with_args(token_art, args), token_art.name)
             token = to_checksum_address(receipt.contract_address or "")
             decimals = _decimals_of(self.w3, token)
@@ -171,7 +262,7 @@ class Pylender:
         code, libraries = artifacts.link_with_libraries(artifacts.LEDGER, deploy_library)
         linked = replace(ledger_art, bytecode=code)
         receipt = sender.deploy(
-            _with_args(linked, _ledger_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
+            _with_args(linked, ledger_constructor_args(ledger_art, token, self.signer.address, policy)), ledger_art.name
         )
         deployment = Deployment(
             chain_id=self.chain_id,
@@ -201,7 +292,7 @@ class Pylender:
             deployment = load_deployment(deployment)
         if deployment.chain_id != self.chain_id:
             raise WrongChainId(deployment.chain_id, self.chain_id, self.url or "")
-        return Ledger(
+        ledger = Ledger(
             self.w3,
             deployment,
             self.signer,
@@ -210,6 +301,8 @@ class Pylender:
             gas_price=self.gas_price,
             local=self.is_local,
         )
+        ledger.on_sent = self.on_sent
+        return ledger
 
 
 def _code_size_needed() -> int | None:
@@ -248,7 +341,7 @@ def _ctor_inputs(art: artifacts.Artifact) -> list[dict[str, Any]]:
     return list(ctor.get("inputs", [])) if ctor else []
 
 
-def _token_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]:
+def token_constructor_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]:
     """Constructor arguments for the test token, matched by type and name."""
     args: list[Any] = []
     strings = [TOKEN_NAME, TOKEN_SYMBOL]
@@ -267,7 +360,7 @@ def _token_args(art: artifacts.Artifact, owner: str, decimals: int) -> list[Any]
     return args
 
 
-def _ledger_args(art: artifacts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
+def ledger_constructor_args(art: artifacts.Artifact, token: str, admin: str, policy: PolicyParams) -> list[Any]:
     """Constructor arguments for the ledger, matched by type and name."""
     args: list[Any] = []
     for param in _ctor_inputs(art):
@@ -312,4 +405,11 @@ def load_deployment(path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Deployment:
         raise DeploymentNotFound(f"{path} is not a pylender deployment file: {exc}") from exc
 
 
-__all__ = ["Pylender", "load_deployment", "save_deployment"]
+__all__ = [
+    "Pylender",
+    "is_dev_chain",
+    "ledger_constructor_args",
+    "load_deployment",
+    "save_deployment",
+    "token_constructor_args",
+]

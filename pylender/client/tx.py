@@ -15,6 +15,7 @@ Fees: EIP-1559 when the latest block has a base fee, legacy ``gasPrice`` otherwi
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,24 @@ def _gas_key(call: Call) -> tuple[str, int]:
     return (call.label, len(call.data))
 
 
+_RETURN_DATA = re.compile(r"return data: (0x[0-9a-fA-F]{8,})")
+
+
+def revert_data(err: Any) -> str | None:
+    """The revert data of a JSON-RPC error, however the node gives it: ``error.data`` as hex (anvil, geth),
+    ``error.data.data`` (hardhat, ganache), or only inside the message (hardhat's "unrecognized custom error
+    (return data: 0x...)"); None when there is none."""
+    if not isinstance(err, dict):
+        return None
+    data = err.get("data")
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("result")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return data
+    found = _RETURN_DATA.search(str(err.get("message", "")))
+    return found.group(1) if found else None
+
+
 def _hex_int(value: Any) -> int:
     if isinstance(value, int):
         return value
@@ -88,8 +107,11 @@ class TxSender:
         gas_price: int | None = None,
         poll_interval: float = 0.002,
         receipt_timeout: float = 120.0,
+        on_sent: Callable[[Call, Receipt], None] | None = None,
     ) -> None:
         self.w3 = w3
+        self.on_sent = on_sent
+        """Told of every transaction :meth:`send` and :meth:`deploy` land (the command line prints hash, block, gas)."""
         self.account = account
         self.address: str = account.address
         self.decoder = decoder
@@ -110,8 +132,8 @@ class TxSender:
         response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
             err = response["error"]
-            data = err.get("data") if isinstance(err, dict) else None
-            if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+            data = revert_data(err)
+            if data is not None:
                 raise self.decoder.decode(data)
             message = err.get("message", err) if isinstance(err, dict) else err
             raise TransactionFailed(f"{method} failed: {message}")
@@ -231,6 +253,8 @@ class TxSender:
         receipt = self.wait(tx_hash)
         if receipt.status != 1:
             raise self._explain_failure(call, receipt, gas)
+        if self.on_sent is not None:
+            self.on_sent(call, receipt)
         return receipt
 
     def deploy(self, bytecode: str, label: str) -> Receipt:
@@ -242,6 +266,8 @@ class TxSender:
         receipt = self.wait(tx_hash)
         if receipt.status != 1 or not receipt.contract_address:
             raise TransactionFailed(f"deployment of {label} failed in tx {tx_hash}")
+        if self.on_sent is not None:
+            self.on_sent(call, receipt)
         return receipt
 
     def send_many(

@@ -1,4 +1,4 @@
-"""``pylender demo``: a year of a realistic co-lending portfolio on an embedded chain.
+"""``pylender demo``: a year of a realistic co-lending portfolio, on an embedded chain or a local node.
 
 A bank, a city bank and a platform co-lend a few hundred loans (70/30, 60/40 and 50/20/30
 shares; equal installment, equal principal and interest first), plus one 助贷 loan funded by
@@ -6,6 +6,9 @@ the bank alone with a platform service fee. Twelve monthly servicer sweeps (``re
 collect what is due; a few borrowers pay a month late (penalty interest), one borrower prepays,
 one stops paying and is marked defaulted, written off and partly recovered. The lenders then
 withdraw, and the audit trail is verified with :func:`pylender.audit.verify_ledger`.
+
+The sweeps pull from one unlimited approval of the demo's own test token per party (a servicer's batch path);
+the demo sets every such allowance back to 0 when it ends. ``pylender.cli.reports`` prints the report.
 """
 
 from __future__ import annotations
@@ -16,13 +19,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from pylender.client.ledger import Ledger
 from pylender.client.session import Pylender
@@ -30,6 +31,8 @@ from pylender.scenarios.schema import GENESIS_TIMESTAMP
 from pylender.values import (
     DAY,
     PAY_ALL_DUE,
+    UINT256_MAX,
+    Deployment,
     LoanStatus,
     LoanTerms,
     PolicyParams,
@@ -78,6 +81,7 @@ class DemoReport(BaseModel):
     audit_head: str
     audit_verified: bool | None
     audit_message: str
+    deployment: Deployment
 
 
 class _Bar:
@@ -127,7 +131,7 @@ class Demo:
         self.rng = random.Random(seed)
         self.bar = bar
         self.txs = 0
-        self.admin = session.account(0)
+        self.admin = session.signer
         self.bank, self.city, self.platform, self.servicer = (session.account(i) for i in (1, 2, 3, 4))
         self.ledger: Ledger
         self.loan_ids: list[int] = []
@@ -149,7 +153,7 @@ class Demo:
         lg.register_institution(self.platform, "Example Platform", is_platform=True)
         for account in (self.bank, self.city, self.platform, self.servicer):
             lg.mint(account, 50_000_000 * unit)
-            lg.approve(account)
+            lg.approve(account, UINT256_MAX)  # the bulk path; reset to 0 in finish()
         self.txs += 3 + 8 + 5
         for account in (self.bank, self.city, self.platform):
             self.funded[account.address] = 0
@@ -261,6 +265,9 @@ class Demo:
             lg.withdraw(account)
             self.withdrawn[account.address] = lg.balance_of(account) - before
             self.txs += 1
+        for account in (self.bank, self.city, self.platform, self.servicer):
+            lg.approve(account, 0)  # no allowance outlives the demo
+            self.txs += 1
 
     def report(self, seconds: float) -> DemoReport:
         lg = self.ledger
@@ -300,6 +307,7 @@ class Demo:
             audit_head=head.head,
             audit_verified=verified,
             audit_message=message,
+            deployment=lg.deployment,
         )
 
 
@@ -317,53 +325,26 @@ def verify_audit(ledger: Ledger) -> tuple[bool | None, str]:
     return False, f"{len(result.findings)} finding(s), first: {first}"
 
 
-def run_demo(n_loans: int = 240, seed: int = 7, show_progress: bool = True) -> DemoReport:
-    """Run the demo on a fresh embedded anvil (stopped afterwards) and return its report."""
+def run_demo(
+    n_loans: int = 240, seed: int = 7, show_progress: bool = True, session: Pylender | None = None
+) -> DemoReport:
+    """Run the demo on ``session`` (a local dev chain, whose ledger stays), or on a fresh embedded anvil stopped
+    afterwards, and return its report."""
     started = time.monotonic()
-    with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=10) as session, _Bar(show_progress) as bar:
-        demo = Demo(session, n_loans, seed, bar)
-        demo.setup()
-        demo.originate_portfolio()
-        demo.year()
-        demo.finish()
-        return demo.report(time.monotonic() - started)
+    if session is not None:
+        return _run(session, n_loans, seed, show_progress, started)
+    with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=10) as fresh:
+        return _run(fresh, n_loans, seed, show_progress, started)
 
 
-def _fmt(amount: int, decimals: int) -> str:
-    return f"{amount / 10**decimals:,.2f}"
-
-
-def print_demo(report: DemoReport, console: Console | None = None) -> None:
-    console = console or Console()
-    d = report.decimals
-    table = Table(title=f"portfolio after twelve months ({report.loans} loans, ledger {report.ledger})")
-    for col in ("lender", "loans", "funded", "withdrawn", "withdrawable", "reserve", "loss", "exposure"):
-        table.add_column(col, justify="left" if col == "lender" else "right")
-    for lender in report.lenders:
-        table.add_row(
-            lender.name,
-            str(lender.loans),
-            _fmt(lender.funded, d),
-            _fmt(lender.withdrawn, d),
-            _fmt(lender.withdrawable, d),
-            _fmt(lender.reserve, d),
-            _fmt(lender.loss, d),
-            _fmt(lender.exposure, d),
-        )
-    console.print(table)
-    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(report.by_status.items()))
-    console.print(f"loans by status: {statuses}")
-    console.print(f"late payments: {report.late_payments}; defaulted and written off: loan {report.defaulted_loan}")
-    console.print(f"{report.transactions} transactions in {report.seconds} s")
-    console.print(f"audit: seq {report.audit_seq}, head {report.audit_head}")
-    mark = {True: "[green]OK[/]", False: "[red]FAILED[/]", None: "[yellow]not run[/]"}[report.audit_verified]
-    console.print(f"audit verification: {mark} - {report.audit_message}")
-
-
-def main(argv: list[str] | None = None) -> Any:  # pragma: no cover - `python -m pylender.scenarios.demo`
-    logging.basicConfig(level=logging.WARNING)
-    print_demo(run_demo())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def _run(session: Pylender, n_loans: int, seed: int, show_progress: bool, started: float) -> DemoReport:
+    try:
+        with _Bar(show_progress) as bar:
+            demo = Demo(session, n_loans, seed, bar)
+            demo.setup()
+            demo.originate_portfolio()
+            demo.year()
+            demo.finish()
+            return demo.report(time.monotonic() - started)
+    finally:  # a node the demo borrowed goes back to mining at its own pace
+        session.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from pylender.values import (
     DAY,
     PAY_ALL_DUE,
     ZERO_ADDRESS,
+    Deployment,
     LoanStatus,
     LoanTerms,
     PolicyParams,
@@ -117,10 +118,11 @@ class RunResult(BaseModel):
     audit_head: str
     ledger_token_balance: int
     actions: list[Action]
+    deployment: Deployment
 
     def summary(self) -> dict[str, Any]:
-        """The state without the action log (what ``pylender run --json`` prints)."""
-        return self.model_dump(exclude={"actions"})
+        """The state without the action log and the deployment (what ``pylender run --json`` prints)."""
+        return self.model_dump(mode="json", exclude={"actions", "deployment"})
 
 
 def _units(amount: Decimal, decimals: int) -> int:
@@ -462,22 +464,31 @@ class ScenarioRunner:
             audit_head=head.head,
             ledger_token_balance=ledger.token_balance_of_ledger(),
             actions=self.actions,
+            deployment=ledger.deployment,
         )
 
     def run(self) -> RunResult:
-        self.setup()
-        self.run_steps(self.s.timeline)
-        return self.result()
+        try:
+            self.setup()
+            self.run_steps(self.s.timeline)
+            return self.result()
+        finally:  # a node the run borrowed goes back to mining at its own pace
+            self.session.w3.provider.make_request(RPCEndpoint("anvil_removeBlockTimestampInterval"), [])
 
 
-def run_scenario(scenario: Scenario, session: Pylender | None = None, progress: Progress | None = None) -> RunResult:
-    """Run on ``session``, or on a fresh embedded anvil (deterministic genesis) stopped afterwards."""
-    if session is not None:
-        return ScenarioRunner(scenario, session, progress).run()
-    accounts = 1 + max(
+def accounts_needed(scenario: Scenario) -> int:
+    """How many dev accounts the scenario's parties use (the highest index + 1)."""
+    return 1 + max(
         [i.account for i in scenario.institutions.values()]
         + [b.account for b in scenario.borrowers.values()]
         + ([scenario.servicer.account] if scenario.servicer else [])
     )
-    with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=max(accounts, 10)) as fresh:
+
+
+def run_scenario(scenario: Scenario, session: Pylender | None = None, progress: Progress | None = None) -> RunResult:
+    """Run on ``session`` (a local dev chain, whose ledger stays), or on a fresh embedded anvil (deterministic
+    genesis) stopped afterwards."""
+    if session is not None:
+        return ScenarioRunner(scenario, session, progress).run()
+    with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=max(accounts_needed(scenario), 10)) as fresh:
         return ScenarioRunner(scenario, fresh, progress).run()

@@ -9,7 +9,7 @@ import click
 from pylender.audit.cli.group import audit
 from pylender.audit.cli.inputs import writable_file
 from pylender.audit.cli.output import emit_json, print_lines
-from pylender.audit.cli.source import Source, source_options
+from pylender.audit.cli.source import Source, root_option, source_options
 from pylender.audit.export import read_export
 from pylender.audit.replay import replay
 from pylender.audit.report import check_zone, facts_from_chain, facts_from_export, write_report
@@ -23,15 +23,17 @@ from pylender.audit.verify import audit_ledger, verify_file
 @click.option(
     "--timezone",
     "zone",
-    default="UTC",
-    show_default=True,
-    help="Timezone of the report's dates (an IANA name, e.g. Asia/Shanghai for a Beijing cut-off).",
+    help="Timezone of the report's dates (an IANA name, e.g. Asia/Shanghai for a Beijing cut-off); default: "
+    "pylender's --tz (or $PYLENDER_TZ), else UTC.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
-def report(src: Source, html_out: Path, zone: str, as_json: bool) -> None:
+def report(src: Source, html_out: Path, zone: str | None, as_json: bool) -> None:
     """A self-contained HTML report: verdict, portfolio totals, overdue, cash flows, losses, breaches.
 
     Exits like `audit verify`: 0 proven complete and matching, 1 findings, 3 not proven complete."""
+    if zone is None:  # the zone every other command shows dates in (`pylender --tz Asia/Shanghai audit report`)
+        root_zone, _ = root_option("tz")
+        zone = root_zone if isinstance(root_zone, str) and root_zone else "UTC"
     writable_file(html_out, "--html")
     check_zone(zone)  # an unknown timezone is said before the audit runs
     if src.file is not None:

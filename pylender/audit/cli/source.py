@@ -161,7 +161,7 @@ class Source:
         return Loaded(records, catalog, w3, ledger, chain_id, final)
 
 
-def _root_option(name: str) -> tuple[Any, bool]:
+def root_option(name: str) -> tuple[Any, bool]:
     """A root-command option (``pylender --rpc URL audit ...``) and whether it was typed on the command line."""
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx is not None else None
@@ -208,10 +208,10 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         src.rpc = src.rpc or None  # an empty --rpc (or $PYLENDER_RPC="") is no RPC
         ctx = click.get_current_context()
         src.rpc_given = src.rpc is not None and ctx.get_parameter_source("rpc") is ParameterSource.COMMANDLINE
-        root_rpc, root_typed = _root_option("rpc")
+        root_rpc, root_typed = root_option("rpc")
         if src.rpc is None and isinstance(root_rpc, str) and root_rpc:
             src.rpc, src.rpc_given = root_rpc, root_typed
-        root_deployment, _ = _root_option("deployment")
+        root_deployment, _ = root_option("deployment")
         if src.deployment == DEFAULT_DEPLOYMENT and root_deployment:
             src.deployment = Path(root_deployment)
         if src.abi is not None and not src.abi.is_file():
