@@ -21,7 +21,18 @@ from pylender.cli.common import (
     parse_amount,
     resolve_from,
 )
-from pylender.values import DAY, ZERO_ADDRESS, LoanStatus, LoanTerms, RepaymentMethod, Tranche, borrower_id, to_jsonable
+from pylender.values import (
+    DAY,
+    ZERO_ADDRESS,
+    LoanStatus,
+    LoanTerms,
+    RepaymentMethod,
+    Tranche,
+    borrower_id,
+    loan_ref,
+    loan_ref_text,
+    to_jsonable,
+)
 
 # -- lenders -------------------------------------------------------------------------------------------
 
@@ -156,6 +167,7 @@ def _parse_tranche(text: str) -> Tranche:
 @click.option("--service-fee", type=int, default=0, help="Service fee in bps of interest.")
 @click.option("--fee-recipient", help="Institution receiving the service fee.")
 @click.option("--reserve", type=int, default=0, help="Reserve in bps of income.")
+@click.option("--ref", "ref", help="The institutions' reference for the loan (contract number; never personal data).")
 @base_units_option
 @from_option
 @json_option
@@ -177,6 +189,7 @@ def loan_originate(**o: Any) -> None:
         service_fee_bps=o["service_fee"],
         reserve_bps=o["reserve"],
         fee_recipient=parse_address(o["fee_recipient"], "--fee-recipient") if o["fee_recipient"] else ZERO_ADDRESS,
+        loan_ref=loan_ref(o["ref"]) if o["ref"] else bytes(32),
     )
     loan_id = ledger.originate(terms, [_parse_tranche(t) for t in o["tranches"]], by=resolve_from(ledger, o["who"]))
     if o["as_json"]:
@@ -358,10 +371,11 @@ def loan_show(loan_id: int, as_json: bool) -> None:
     tranches = ledger.tranches(loan_id)
     due = ledger.amount_due(loan_id) if loan_.status == LoanStatus.ACTIVE else None
     if as_json:
+        reference = loan_ref_text(loan_.loan_ref)
         emit_json(
             {
                 "loanId": loan_id,
-                "loan": {**to_jsonable(loan_), "status": loan_.status.label},
+                "loan": {**to_jsonable(loan_), "status": loan_.status.label, "loan_ref_text": reference},
                 "tranches": [to_jsonable(t) for t in tranches],
                 "due": to_jsonable(due) if due else None,
             }
@@ -370,6 +384,7 @@ def loan_show(loan_id: int, as_json: bool) -> None:
     d = ledger.decimals
     table = Table(title=f"loan {loan_id}: {loan_.status.label}", show_header=False)
     rows = [
+        ("reference", loan_ref_text(loan_.loan_ref) or "(none)"),
         ("borrower", loan_.borrower),
         ("principal", fmt_amount(loan_.principal, d)),
         ("rate", f"{loan_.annual_rate_bps / 100:.2f} %"),
