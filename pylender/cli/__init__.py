@@ -5,7 +5,8 @@ an embedded anvil that lives as long as the command. Deployment addresses are sa
 ``.pylender/deployment.json`` (``--deployment FILE``) so that successive calls find the ledger.
 Bad input ends with a one-line message and exit code 1 (2 for usage errors), never a traceback.
 Commands: ``node``, ``deploy``, ``pause``, ``unpause``, ``run``, ``demo`` here; ``lender``, ``token``,
-``loan``, ``credit`` in :mod:`pylender.cli.lending`; ``audit`` from :mod:`pylender.audit.cli`, loaded when used.
+``loan``, ``credit`` in :mod:`pylender.cli.lending`; ``audit`` from :mod:`pylender.audit.cli` and ``statement``,
+``reconcile`` from :mod:`pylender.cli.statements`, loaded when used.
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ from pylender.values import to_jsonable
 
 
 class _Group(click.Group):
-    """The root group; ``audit`` (from :mod:`pylender.audit.cli`) loads only when it is used."""
+    """The root group; ``audit``, ``statement`` and ``reconcile`` load only when they are used."""
 
-    LAZY: ClassVar[dict[str, tuple[str, str]]] = {"audit": ("pylender.audit.cli", "audit")}
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "audit": ("pylender.audit.cli", "audit"),
+        "statement": ("pylender.cli.statements", "statement_command"),
+        "reconcile": ("pylender.cli.statements", "reconcile_command"),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
