@@ -123,7 +123,10 @@ def trail_from_file(
     records = sorted(exp.records, key=lambda r: r.seq)
     books, _ = replay(records)
     header = exp.header
+    # the views need the functions: an export's ABI may carry only the events it decodes
     abi = load_ledger_abi(abi_path) if abi_path is not None else (exp.abi or None)
+    if abi is not None and not any(e.get("type") == "function" and e.get("name") == "accountOf" for e in abi):
+        abi = None
     ledger_address = ledger or (header.ledger if header else None)
     final = header.final_block if header else (records[-1].block_number if records else None)
     token = header.token if header else None
