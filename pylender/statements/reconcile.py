@@ -47,6 +47,8 @@ def reconcile_trail(
     drawn = statement_of(
         trail, institution, first - timedelta(days=1), last + timedelta(days=1), tz=tz, check_views=check_views
     )
+    if drawn.date_to >= last:  # only the neighbouring day, drawn for timing differences, has not begun
+        drawn.notes = [n for n in drawn.notes if not n.startswith("the days after ")]
     last = min(last, drawn.date_to)
     result = match_books(drawn, entries, first, last)
     result.books = str(books)
