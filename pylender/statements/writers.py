@@ -162,8 +162,8 @@ def _cell(text: str) -> Any:
 
 def write_xlsx(statement: DailyStatement, path: Path) -> None:
     try:
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+        from openpyxl.styles import Font  # type: ignore[import-untyped]
     except ImportError as exc:
         raise MissingExtra("openpyxl", "xlsx", "--format xlsx") from exc
     book = Workbook()
