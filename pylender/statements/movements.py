@@ -46,7 +46,6 @@ _DIRECT = {
 # A movement is built with tuple.__new__, not its class call: a statement over 100,000 records builds about
 # 200,000 of them, and NamedTuple's Python-level __new__ costs three times as much.
 _new = tuple.__new__
-_INCOME, _RESERVE = Component.INCOME, Component.RESERVE
 _REMAINDER_AS = {Component.INCOME: "interest", Component.PRINCIPAL: "principal", Component.RECOVERY: "recovery"}
 
 
@@ -241,9 +240,9 @@ def _book(
     rest = []
     for credit in credits:
         component = credit[2]
-        if component == _INCOME:
+        if component == Component.INCOME:
             gross += credit[3]
-        elif component == _RESERVE:
+        elif component == Component.RESERVE:
             gross += credit[4]
             held += credit[4]
         else:
