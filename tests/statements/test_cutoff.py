@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from conftest import _anvil_or_skip, account_at
+from statement_chain import account_at, anvil_or_skip
 
 from pylender.client.session import Pylender
 from pylender.errors import CutoffNotFound, InvalidPeriod, InvalidZone
@@ -43,7 +43,7 @@ class Pinned:
 @pytest.fixture(scope="module")
 def pinned() -> Iterator[Pinned]:
     """Four loans; the bank funds its 700-token tranche of each at one of the PINNED times, one block each."""
-    _anvil_or_skip()
+    anvil_or_skip()
     with Pylender.local(timestamp=_at("2026-03-09T10:00:00"), accounts=6) as pl:
         ledger = pl.deploy()
         bank, platform, borrower = pl.account(1), pl.account(2), pl.account(5)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import Ninety
+from statement_chain import Ninety
 
 from pylender.cli import cli
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Ninety
+from statement_chain import Ninety
 
 from pylender.audit.findings import Outcome
 from pylender.statements import DailyStatement, draw_statement
