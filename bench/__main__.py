@@ -27,9 +27,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.audit_speed import AuditSizes, measure_audit
 from bench.chain import LENDER_COUNTS
 from bench.gas import measure_gas
-from bench.goals import audit_goals, gas_goals, size_goals, throughput_goals
+from bench.goals import audit_goals, gas_goals, size_goals, statement_goals, throughput_goals
 from bench.report import Report, RunInfo
 from bench.sizes import measure_sizes
+from bench.statement_speed import StatementSizes, measure_statement
 from bench.throughput import FIGURES, ThroughputSizes, measure_throughput
 from pylender import artifacts, native
 from pylender.client.node import find_anvil
@@ -37,12 +38,13 @@ from pylender.client.node import find_anvil
 log = logging.getLogger("bench")
 
 BENCH_DIR = Path(__file__).resolve().parent
-SECTIONS = ("gas", "throughput", "audit")
+SECTIONS = ("gas", "throughput", "audit", "statement")
 FULL_LOANS = (1, 100, 10_000)
 QUICK_LOANS = (1, 10, 50)
 QUICK_LENDERS = (1, 2)
 QUICK_THROUGHPUT = ThroughputSizes(raw=20, pipelined=20, single=8, bare=8, batches=1, runs=3)
 QUICK_AUDIT = AuditSizes(loans=50, periods=20, targets=(400, 800), runs=3, ape_runs_large=3)
+QUICK_STATEMENT = StatementSizes(loans=50, periods=20, records=800, runs=3)
 
 
 class _Bar:
@@ -131,6 +133,7 @@ def main(quick: bool, out: Path, only: tuple[str, ...], strict: bool, progress: 
     loans = QUICK_LOANS if quick else FULL_LOANS
     tp_sizes = QUICK_THROUGHPUT if quick else ThroughputSizes()
     audit_sizes = QUICK_AUDIT if quick else AuditSizes()
+    statement_sizes = QUICK_STATEMENT if quick else StatementSizes()
     with _Bar(progress) as bar:
         if "gas" in sections:
             with bar.section("gas", 3 + len(lenders) + len(loans)) as tick:
@@ -145,6 +148,10 @@ def main(quick: bool, out: Path, only: tuple[str, ...], strict: bool, progress: 
             with bar.section("audit", total) as tick:
                 report.audit = measure_audit(audit_sizes, tick)
             report.goals += audit_goals(report.audit)
+        if "statement" in sections:
+            with bar.section("statement", 2 + statement_sizes.warmup + 2 * statement_sizes.runs) as tick:
+                report.statement = measure_statement(statement_sizes, tick)
+            report.goals += statement_goals(report.statement)
     first_artifact = report.run.ledger_artifact
     report.run = _run_info(started, time.perf_counter() - t0, quick, [*load, os.getloadavg()[0]])
     if report.run.ledger_artifact != first_artifact:

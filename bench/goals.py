@@ -8,6 +8,7 @@ import statistics
 from bench.audit_speed import AuditPoint, AuditResults
 from bench.gas import GasResults
 from bench.sizes import INITCODE_LIMIT, RUNTIME_LIMIT, CodeSize
+from bench.statement_speed import StatementResults
 from bench.stats import Goal, Sample
 from bench.throughput import ThroughputResults
 
@@ -270,3 +271,26 @@ def audit_goals(audit: AuditResults) -> list[Goal]:
             )
         )
     return goals
+
+
+STATEMENT_VS_LOGS = 0.5
+
+
+def statement_goals(result: StatementResults) -> list[Goal]:
+    """#19: a statement of one institution over the ledger's records ≥ 0.5 × raw eth_getLogs records/s."""
+    p = result.point
+    ratio = paired_ratio(p.statement, p.raw_get_logs)
+    return [
+        Goal(
+            goal=f"statement of one institution ({p.records:,} records): records/s ≥ {STATEMENT_VS_LOGS} × raw "
+            "eth_getLogs records/s",
+            measured=f"{p.statement.median:,.0f} vs {p.raw_get_logs.median:,.0f} records/s (medians)",
+            ratio=ratio,
+            target=f"≥ {STATEMENT_VS_LOGS}",
+            passed=ratio >= STATEMENT_VS_LOGS and p.verified,
+            section="statement",
+            detail=f"{p.days:,} days, {p.movements:,} movements, accountOf compared at {p.views_compared:,} cut-offs"
+            if p.verified
+            else "the statement was not verified or a balance differed from accountOf",
+        )
+    ]

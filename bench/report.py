@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from bench.audit_speed import AuditResults
 from bench.gas import BREAKDOWN_LENDERS, OPERATIONS, GasResults
 from bench.sizes import EIP170, EIP3860, INITCODE_LIMIT, RUNTIME_LIMIT, CodeSize
+from bench.statement_speed import StatementResults
 from bench.stats import Goal, Sample
 from bench.throughput import ThroughputResults
 
@@ -36,6 +37,7 @@ class Report(BaseModel):
     gas: GasResults | None = None
     throughput: ThroughputResults | None = None
     audit: AuditResults | None = None
+    statement: StatementResults | None = None
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json")
@@ -51,6 +53,9 @@ class Report(BaseModel):
                     sample = getattr(point, key)
                     if sample is not None:
                         raw[key].update(sample.summary())
+        if data.get("statement") and self.statement is not None:
+            for key in ("raw_get_logs", "statement"):
+                data["statement"]["point"][key].update(getattr(self.statement.point, key).summary())
         data["all_passed"] = all(g.passed for g in self.goals)
         return json.dumps(data, indent=1) + "\n"
 
@@ -85,6 +90,8 @@ class Report(BaseModel):
             out += _throughput_markdown(self.throughput)
         if self.audit is not None:
             out += _audit_markdown(self.audit)
+        if self.statement is not None:
+            out += _statement_markdown(self.statement)
         return "\n".join(out) + "\n"
 
     def write(self, folder: Path) -> tuple[Path, Path]:
@@ -224,3 +231,20 @@ def _audit_markdown(audit: AuditResults) -> list[str]:
         out.append(f"| {size} | verify_ledger result | {'ok' if p.verified_ok else 'FINDINGS'} | | | | |")
     out += [""] + [f"- {n}" for n in audit.notes]
     return out
+
+
+def _statement_markdown(result: StatementResults) -> list[str]:
+    p = result.point
+    size = f"{p.records:,} ({p.blocks:,})"
+    out = [
+        "",
+        "## Statement speed (records/s, same node and block range)",
+        "",
+        "| records (blocks) | reader | median | min | max | runs | statement / reader |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in (p.raw_get_logs, p.statement):
+        ratio = "-" if s is p.statement else f"{p.statement.median / s.median:.3f}"
+        out.append(f"| {size} | {s.name} | {s.median:,.0f} | {s.low:,.0f} | {s.high:,.0f} | {len(s.runs)} | {ratio} |")
+    out.append(f"| {size} | statement | {'verified, ties to accountOf' if p.verified else 'NOT VERIFIED'} | | | | |")
+    return out + [""] + [f"- {n}" for n in result.notes]

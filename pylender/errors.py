@@ -38,7 +38,10 @@
     │   ├── NoSource (ValueError)               nothing says where the records are
     │   ├── NothingFinal (ValueError)           no block is final yet with the confirmations asked for
     │   ├── IndexUnusable (ValueError)          the SQLite index cannot be used where --index points
-    │   └── LoanNotInTrail (ValueError)         the trail holds no record of the loan asked for
+    │   ├── LoanNotInTrail (ValueError)         the trail holds no record of the loan asked for
+    │   ├── InvalidPeriod (ValueError)          a statement's --from/--to are not dates, or --from is after --to
+    │   ├── BooksFormatError (ValueError)       an institution's books file is malformed (names the line)
+    │   └── CutoffNotFound (LookupError)        the node cannot say which block ends a day (no such blocks)
     └── ContractError                           a contract custom error: the ledger reverted, or would
         ├── PolicyViolation (ValueError)        RateAboveCap, ShareBelowMinimum, ExposureAboveCap, ...
         ├── InvalidRequest (ValueError)         ZeroAmount, SharesNotWhole, Overpayment, ...
@@ -282,6 +285,27 @@ class IndexUnusable(AuditError, ValueError):
 
 class LoanNotInTrail(AuditError, ValueError):
     """The audit trail holds no record of the loan asked for (the client's :class:`UnknownLoan` asks the ledger)."""
+
+
+class InvalidPeriod(AuditError, ValueError):
+    """A statement's period is not one: ``--from``/``--to`` are not ISO dates (``2026-03-31``), or ``--from`` is
+    after ``--to``."""
+
+
+class BooksFormatError(AuditError, ValueError):
+    """An institution's own books file (``reconcile --books``) is malformed: the header, a component, a date or an
+    amount; the message names the file and the line."""
+
+    def __init__(self, detail: str, path: str | None = None, line: int | None = None) -> None:
+        self.detail = detail
+        self.path = path
+        self.line = line
+        where = ":".join(str(p) for p in (path, line) if p is not None)
+        super().__init__(f"{where}: {detail}" if where else detail)
+
+
+class CutoffNotFound(AuditError, LookupError):
+    """The node cannot say which block ends a day: it lacks a block (or its timestamp) the search needs."""
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -281,6 +281,7 @@ LAYERS = [  # lowest first; a module may import its own layer and the ones below
     ("pylender.reference",),
     ("pylender.client",),
     ("pylender.audit",),
+    ("pylender.statements",),
     ("pylender.scenarios",),
     ("pylender.cli",),
 ]

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, Status
-from pylender.values import RepaymentMethod, role_name
+from pylender.values import RepaymentMethod, loan_ref_text, role_name
 
 INTERNAL_MOVES = frozenset({"loss", "reserve-release", "absorbed"})
 
@@ -21,6 +21,13 @@ def _n(value: Any) -> str:
 def _short(address: str) -> str:
     """An address in a sentence: in full (evidence is copied from these lines; nothing is abbreviated)."""
     return str(address)
+
+
+def _ref(terms: dict[str, Any]) -> str:
+    """The loan's reference as people read it (`` ref CL-2026-000123``), or nothing when it has none."""
+    raw = terms.get("loanRef")
+    text = loan_ref_text(bytes.fromhex(str(raw)[2:])) if raw else ""
+    return f" ref {text}" if text else ""
 
 
 def _breakdown(b: dict[str, Any]) -> str:
@@ -37,7 +44,7 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "PolicyUpdated": lambda f: "policy: " + ", ".join(f"{k} {v}" for k, v in f["policy"].items()),
     "LoanOriginated": lambda f: (
-        f"originated for {_short(f['borrower'])}: principal {_n(f['terms']['principal'])}, "
+        f"originated for {_short(f['borrower'])}{_ref(f['terms'])}: principal {_n(f['terms']['principal'])}, "
         f"{f['terms']['annualRateBps']} bps/yr, {f['terms']['periods']} × {f['terms']['periodSeconds']} s, "
         f"{_method(f['terms']['method'])}; tranches "
         + ", ".join(f"{_short(t['lender'])} {t['shareBps']} bps" for t in f["tranches"])

@@ -6,8 +6,8 @@ lives as long as the command (``--state FILE`` keeps it). Deployment addresses a
 a one-line message naming the option (exit code 2), a refused action with its named error (exit code 1), never a
 traceback. Commands: ``node``, ``deploy``, ``pause``, ``unpause``, ``run``, ``demo`` here; ``lender``, ``token``,
 ``credit`` in :mod:`pylender.cli.lending`; ``loan`` in :mod:`pylender.cli.loans`; ``position`` in
-:mod:`pylender.cli.position`; ``chain``, ``role``, ``policy``
-in :mod:`pylender.cli.admin`; ``audit`` from :mod:`pylender.audit.cli`, loaded when used.
+:mod:`pylender.cli.position`; ``chain``, ``role``, ``policy`` in :mod:`pylender.cli.admin`; ``audit`` from
+:mod:`pylender.audit.cli` and ``statement``, ``reconcile`` from :mod:`pylender.cli.statements`, loaded when used.
 """
 
 from __future__ import annotations
@@ -44,9 +44,13 @@ from pylender.values import Deployment
 
 
 class _Root(Group):
-    """The root group; ``audit`` (from :mod:`pylender.audit.cli`) loads only when it is used."""
+    """The root group; ``audit``, ``statement`` and ``reconcile`` load only when they are used."""
 
-    LAZY: ClassVar[dict[str, tuple[str, str]]] = {"audit": ("pylender.audit.cli", "audit")}
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "audit": ("pylender.audit.cli", "audit"),
+        "statement": ("pylender.cli.statements", "statement_command"),
+        "reconcile": ("pylender.cli.statements", "reconcile_command"),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})

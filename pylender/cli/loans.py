@@ -33,6 +33,8 @@ from pylender.values import (
     RepaymentMethod,
     Tranche,
     borrower_id,
+    loan_ref,
+    loan_ref_text,
 )
 
 
@@ -90,6 +92,7 @@ def _after(ledger: Any, loan_id: int, as_json: bool, message: str, **extra: Any)
 @click.option("--fee-recipient", help="Institution receiving the service fee (needs --service-fee).")
 @click.option("--reserve", type=bps(), default=0, help="Reserve in bps of income.")
 @click.option("--funding-days", type=Days(allow_zero=False), default="7", show_default=True, help="Funding window.")
+@click.option("--ref", "ref", help="The institutions' reference for the loan (contract number; never personal data).")
 @base_units_option
 @from_option
 @json_option
@@ -118,6 +121,7 @@ def loan_originate(**o: Any) -> None:
         reserve_bps=o["reserve"],
         fee_recipient=parse_address(o["fee_recipient"], "--fee-recipient") if o["fee_recipient"] else ZERO_ADDRESS,
         funding_deadline=ledger.now() + o["funding_days"],
+        loan_ref=loan_ref(o["ref"]) if o["ref"] else bytes(32),
     )
     tranches = [_parse_tranche(t) for t in o["tranches"]]
     loan_id = ledger.originate(terms, tranches, by=resolve_from(ledger, o["who"]))
@@ -311,7 +315,7 @@ def loan_show(loan_id: int, as_json: bool) -> None:
     data = {
         "loan_id": loan_id,
         "decimals": d,
-        "loan": jsonable(view),
+        "loan": {**jsonable(view), "loan_ref_text": loan_ref_text(view.loan_ref)},
         "tranches": [jsonable(t) for t in tranches],
         "due": jsonable(due) if due is not None else None,
         "next_due_date": next_due or None,
@@ -321,6 +325,7 @@ def loan_show(loan_id: int, as_json: bool) -> None:
         tz = state.tz
         pairs = [
             ("status", view.status.label),
+            ("reference", loan_ref_text(view.loan_ref) or "(none)"),
             ("borrower", view.borrower),
             ("borrower id", "0x" + view.borrower_id.hex()),
             ("principal", amount(view.principal, d)),

@@ -49,6 +49,7 @@ from pylender.values import (
     PolicyParams,
     Tranche,
     borrower_id,
+    loan_ref,
     to_jsonable,
 )
 
@@ -253,6 +254,7 @@ class ScenarioRunner:
             service_fee_bps=spec.service_fee_bps,
             fee_recipient=fee_recipient or ZERO_ADDRESS,
             reserve_bps=spec.reserve_bps,
+            loan_ref=loan_ref(spec.ref) if spec.ref else bytes(32),
         )
         tranches = [
             Tranche(lender=self.session.account(s.institutions[t.lender].account).address, share_bps=t.share_bps)

@@ -138,6 +138,8 @@ class LoanSpec(_Spec):
     reserve_bps: int = Field(default=0, ge=0, le=BPS)
     tranches: list[TrancheSpec] = Field(min_length=1, max_length=MAX_TRANCHES)
     stage: Literal["originated", "funded", "active"] = "active"  # how far setup takes the loan
+    ref: str | None = Field(default=None, min_length=1)
+    """The reference the institutions know the loan by (their contract number; never personal data)."""
 
     @property
     def period_seconds(self) -> int:

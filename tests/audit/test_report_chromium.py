@@ -194,3 +194,70 @@ def test_a_report_of_an_export_says_it_is_not_proven_offline_and_keeps_the_dates
     assert re.search(r"90\+ days</td><td class=\"n\">1</td><td class=\"n\">5,000.000000", text)  # block times kept
     proven = CliRunner().invoke(audit, ["report", "--file", str(trail), "--rpc", url, *none, "--html", str(html)])
     assert proven.exit_code == 0 and "VERIFIED" in html.read_text()
+
+
+RECONCILIATION_SCREENSHOT = SCREENSHOT.with_name("reconciliation-report-1280.png")
+
+
+def test_the_reconciliation_reads_at_1280_px_matched_totals_then_the_breaks(
+    portfolio: tuple[str, Chain, str], tmp_path: Path
+) -> None:
+    """``pylender reconcile --html``: the bank's books (its statement, one row left out and one amount a unit
+    more) in the same browser, the same width and the same checks as the audit report."""
+    import csv
+    from datetime import UTC, datetime
+
+    from pylender.cli import cli
+    from pylender.statements import draw_statement
+    from pylender.statements.amounts import units_text
+
+    binary = _chromium()
+    url, c, _ = portfolio
+    first = datetime.fromtimestamp(int(c.w3.eth.get_block(c.deploy_block)["timestamp"]), UTC).date()
+    last = datetime.fromtimestamp(c.now, UTC).date()
+    drawn = draw_statement(c.w3, c.ledger.address, "Bank", first, last)
+    rows = [[r.loan_id or "", r.date, r.component, units_text(r.amount, 6)] for r in drawn.rows]
+    left_out = next(i for i, r in enumerate(rows) if r[2] == "interest")
+    interest = rows.pop(left_out)
+    changed = next(r for r in rows if r[2] == "principal")
+    chain_principal = changed[3]
+    changed[3] = units_text(int(changed[3].replace(".", "")) + 1, 6)
+    books = tmp_path / "books.csv"
+    with books.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["loan_id", "date", "component", "amount"])
+        writer.writerows(rows)
+    html = tmp_path / "reconciliation.html"
+    source = ["--rpc", url, "--ledger", c.ledger.address, "--deployment", str(tmp_path / "none.json")]
+    period = ["--from", first.isoformat(), "--to", last.isoformat()]
+    out = CliRunner().invoke(cli, ["reconcile", *source, "Bank", "--books", str(books), *period, "--html", str(html)])
+    assert out.exit_code == 1, out.output
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.read_text().replace("</body>", MEASURE + "</body>"))
+    dom = _run_chromium(
+        binary, tmp_path / "profile-r", "--window-size=1280,900", "--virtual-time-budget=10000", "--dump-dom",
+        probe.as_uri(),
+    ).stdout  # fmt: skip
+    found = re.search(r'<pre id="pylender-metrics">(.*?)</pre>', dom, re.S)
+    assert found is not None, dom[-2000:]
+    metrics = json.loads(found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    assert metrics["innerWidth"] == 1280
+    assert metrics["scrollWidth"] <= metrics["innerWidth"] and metrics["right"] <= metrics["innerWidth"]
+    text = metrics["text"]
+    # the verdict, then the matched totals, then the breaks
+    assert text.index("2 BREAKS") < text.index("Matched totals") < text.index("Breaks (2)")
+    assert f"{len(rows) - 1} of {len(rows)} books entries matched" in text
+    assert "VERIFIED: drawn from a trail proven complete" in text
+    breaks = text[text.index("Breaks (2)") :]
+    assert re.search(rf"missing from books\s+{interest[0]}\s+interest\s+{interest[1]}\s+{interest[3]}", breaks)
+    principal = f"{int(chain_principal.split('.')[0]):,}.{chain_principal.split('.')[1]}"
+    assert re.search(
+        rf"amount differs\s+\d+\s+principal\s+\S+\s+\S+\s+{re.escape(principal)}\s+\S+\s+0\.000001", breaks
+    )
+    RECONCILIATION_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    RECONCILIATION_SCREENSHOT.unlink(missing_ok=True)
+    _run_chromium(
+        binary, tmp_path / "profile-s", f"--window-size=1280,{min(int(metrics['scrollHeight']) + 40, 16_000)}",
+        "--virtual-time-budget=10000", f"--screenshot={RECONCILIATION_SCREENSHOT}", html.as_uri(),
+    )  # fmt: skip
+    assert RECONCILIATION_SCREENSHOT.stat().st_size > 20_000

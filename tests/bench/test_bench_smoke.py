@@ -52,6 +52,7 @@ AUDIT_GOALS = [
     "verified + replayed records/s ≥ 0.5 × raw eth_getLogs records/s",
     "faster than ape ContractEvent.query",
 ]
+STATEMENT_GOAL = "records/s ≥ 0.5 × raw eth_getLogs records/s"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,9 @@ def test_every_goal_row_is_in_both_reports(quick_report: tuple[dict[str, Any], s
     for records in sizes:
         for suffix in AUDIT_GOALS:
             assert f"audit ({records:,} records): {suffix}" in goals
-    assert len(goals) == len(GOAL_PREFIXES) + 2 * len(AUDIT_GOALS)
+    statement = data["statement"]["point"]["records"]
+    assert f"statement of one institution ({statement:,} records): {STATEMENT_GOAL}" in goals
+    assert len(goals) == len(GOAL_PREFIXES) + 2 * len(AUDIT_GOALS) + 1
     for goal in data["goals"]:
         assert isinstance(goal["passed"], bool)
         assert goal["ratio"] is None or goal["ratio"] > 0
@@ -147,3 +150,16 @@ def test_throughput_and_audit_figures_have_three_runs(quick_report: tuple[dict[s
             assert len(point[key]["runs"]) >= 3, key
             assert point[key]["items"] == point["records"]
     assert "## Throughput (one anvil)" in markdown and "## Audit speed" in markdown
+
+
+def test_the_statement_figure_is_a_verified_statement_of_the_same_records(
+    quick_report: tuple[dict[str, Any], str],
+) -> None:
+    data, markdown = quick_report
+    point = data["statement"]["point"]
+    assert point["verified"] is True and point["views_compared"] >= point["days"] > 300
+    assert point["movements"] > point["records"]  # the lead of every loan: about two movements per repayment
+    for key in ("raw_get_logs", "statement"):
+        assert len(point[key]["runs"]) >= 3 and point[key]["items"] == point["records"]
+        assert point[key]["min"] <= point[key]["median"] <= point[key]["max"]
+    assert "## Statement speed" in markdown

@@ -2,7 +2,8 @@
 amounts in base units beside the token's decimals, and the transactions each write sent.
 
 The commands are walked from the ``pylender`` group itself, so a command added without a case here fails the test.
-``audit``'s commands are the audit's own (``tests/audit``).
+``audit``'s commands are the audit's own (``tests/audit``), ``statement`` and ``reconcile`` the statements' own
+(``tests/statements``).
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ SCRIPT: list[tuple[str, tuple[str, ...]]] = [
 def command_paths(group: click.Group, ctx: click.Context, prefix: str = "") -> set[str]:
     paths: set[str] = set()
     for name in group.list_commands(ctx):
-        if not prefix and name == "audit":
-            continue
+        if not prefix and name in ("audit", "statement", "reconcile"):
+            continue  # their own JSON (--json, --format json) is tested in tests/audit and tests/statements
         command = group.get_command(ctx, name)
         assert command is not None, name
         path = f"{prefix}{name}"

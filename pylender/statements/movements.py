@@ -1,0 +1,342 @@
+"""Every movement to or from one institution, read off the replay of the audit trail.
+
+The replay (:mod:`pylender.audit.replay`, :class:`pylender.reference.Books`) books each credit in its journal;
+this module turns the institution's credits into the statement's components (:mod:`.components`) and adds what
+moves its balances without a credit: the tranches it funds (exposure up) and the exposure a loan releases when
+it ends (closed, written off, recovered in full). The institution is followed by its index, across
+``InstitutionRotated`` records that move it to a new address.
+
+Rules of attribution, so that a bank can recompute every figure:
+
+- **Income by part.** The ledger credits lender income (net interest, penalty, prepayment fee) as one
+  cumulative floor, ``floor(I × share / BPS)``. A credit is split into the parts the payment paid, in the
+  waterfall's order (penalty, then interest net of the service fee, then prepayment fee), by the same floor
+  taken part by part: part ``k`` gets ``floor((I₀ + Δ₁ + … + Δₖ) × share / BPS) − floor((I₀ + Δ₁ + … + Δₖ₋₁) ×
+  share / BPS)``, with ``I₀`` the loan's lender income before the payment. The parts are never negative and
+  add up to the credit exactly.
+- **Reserve.** The reserve part of an income credit is a ``reserve provision`` (withdrawable to reserve) beside
+  the income parts, which are stated in full.
+- **Remainders.** The lead lender's split remainder of a component (fewer units than tranches), paid when the
+  component is final, is stated under that component: principal's as ``principal``, recoveries' as
+  ``recovery``, lender income's as ``interest``.
+- **Write-off.** The part a reserve absorbs is a ``reserve release``; the rest is ``loss``.
+- **Positions that change hands** (``PositionTransferred``). The seller states the price as ``sale``
+  (withdrawable), the buyer as ``purchase`` (paid from its wallet: no ledger balance moves). Each holder's
+  exposure changes by its tranche amount's change (``floor(P × share / BPS)``, the lead the rest): ``exposure
+  out`` for the seller, ``exposure in`` for the buyer, and a rounding unit for the lead when neither is it
+  (nothing on a written-off loan, whose exposure was released). From the transfer on, a holder's income credit
+  carries its offset (docs/ledger-spec.md, "Participations"), and its parts are split with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+from pylender.audit.records import Record
+from pylender.audit.replay import AuditBooks, Status
+from pylender.reference.records import CREDIT_WIDTH, Component
+from pylender.schedule import tranche_amounts
+from pylender.values import BPS, loan_ref_text
+
+_CLOSED, _RECOVERED = int(Status.CLOSED), int(Status.RECOVERED)
+# journal component -> statement component, for the credits that map one to one
+_DIRECT = {
+    Component.FEE: "service fee",
+    Component.PRINCIPAL: "principal",
+    Component.RECOVERY: "recovery",
+    Component.RESERVE_RELEASE: "reserve release",
+    Component.ABSORBED: "reserve release",
+    Component.REFUND: "refund",
+}
+# A movement is built with tuple.__new__, not its class call: a statement over 100,000 records builds about
+# 200,000 of them, and NamedTuple's Python-level __new__ costs three times as much.
+_new = tuple.__new__
+_REMAINDER_AS = {Component.INCOME: "interest", Component.PRINCIPAL: "principal", Component.RECOVERY: "recovery"}
+
+
+class Movement(NamedTuple):
+    """One movement of the institution's balances: the record that made it, the loan, component and amount
+    (base units, positive in the component's direction; ``loss`` is negative when a recovery reduces it)."""
+
+    seq: int
+    block: int
+    tx: str
+    log_index: int
+    loan_id: int | None
+    component: str
+    amount: int
+    record: str
+
+
+@dataclass(frozen=True)
+class Institution:
+    """An institution as the trail names it: index, name, platform flag, and its addresses with the block from
+    which each holds (registration first, then each rotation)."""
+
+    index: int
+    name: str
+    is_platform: bool
+    history: tuple[tuple[int, str], ...]
+
+    @property
+    def address(self) -> str:
+        """Its address now."""
+        return self.history[-1][1]
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(a for _, a in self.history)
+
+    @property
+    def registered_block(self) -> int:
+        return self.history[0][0]
+
+    def address_at(self, block: int) -> str | None:
+        """Its address at the end of ``block`` (None before its registration)."""
+        found = None
+        for since, address in self.history:
+            if since > block:
+                break
+            found = address
+        return found
+
+
+class _Tranche(NamedTuple):
+    position: int  # 0: the lead
+    share: int
+    amount: int
+    offset: int = 0  # the holder's income offset once positions of the loan changed hands
+
+
+def institutions(records: Sequence[Record]) -> dict[int, Institution]:
+    """Every institution the trail registers, by index, with its addresses across rotations."""
+    out: dict[int, Institution] = {}
+    for r in records:
+        if r.kind == "InstitutionRegistered":
+            f = r.fields
+            index = int(f["index"])
+            out[index] = Institution(index, str(f["name"]), bool(f["isPlatform"]), ((r.block_number, f["account"]),))
+        elif r.kind == "InstitutionRotated":
+            index = int(r.fields["index"])
+            if index in out:
+                moved = (*out[index].history, (r.block_number, r.fields["to"]))
+                out[index] = replace(out[index], history=moved)
+    return out
+
+
+def loan_refs(books: AuditBooks) -> dict[int, str]:
+    """Each loan's reference as people read it (its text, or 0x-hex when hashed; empty when it has none)."""
+    out: dict[int, str] = {}
+    for loan_id, loan in books.loans.items():
+        raw = loan.terms.get("loanRef")
+        out[loan_id] = loan_ref_text(bytes.fromhex(str(raw)[2:])) if raw else ""
+    return out
+
+
+def _remainders(books: AuditBooks, loan_id: int) -> list[tuple[str, int]]:
+    """The lead's remainders of a loan in the order the books paid them (income, principal, recovery; only
+    those settled and not zero): the k-th ``leftover`` credit of the loan is the k-th of these."""
+    book = books.books.loans[loan_id]
+    out = []
+    for component in (Component.INCOME, Component.PRINCIPAL, Component.RECOVERY):
+        if component in book.settled:
+            left = book.remainder(component)
+            if left:
+                out.append((_REMAINDER_AS[component], left))
+    return out
+
+
+def _income_parts(before: int, parts: tuple[int, int, int], share: int, offset: int = 0) -> tuple[int, int, int]:
+    """The waterfall split of one lender's income credit into (penalty, interest, prepayment fee)."""
+    penalty, interest, fee = parts
+    c0 = (before * share + offset) // BPS
+    c1 = ((before + penalty) * share + offset) // BPS
+    c2 = ((before + penalty + interest) * share + offset) // BPS
+    c3 = ((before + penalty + interest + fee) * share + offset) // BPS
+    return c1 - c0, c2 - c1, c3 - c2
+
+
+def institution_movements(records: Sequence[Record], books: AuditBooks, index: int) -> list[Movement]:
+    """Every movement of institution ``index``'s balances, in record order (``records`` in seq order, replayed
+    into ``books``)."""
+    flat = books.books.journal.flat
+    marks = books.flow_marks
+    mark_at = 0
+    me: str | None = None  # the institution's address as of the record being read
+    tranches: dict[int, _Tranche] = {}  # loans it lends in
+    income: dict[int, int] = {}  # lender income I of each loan, before the record being read
+    holders: dict[int, tuple[int, list[str], list[int], bool]] = {}  # loan -> principal, holders, shares, ended
+    leftovers: dict[int, list[tuple[str, int]]] = {}
+    out: list[Movement] = []
+    append = out.append
+    for r in records:
+        seq, kind = r.seq, r.kind
+        while mark_at < len(marks) and marks[mark_at][0] < seq:
+            mark_at += 1
+        credits: list[Any] = []
+        if mark_at < len(marks) and marks[mark_at][0] == seq and me is not None:
+            _, _, first, end = marks[mark_at]
+            for i in range(first * CREDIT_WIDTH, end * CREDIT_WIDTH, CREDIT_WIDTH):
+                if flat[i + 1] == me:
+                    credits.append(flat[i : i + CREDIT_WIDTH])
+        loan_id = r.loan_id
+        f = r.fields
+        where = (seq, r.block_number, r.tx_hash, r.log_index)
+        if kind == "RepaymentApplied" or kind == "PrepaymentApplied":
+            if loan_id not in tranches and not credits:
+                continue
+            b = f["breakdown"]
+            parts = (
+                int(b["penaltyPaid"]),
+                int(b["interestPaid"]) - int(b["feePaid"]),
+                int(f["prepaymentFee"]) if kind == "PrepaymentApplied" else 0,
+            )
+            before = income.get(loan_id, 0) if loan_id is not None else 0
+            if loan_id is not None:
+                income[loan_id] = before + parts[0] + parts[1] + parts[2]
+            _book(append, where, kind, loan_id, credits, books, leftovers, before, parts, tranches)
+            if loan_id in tranches and int(b["status"]) == _CLOSED and tranches[loan_id].amount:
+                append(_new(Movement, (*where, loan_id, "exposure release", tranches[loan_id].amount, kind)))
+        elif kind == "TrancheFunded":
+            if me is not None and f["lender"] == me:
+                append(_new(Movement, (*where, loan_id, "funding", int(f["amount"]), kind)))
+        elif kind == "LoanOriginated":
+            assert loan_id is not None
+            lenders = [str(t["lender"]) for t in f["tranches"]]
+            shares = [int(t["shareBps"]) for t in f["tranches"]]
+            principal = int(f["terms"]["principal"])
+            holders[loan_id] = (principal, lenders, shares, False)
+            if me is not None and me in lenders:
+                position = lenders.index(me)
+                amount = tranche_amounts(principal, shares)[position]
+                tranches[loan_id] = _Tranche(position, shares[position], amount)
+        elif kind == "PositionTransferred":
+            _transfer(append, where, f, me, loan_id, credits, holders, tranches, income)
+        elif kind == "LoanCancelled":
+            _book(append, where, kind, loan_id, credits, books, leftovers)
+            tranches.pop(loan_id or 0, None)  # a refund releases the exposure with it (component "refund")
+        elif kind in ("LoanWrittenOff", "RecoveryApplied"):
+            _book(append, where, kind, loan_id, credits, books, leftovers)
+            ended = kind == "LoanWrittenOff" or int(f["status"]) == _RECOVERED
+            if ended and loan_id in holders:
+                principal, lenders, shares, _ = holders[loan_id]
+                holders[loan_id] = (principal, lenders, shares, True)
+            if ended and loan_id in tranches and tranches[loan_id].amount:
+                append(_new(Movement, (*where, loan_id, "exposure release", tranches[loan_id].amount, kind)))
+        elif kind == "Withdrawn":
+            for credit in credits:
+                append(_new(Movement, (*where, None, "withdrawal", -credit[3], kind)))
+        elif kind == "InstitutionRegistered":
+            if int(f["index"]) == index:
+                me = f["account"]
+        elif kind == "InstitutionRotated":
+            if int(f["index"]) == index:
+                me = f["to"]
+        elif credits:  # a record kind that credits and that this module does not know yet: nothing is dropped
+            _book(append, where, kind, loan_id, credits, books, leftovers)
+    return out
+
+
+def _transfer(
+    append: Any,
+    where: tuple[int, int, str, int],
+    f: dict[str, Any],
+    me: str | None,
+    loan_id: int | None,
+    credits: list[Any],
+    holders: dict[int, tuple[int, list[str], list[int], bool]],
+    tranches: dict[int, _Tranche],
+    income: dict[int, int],
+) -> None:
+    """A position changed hands: the price (``sale`` / ``purchase``), the exposure each holder's tranche amount
+    takes with it, and the holders' shares and income offsets from here on."""
+    kind = "PositionTransferred"
+    if loan_id is None or loan_id not in holders:
+        return
+    seller, buyer, share, price = str(f["seller"]), str(f["buyer"]), int(f["shareBps"]), int(f["price"])
+    principal, lenders, shares, ended = holders[loan_id]
+    before = tranche_amounts(principal, shares)
+    lenders, shares = list(lenders), list(shares)
+    if buyer not in lenders:
+        lenders.append(buyer)
+        shares.append(0)
+        before.append(0)
+    s, b = lenders.index(seller), lenders.index(buyer)
+    shares[s] -= share
+    shares[b] += share
+    after = tranche_amounts(principal, shares)
+    holders[loan_id] = (principal, lenders, shares, ended)
+    if me is None or me not in lenders:
+        return
+    t = lenders.index(me)
+    for credit in credits:  # the price, credited to the seller's withdrawable
+        if credit[2] == Component.SALE:
+            append(_new(Movement, (*where, loan_id, "sale", credit[3], kind)))
+    if me == buyer and price:
+        append(_new(Movement, (*where, loan_id, "purchase", price, kind)))
+    moved = after[t] - before[t]
+    if moved and not ended:  # a written-off loan's exposure was released at the write-off
+        name = "exposure in" if moved > 0 else "exposure out"
+        append(_new(Movement, (*where, loan_id, name, abs(moved), kind)))
+    held = tranches.get(loan_id)
+    total = income.get(loan_id, 0) * share
+    offset = (held.offset if held is not None else 0) + (total if me == seller else -total if me == buyer else 0)
+    tranches[loan_id] = _Tranche(t, shares[t], after[t], offset)
+
+
+def _book(
+    append: Any,
+    where: tuple[int, int, str, int],
+    kind: str,
+    loan_id: int | None,
+    credits: list[Any],
+    books: AuditBooks,
+    leftovers: dict[int, list[tuple[str, int]]],
+    income_before: int = 0,
+    parts: tuple[int, int, int] = (0, 0, 0),
+    tranches: dict[int, _Tranche] | None = None,
+) -> None:
+    """The movements of one record's credits to the institution (journal entries: loan, account, component,
+    withdrawable, reserve, loss)."""
+    gross = held = 0
+    rest = []
+    for credit in credits:
+        component = credit[2]
+        if component == Component.INCOME:
+            gross += credit[3]
+        elif component == Component.RESERVE:
+            gross += credit[4]
+            held += credit[4]
+        else:
+            rest.append(credit)
+    if gross:
+        tranche = tranches.get(loan_id or 0) if tranches is not None else None
+        if tranche is None:  # not a tranche of this loan (it cannot be: the books credit income to lenders only)
+            split = (0, gross, 0)
+        else:
+            split = _income_parts(income_before, parts, tranche.share, tranche.offset)
+            if sum(split) != gross:  # the replay found the record inconsistent: state what was credited
+                split = (0, gross, 0)
+        for name, amount in zip(("penalty", "interest", "prepayment fee"), split, strict=True):
+            if amount:
+                append(_new(Movement, (*where, loan_id, name, amount, kind)))
+    if held:
+        append(_new(Movement, (*where, loan_id, "reserve provision", held, kind)))
+    for credit in rest:
+        component = credit[2]
+        if component == Component.LOSS:
+            append(_new(Movement, (*where, loan_id, "loss", credit[5], kind)))
+        elif component == Component.LEFTOVER:
+            assert loan_id is not None
+            queue = leftovers.get(loan_id)
+            if queue is None:
+                queue = leftovers[loan_id] = _remainders(books, loan_id)
+            name = queue.pop(0)[0] if queue else "interest"
+            append(_new(Movement, (*where, loan_id, name, credit[3], kind)))
+        elif component == Component.WITHDRAWAL:
+            append(_new(Movement, (*where, None, "withdrawal", -credit[3], kind)))
+        else:
+            # fee, principal, recovery, refund: to withdrawable; a release or absorption: reserve to withdrawable
+            append(_new(Movement, (*where, loan_id, _DIRECT.get(component, str(component)), credit[3], kind)))
