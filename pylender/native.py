@@ -30,7 +30,7 @@ STAMP = PACKAGE / "native.json"
 # replay, the reference books) and per view (the lens, the readers, the comparison).
 MODULES = (
     "pylender.reference.records",
-    "pylender.reference.books",
+    "pylender.reference.splitting",
     "pylender.audit.layout",
     "pylender.audit.chain",
     "pylender.audit.records",

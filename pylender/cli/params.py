@@ -87,6 +87,9 @@ def bps(high: int = BPS) -> IntIn:
 LOAN_ID = IntIn(1, 2**256 - 1)
 """A loan id (ids start at 1)."""
 
+OFFER_ID = IntIn(1, 2**256 - 1)
+"""An offer id (ids start at 1)."""
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(w|d|h|m|s)")
 _UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 

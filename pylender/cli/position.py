@@ -22,12 +22,10 @@ from pylender.cli.common import (
     parse_amount,
     resolve_from,
 )
-from pylender.cli.params import LOAN_ID, Days, Group, IntIn, bps
+from pylender.cli.params import LOAN_ID, OFFER_ID, Days, Group, bps
 from pylender.cli.render import amount, print_pairs, say, when
 from pylender.errors import OfferNotOpen
 from pylender.values import LoanStatus
-
-OFFER_ID = IntIn(1, 2**256 - 1)
 
 
 @click.group(cls=Group)

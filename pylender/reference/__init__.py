@@ -23,17 +23,19 @@ the recovered remainder out at write-off and updating it on later recoveries can
 principal is paid"), skipping installments with nothing due (rate 0, P = 5 over 4 periods: the 4th owes nothing).
 
 Layout: ``values`` (the model's results; limits, statuses, terms and policy are :mod:`pylender.values`'),
-``records`` (credits, the journal, accounts, loan books), ``books`` (:class:`Books`), ``waterfall`` (a loan's
-schedule state and the payment waterfall), ``checks`` (origination checks), ``ledger`` (:class:`ReferenceLedger`).
+``records`` (credits, the journal, accounts, loan books), ``splitting`` (:class:`Books`: the split, closure, write-off
+and recovery bookkeeping), ``waterfall`` (a loan's schedule state and the payment waterfall), ``origination`` (the
+origination checks), ``participations`` (positions that change hands), ``pool`` (loan pools), ``ledger``
+(:class:`ReferenceLedger`). Each is named after the spec section (and the Solidity library) it mirrors.
 The model's own names are re-exported here (``from pylender.reference import X``); its errors are
 :mod:`pylender.errors`'.
 """
 
 from __future__ import annotations
 
-from pylender.reference.books import Books
 from pylender.reference.ledger import ReferenceLedger
 from pylender.reference.records import Account, Component, Credit, Journal, LoanBook, Totals
+from pylender.reference.splitting import Books
 from pylender.reference.values import (
     MAX_PERIODS,
     MAX_TRANCHES,

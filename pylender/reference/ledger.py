@@ -1,6 +1,6 @@
 """The reference simulator :class:`ReferenceLedger`: policy, origination checks, funding, the schedule cursor,
 penalty accrual, the payment waterfall, prepayment, default, write-off, recovery, credit records. It decides what
-each payment pays and hands that to its :class:`~pylender.reference.books.Books`."""
+each payment pays and hands that to its :class:`~pylender.reference.splitting.Books`."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ from pylender.errors import (
     ZeroShare,
 )
 from pylender.reference import participations
-from pylender.reference.books import Books
-from pylender.reference.checks import check_policy, check_schedule, check_terms, check_tranches
+from pylender.reference.origination import check_policy, check_schedule, check_terms, check_tranches
+from pylender.reference.splitting import Books
 from pylender.reference.values import (
     ZERO_ADDRESS,
     AmountDue,

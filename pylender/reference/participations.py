@@ -6,7 +6,7 @@ The rule: a holder's cumulative credit on a component standing at C is floor((C 
 of s bps while the component stands at T adds T × s to the seller's offset and takes as much from the buyer's, so
 neither one's credit moves at the transfer: what was credited before stays with the seller, every unit after
 follows the new shares. A loan whose positions never moved has no offsets (``LoanBook.offsets`` empty) and is split
-by :class:`~pylender.reference.books.Books`' own hot path."""
+by :class:`~pylender.reference.splitting.Books`' own hot path."""
 
 from __future__ import annotations
 

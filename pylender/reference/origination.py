@@ -30,7 +30,7 @@ from pylender.errors import (
     ZeroAmount,
     ZeroPeriodSeconds,
 )
-from pylender.reference.books import Account
+from pylender.reference.splitting import Account
 from pylender.reference.values import MAX_PERIODS, MAX_TRANCHES, LoanTerms, PolicyParams, Tranche, is_zero
 from pylender.schedule import ceil_div, installment, installment_amount
 from pylender.values import BPS, CURSOR_LIMIT, YEAR
