@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from bench.chain import GRACE, MONTH, PAYER, RECIPIENT, SERVICER, BenchChain, LoanPlan, shares_for
 from bench.gas_trace import GasBreakdown, trace_breakdown
+from bench.pool_gas import POOL_LOANS, measure_pool_gas
 from pylender.client.tx import Receipt
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class GasResults(BaseModel):
     storage_floor_batch: int = 0
     """StorageFloorRepay.repayBatch of ``STORAGE_FLOOR_BATCH`` loans, per loan."""
     repay_by_loans: dict[int, int]
+    pool: dict[str, int] = {}
+    """Gas of the loan pool's operations (bench/pool_gas.py), by POOL_OPERATIONS name."""
     breakdown: dict[str, GasBreakdown] = {}
     """Where the gas goes at ``BREAKDOWN_LENDERS`` lenders (opcode trace), by ``BREAKDOWN_ROWS`` label."""
     notes: list[str]
@@ -97,6 +100,7 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
             for name, value in _sale(chain, k, LoanPlan()).items():
                 ops[name][k] = value
         tick("participation sales")
+    pool = measure_pool_gas(tick)
     breakdown = _breakdown(LoanPlan()) if BREAKDOWN_LENDERS in lender_counts else {}
     tick("where the gas goes")
     with BenchChain.start() as chain:
@@ -109,6 +113,9 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
         f"sale: {SALE_BPS:,} bps of a loan after its first installment, to an institution new to the loan but "
         "active in the ledger, for "
         f"{SALE_PRICE // 10**6:,} tokens (at 10 lenders every registered lender holds a tranche: the lead buys)",
+        f"pool: positions of {POOL_LOANS} loans (5,000 bps each) bought by a pool with 80 % senior and 20 % junior; "
+        "each loan pays an installment (repayBatch), then one distribution; claims and the class-token transfer "
+        "by a senior investor",
     ]
     return GasResults(
         lender_counts=list(lender_counts),
@@ -118,6 +125,7 @@ def measure_gas(lender_counts: Sequence[int], loan_counts: Sequence[int], tick: 
         storage_floor_repay=storage_floor,
         storage_floor_batch=storage_batch,
         repay_by_loans=by_loans,
+        pool=pool,
         breakdown=breakdown,
         notes=notes,
     )

@@ -7,6 +7,7 @@ import statistics
 
 from bench.audit_speed import AuditPoint, AuditResults
 from bench.gas import GasResults
+from bench.pool_gas import POOL_LOANS
 from bench.sizes import INITCODE_LIMIT, RUNTIME_LIMIT, CodeSize
 from bench.statement_speed import StatementResults
 from bench.stats import Goal, Sample
@@ -23,6 +24,8 @@ WITHDRAW_VS_TRANSFER = 1.4
 ACCEPT_VS_FLOOR = 2.5
 # repay at GOAL_LENDERS of the last build before participations (commit "A loan reference both sides know")
 REPAY_BEFORE_PARTICIPATIONS = 87_193
+POOL_DISTRIBUTE_MAX_GAS = 200_000
+POOL_CLAIM_VS_TRANSFER = 1.5
 BULK_VS_RAW = 0.8
 SINGLE_VS_BARE = 0.8
 VERIFY_VS_LOGS = 0.5
@@ -45,10 +48,45 @@ def _storage_floor_detail(gas_used: int, floor: int, what: str) -> str:
     )
 
 
+def pool_goals(gas: GasResults) -> list[Goal]:
+    """The loan pool's goals (issue #21): a distribution over POOL_LOANS loans and a claim."""
+    goals: list[Goal] = []
+    distribute = gas.pool.get(f"pool distribute (first, {POOL_LOANS} loans)")
+    if distribute is not None:
+        steady = gas.pool[f"pool distribute ({POOL_LOANS} loans)"]
+        goals.append(
+            Goal(
+                goal=f"a pool distribution over {POOL_LOANS} underlying loans ≤ {POOL_DISTRIBUTE_MAX_GAS:,} gas",
+                measured=f"{distribute:,} gas (the first; {steady:,} once its slots are non-zero)",
+                ratio=distribute / POOL_DISTRIBUTE_MAX_GAS,
+                target="≤ 1.0",
+                passed=distribute <= POOL_DISTRIBUTE_MAX_GAS,
+                section="gas",
+                detail="no loop over loans or investors: one withdrawal from the ledger, two ledger views",
+            )
+        )
+    claim = gas.pool.get("pool claim")
+    if claim is not None:
+        goals.append(
+            Goal(
+                goal=f"a pool claim ≤ {POOL_CLAIM_VS_TRANSFER} × a plain ERC-20 transfer",
+                measured=f"{claim:,} gas vs transfer {gas.erc20_transfer:,}",
+                ratio=claim / gas.erc20_transfer,
+                target=f"≤ {POOL_CLAIM_VS_TRANSFER}",
+                passed=claim <= POOL_CLAIM_VS_TRANSFER * gas.erc20_transfer,
+                section="gas",
+                detail="a claim makes the transfer itself (its two balances, a cold token), reads the holder's "
+                "class-token balance (another cold contract), the class's per-token amount and the holder's word, "
+                "and writes the holder's word and an audit record",
+            )
+        )
+    return goals
+
+
 def gas_goals(gas: GasResults) -> list[Goal]:
     ops = gas.operations
     floor = gas.floor_repay
-    goals: list[Goal] = []
+    goals: list[Goal] = pool_goals(gas)
     if GOAL_LENDERS in ops["repay"]:
         repay = ops["repay"][GOAL_LENDERS]
         goals.append(

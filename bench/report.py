@@ -155,6 +155,10 @@ def _gas_markdown(gas: GasResults) -> list[str]:
         cells = [f"{row[k]:,} ({row[k] / floor:.2f}×)" if k in row else "-" for k in ks]
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     out += _storage_floor_markdown(gas)
+    if gas.pool:
+        out += ["", "Loan pool (one pool, steady state unless marked first; ratio to the plain ERC-20 transfer):", ""]
+        out += ["| operation | gas | ratio to transfer |", "|---|---:|---:|"]
+        out += [f"| {n} | {g:,} | {g / gas.erc20_transfer:.2f}× |" for n, g in gas.pool.items()]
     out += ["", "Repay gas (2 lenders, steady state) against the number of loans in the ledger:", ""]
     out += ["| loans in the ledger | repay gas | ratio to floor |", "|---:|---:|---:|"]
     out += [f"| {n:,} | {g:,} | {g / floor:.2f}× |" for n, g in sorted(gas.repay_by_loans.items())]

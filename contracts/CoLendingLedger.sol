@@ -170,6 +170,11 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICoLendingLedger
+    function poolCollectionsOf(address pool) external view returns (uint256, uint256) {
+        _answer(Institutions.poolCollectionsOf(_s, pool));
+    }
+
+    /// @inheritdoc ICoLendingLedger
     function creditRecord(bytes32 borrowerId) external view returns (CreditRecord memory) {
         _answer(LoanViews.creditRecord(_s, borrowerId));
     }
@@ -187,24 +192,34 @@ contract CoLendingLedger is ICoLendingLedger, AccessControl, Pausable {
     /// @inheritdoc ICoLendingLedger
     function registerInstitution(address account, string calldata name, bool isPlatform)
         external
+        returns (uint16 index)
+    {
+        return _register(account, name, isPlatform, false);
+    }
+
+    /// @inheritdoc ICoLendingLedger
+    function registerPool(address pool, string calldata name) external returns (uint16 index) {
+        return _register(pool, name, false, true);
+    }
+
+    /// @dev Registers an institution (Institutions.register writes its records) and grants it LENDER_ROLE.
+    function _register(address account, string calldata name, bool isPlatform, bool isPool)
+        private
         onlyRole(DEFAULT_ADMIN_ROLE)
         whenNotPaused
         returns (uint16 index)
     {
-        index = Institutions.register(_s, account, name, isPlatform);
         AccessControl._grantRole(LENDER_ROLE, account); // recorded by InstitutionRegistered, not AccessChanged
-        bytes32 head = _advance(abi.encode(0, InstitutionRegistered.selector, index, account, name, isPlatform));
-        emit InstitutionRegistered(index, account, name, isPlatform, head);
+        (_auditHead, index) = Institutions.register(_s, _auditHead, account, name, isPlatform, isPool);
     }
 
     /// @inheritdoc ICoLendingLedger
     /// @dev Not whenNotPaused, like the role functions: replacing a compromised key is what an incident needs.
     function rotateInstitution(address account, address newAccount) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        uint16 index = Institutions.rotate(_s, account, newAccount);
+        _auditHead = Institutions.rotate(_s, _auditHead, account, newAccount);
         // The role moves with the address; InstitutionRotated records both (no AccessChanged records).
         AccessControl._revokeRole(LENDER_ROLE, account);
         AccessControl._grantRole(LENDER_ROLE, newAccount);
-        _record(abi.encode(0, InstitutionRotated.selector, index, account, newAccount, 0), 3);
     }
 
     /// @inheritdoc ICoLendingLedger

@@ -20,6 +20,14 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
         external
         returns (uint16 index);
 
+    /// @notice Register a loan pool (admin) as an institution and grant it LENDER_ROLE: records
+    /// InstitutionRegistered (not a platform) and PoolRegistered. A pool holds positions only by buying them
+    /// (acceptOffer); it cannot be a tranche lender at origination (docs/ledger-spec.md, "Loan pools").
+    /// @param pool The pool's address.
+    /// @param name A display name.
+    /// @return index The pool's institution index.
+    function registerPool(address pool, string calldata name) external returns (uint16 index);
+
     /// @notice Replace an institution's address (admin): a lost or compromised key, or a token that blacklisted
     /// it. Its index, balances, tranches and LENDER_ROLE move to `newAccount`. Works while paused.
     /// @param account The institution's current address.
@@ -187,6 +195,13 @@ interface ICoLendingLedger is ILedgerEvents, ILedgerErrors {
     /// @param account The institution's address.
     /// @return Its balances, loss and exposure (index 0 if it is not registered).
     function accountOf(address account) external view returns (AccountView memory);
+
+    /// @notice A loan pool's cumulative principal and recovery credits: what its distributions count as principal
+    /// collections (docs/ledger-spec.md, "Loan pools").
+    /// @param pool The pool's address.
+    /// @return principal Its cumulative principal credits.
+    /// @return recovered Its cumulative recovery credits.
+    function poolCollectionsOf(address pool) external view returns (uint256 principal, uint256 recovered);
 
     /// @notice A borrower's credit record summed over its loans.
     /// @param borrowerId The borrower's pseudonymous id.

@@ -236,4 +236,9 @@ interface ILedgerErrors is ILedgerTypes {
     /// @param offerId The offer.
     /// @param caller The caller.
     error NotOfferSeller(uint256 offerId, address caller);
+
+    /// @notice A loan pool cannot be a tranche lender at origination: it holds positions only by buying them
+    /// (docs/ledger-spec.md, "Loan pools").
+    /// @param pool The pool named as a lender.
+    error PoolCannotOriginate(address pool);
 }

@@ -21,6 +21,14 @@ interface ILedgerEvents is ILedgerTypes {
         uint16 indexed index, address indexed account, string name, bool isPlatform, bytes32 head
     );
 
+    /// @notice The institution registered by the InstitutionRegistered record just before this one is a loan pool
+    /// (registerPool): it holds positions only by buying them, and the ledger keeps its cumulative principal and
+    /// recovery credits (poolCollectionsOf, docs/ledger-spec.md, "Loan pools").
+    /// @param index The pool's institution index.
+    /// @param pool The pool's address.
+    /// @param head The new audit head.
+    event PoolRegistered(uint16 indexed index, address indexed pool, bytes32 head);
+
     /// @notice The policy was replaced.
     /// @param admin The admin who set it (the deployer for the deployment's first policy).
     /// @param policy The policy now in force.

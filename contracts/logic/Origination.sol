@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {ILedgerErrors} from "../interfaces/ILedgerErrors.sol";
 import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
 import {ScheduleMath} from "../libraries/ScheduleMath.sol";
-import {BPS, LedgerState, Loan, MAX_PERIODS, MAX_TRANCHES} from "../types/LedgerState.sol";
+import {BPS, Institution, LedgerState, Loan, MAX_PERIODS, MAX_TRANCHES} from "../types/LedgerState.sol";
 import {TrancheWord, TrancheWordLibrary} from "../types/TrancheWord.sol";
 import {Policy} from "./Policy.sol";
 
@@ -135,7 +135,9 @@ library Origination {
             }
             if (share == 0) zeroShare = true;
             sum += share;
-            if (s.institutions[idx].isPlatform) platformShare += share;
+            Institution storage inst = s.institutions[idx];
+            if (inst.isPool) revert ILedgerErrors.PoolCannotOriginate(lender);
+            if (inst.isPlatform) platformShare += share;
             if (share <= BPS) {
                 uint256 w = t / TrancheWordLibrary.PER_WORD;
                 words[w] = words[w].withEntry(t % TrancheWordLibrary.PER_WORD, idx, share);

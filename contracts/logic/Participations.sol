@@ -10,13 +10,15 @@ import {ILedgerTypes} from "../interfaces/ILedgerTypes.sol";
 import {SplitMath} from "../libraries/SplitMath.sol";
 import {
     BPS,
+    F_POOL,
     F_TRANSFERRED,
     F_WRITE_OFF_SHARES,
     Institution,
     LedgerState,
     Loan,
     MAX_TRANCHES,
-    Offer
+    Offer,
+    PoolCollections
 } from "../types/LedgerState.sol";
 import {AuditHead} from "../types/AuditHead.sol";
 import {OffsetWord, OffsetWordLibrary} from "../types/OffsetWord.sol";
@@ -128,7 +130,7 @@ library Participations {
         bool writtenOff = l.status == ILedgerTypes.LoanStatus.WrittenOff;
         _checkPlatformShare(s, l, x.loanId, from, to, x.shareBps, seller.isPlatform, buyer.isPlatform);
         if (!writtenOff) _moveExposure(s, l, o, from, to, x.shareBps, caller);
-        _moveOffsets(l, o.seller, o.buyer, x.shareBps, writtenOff);
+        _moveOffsets(l, o.seller, o.buyer, x.shareBps, writtenOff, buyer.isPool);
         _moveShares(l, from, to, o.buyer, x.shareBps);
         if (x.price != 0) s.accounts[o.seller] = s.accounts[o.seller].add(x.price, 0);
         bytes memory rec = abi.encode(
@@ -196,6 +198,7 @@ library Participations {
     ) external {
         uint256 n = l.trancheCount;
         uint256 reserveBps = l.reserveBps;
+        bool pooled = l.flags & F_POOL != 0;
         for (uint256 t; t < n; ++t) {
             (uint16 idx, uint16 share) = Splitting.trancheAt(l, t);
             if (share == 0) continue; // a past holder: its credits no longer move
@@ -205,10 +208,21 @@ library Participations {
             uint256 wDelta = incA - incB - resDelta + (prA - prB) + (recA - recB);
             if (wDelta | resDelta == 0) continue;
             s.accounts[idx] = s.accounts[idx].add(wDelta, resDelta);
+            Institution storage inst = s.institutions[idx];
+            if (pooled && (prA - prB) + (recA - recB) != 0 && inst.isPool) {
+                _addPoolCollections(s.poolCollections[idx], prA - prB, recA - recB);
+            }
             if (reducesLoss && wDelta != 0) {
-                Splitting.reduceLoss(s.institutions[idx], _lossReduction(l, t, share, wDelta, b.recovered, a.recovered));
+                Splitting.reduceLoss(inst, _lossReduction(l, t, share, wDelta, b.recovered, a.recovered));
             }
         }
+    }
+
+    /// @dev A pool's cumulative principal and recovery credits grow by `principal` and `recovered` (each credit is
+    /// at most the loan's principal or owedAtDefault, below 2^128; the totals are checked).
+    function _addPoolCollections(PoolCollections storage c, uint256 principal, uint256 recovered) private {
+        c.principal = (c.principal + principal).toUint128();
+        c.recovered = (c.recovered + recovered).toUint128();
     }
     // slither-disable-end divide-before-multiply
 
@@ -343,7 +357,15 @@ library Participations {
     /// @dev The offset rule (docs/ledger-spec.md, "Participations"): with each component standing at T, the
     /// seller's offset grows by T * shareBps and the buyer's shrinks by as much, so neither one's credit moves now.
     /// After a write-off, the first transfer keeps the shares of the write-off (for the loss a recovery reduces).
-    function _moveOffsets(Loan storage l, uint16 seller, uint16 buyer, uint256 shareBps, bool writtenOff) private {
+    /// A pool buying marks the loan F_POOL: its later credits count in the pool's collections.
+    function _moveOffsets(
+        Loan storage l,
+        uint16 seller,
+        uint16 buyer,
+        uint256 shareBps,
+        bool writtenOff,
+        bool buyerIsPool
+    ) private {
         Splitting.Totals memory tot = Splitting.totals(l);
         int256 di = int256(tot.income * shareBps);
         int256 dp = int256(tot.principal * shareBps);
@@ -362,6 +384,7 @@ library Participations {
             if (l.trancheCount > TrancheWordLibrary.PER_WORD) l.sharesAtWriteOff[1] = l.tranches[1];
             flags |= F_WRITE_OFF_SHARES;
         }
+        if (buyerIsPool) flags |= F_POOL;
         l.flags = flags | F_TRANSFERRED;
     }
 

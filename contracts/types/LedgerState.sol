@@ -30,6 +30,9 @@ uint8 constant F_TRANSFERRED = 8;
 /// @dev Loan flag: `sharesAtWriteOff` holds the tranche words as they were at the write-off (a position changed
 /// hands after it).
 uint8 constant F_WRITE_OFF_SHARES = 16;
+/// @dev Loan flag: a loan pool bought a position in the loan: its credits add to the pool's collections
+/// (`LedgerState.poolCollections`, docs/ledger-spec.md, "Loan pools"). Set only with F_TRANSFERRED.
+uint8 constant F_POOL = 32;
 
 /// @notice One loan. Slot comments give the packing; fields of a slot are read and written together.
 /// @dev A common repayment (nothing overdue, no partial installment pending) reads slot 0 (terms and flags), the
@@ -51,7 +54,8 @@ struct Loan {
     uint16 reserveBps;
     uint16 prepaymentFeeBps;
     uint32 gracePeriod;
-    uint8 flags; // F_PARTIAL | F_PENALTY | F_EXTRA: cold slots holding non-zero values; F_TRANSFERRED, F_WRITE_OFF_SHARES
+    uint8 flags; // F_PARTIAL | F_PENALTY | F_EXTRA: cold slots holding non-zero values; F_TRANSFERRED, F_WRITE_OFF_SHARES,
+    // F_POOL
     // slot 1: the schedule cursor, written on every payment
     LoanCursor cursor;
     // slot 2: partial payments of installment k (read only with F_PARTIAL)
@@ -115,9 +119,17 @@ struct Offer {
 struct Institution {
     address account;
     bool isPlatform;
+    bool isPool; // a loan pool (registerPool): never a tranche lender at origination, never a platform
     uint128 loss;
     uint128 exposure;
     string name;
+}
+
+/// @notice A loan pool's cumulative credits that are principal (docs/ledger-spec.md, "Loan pools"): what its
+/// distribution counts as principal collections.
+struct PoolCollections {
+    uint128 principal; // principal credits
+    uint128 recovered; // recovery credits
 }
 
 /// @notice Everything the ledger stores but its audit head: the root that the logic libraries take as `s`.
@@ -133,6 +145,7 @@ struct LedgerState {
     mapping(bytes32 loanRef => uint256 loanId) loanByRef;
     uint256 offerCount;
     mapping(uint256 offerId => Offer) offers;
+    mapping(uint16 index => PoolCollections) poolCollections; // loan pools only
 }
 
 /// @notice The loan `loanId`, which must be in `status` (`LoanNotInStatus` otherwise).

@@ -45,6 +45,8 @@ GOAL_PREFIXES = [
     "withdraw ≤ 1.4 × a plain ERC-20 transfer",
     "repay of a loan that never changed hands, 2 lenders: no more gas than before participations",
     "accepting an offer, 2 lenders ≤ 2.5 × the floor repay",
+    "a pool distribution over 100 underlying loans ≤ 200,000 gas",
+    "a pool claim ≤ 1.5 × a plain ERC-20 transfer",
     "client bulk path (pipelined, one tx per repayment) ≥ 0.8 × presigned raw transfers/s",
     "client one-at-a-time path ≥ 0.8 × bare web3.py sign-send-receipt loop",
 ]
