@@ -405,6 +405,19 @@ class TrancheInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class PoolTerms:
+    """``PoolTerms``: a loan pool's terms, fixed when it is created (docs/ledger-spec.md, "Loan pools")."""
+
+    senior_coupon_bps: int
+    min_junior_bps: int
+    subscription_end: int
+    purchase_end: int
+
+    def to_abi(self) -> tuple[int, int, int, int]:
+        return (self.senior_coupon_bps, self.min_junior_bps, self.subscription_end, self.purchase_end)
+
+
+@dataclasses.dataclass(frozen=True)
 class OfferView:
     """``OfferView``: an open offer of part of a loan position (docs/ledger-spec.md, "Participations")."""
 

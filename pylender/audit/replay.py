@@ -229,6 +229,12 @@ class Replayer:
         self.state.roles.setdefault(LENDER_ROLE, set()).add(f["account"])
         self.state.role_history.add((LENDER_ROLE, f["account"]))
 
+    def _on_PoolRegistered(self, f: dict[str, Any]) -> None:
+        """The institution just registered is a loan pool: the ledger counts its principal and recovery credits."""
+        account = self._books.account(f["pool"])
+        self._expect(f"account {f['pool']}", "index", account.index, int(f["index"]))
+        account.is_pool = True
+
     def _on_InstitutionRotated(self, f: dict[str, Any]) -> None:
         """An institution's address replaced: index, balances, tranches follow; LENDER_ROLE moves with it."""
         old, new = f["from"], f["to"]

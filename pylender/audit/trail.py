@@ -42,6 +42,7 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "InstitutionRegistered": lambda f: (
         f"institution #{f['index']} {f['name']!r} {f['account']}" + (" (platform)" if f["isPlatform"] else "")
     ),
+    "PoolRegistered": lambda f: f"institution #{f['index']} {f['pool']} is a loan pool",
     "PolicyUpdated": lambda f: "policy: " + ", ".join(f"{k} {v}" for k, v in f["policy"].items()),
     "LoanOriginated": lambda f: (
         f"originated for {_short(f['borrower'])}{_ref(f['terms'])}: principal {_n(f['terms']['principal'])}, "

@@ -6,8 +6,9 @@ lives as long as the command (``--state FILE`` keeps it). Deployment addresses a
 a one-line message naming the option (exit code 2), a refused action with its named error (exit code 1), never a
 traceback. Commands: ``node``, ``deploy``, ``pause``, ``unpause``, ``run``, ``demo`` here; ``lender``, ``token``,
 ``credit`` in :mod:`pylender.cli.lending`; ``loan`` in :mod:`pylender.cli.loans`; ``position`` in
-:mod:`pylender.cli.position`; ``chain``, ``role``, ``policy`` in :mod:`pylender.cli.admin`; ``audit`` from
-:mod:`pylender.audit.cli` and ``statement``, ``reconcile`` from :mod:`pylender.cli.statements`, loaded when used.
+:mod:`pylender.cli.position`; ``pool`` in :mod:`pylender.cli.pool`; ``chain``, ``role``, ``policy`` in
+:mod:`pylender.cli.admin`; ``audit`` from :mod:`pylender.audit.cli` and ``statement``, ``reconcile`` from
+:mod:`pylender.cli.statements`, loaded when used.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pylender.cli.common import (
 from pylender.cli.lending import credit, lender, token
 from pylender.cli.loans import loan
 from pylender.cli.params import Group, IntIn
+from pylender.cli.pool import pool
 from pylender.cli.position import position
 from pylender.cli.render import console, print_pairs, say
 from pylender.cli.reports import print_demo, print_run
@@ -317,7 +319,7 @@ def demo(n_loans: int, seed: int, as_json: bool) -> None:
     finish(data, as_json, human)
 
 
-for _command in (lender, token, loan, position, credit, chain, role, policy):
+for _command in (lender, token, loan, position, pool, credit, chain, role, policy):
     cli.add_command(_command)
 
 

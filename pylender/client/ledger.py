@@ -158,7 +158,9 @@ class Ledger(Governance):
         self.token_abi: list[dict[str, Any]] = token_abi
         self.contract = w3.eth.contract(address=to_checksum_address(deployment.ledger), abi=cast(Any, ledger_art.abi))
         self.token = w3.eth.contract(address=to_checksum_address(deployment.token), abi=cast(Any, token_abi))
-        self.decoder = ErrorDecoder(ledger_art.abi, token_abi)
+        # the loan pools' errors too: a pool's calls go through this client (pylender.client.pool)
+        pools = [artifacts.load(name).abi for name in ("LoanPool", "PoolClassToken") if name in artifacts.available()]
+        self.decoder = ErrorDecoder(ledger_art.abi, token_abi, *pools)
         self._check_layouts(ledger_art)
         self._topics = _event_topics(ledger_art.abi)
         self.default_signer = signer
@@ -381,6 +383,17 @@ class Ledger(Governance):
             self.add_signer(account)
         receipt = self.send(self.call("registerInstitution", _addr(account), name, is_platform), by)
         return int(self._logs(receipt, "InstitutionRegistered")[0]["topics"][1], 16)
+
+    def register_pool(self, pool: str, name: str, by: Signer = None) -> int:
+        """Register a loan pool (admin): an institution that holds positions only by buying them; returns its
+        index (:func:`pylender.client.pool.deploy_pool` deploys a pool and registers it)."""
+        receipt = self.send(self.call("registerPool", _addr(pool), name), by)
+        return int(self._logs(receipt, "InstitutionRegistered")[0]["topics"][1], 16)
+
+    def pool_collections_of(self, pool: str) -> tuple[int, int]:
+        """A pool's cumulative principal and recovery credits at the ledger (``poolCollectionsOf``)."""
+        principal, recovered = self._view("poolCollectionsOf", _addr(pool))
+        return int(principal), int(recovered)
 
     def rotate_institution(
         self, account: str | LocalAccount, new_account: str | LocalAccount, by: Signer = None

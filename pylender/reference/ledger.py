@@ -93,6 +93,21 @@ class ReferenceLedger:
             raise InstitutionExists(account)
         return self.books.register(account, name, is_platform)
 
+    def register_pool(self, pool: str, name: str = "") -> int:
+        """Register a loan pool: an institution that holds positions only by buying them (never at origination,
+        ``PoolCannotOriginate``) and whose principal and recovery credits the ledger counts."""
+        self._not_paused()
+        if is_zero(pool):
+            raise ZeroAddress()
+        if pool in self.books.accounts:
+            raise InstitutionExists(pool)
+        return self.books.register(pool, name, False, is_pool=True)
+
+    def pool_collections_of(self, pool: str) -> tuple[int, int]:
+        """``poolCollectionsOf``: the pool's cumulative principal and recovery credits."""
+        account = self.books.accounts.get(pool)
+        return (account.pool_principal, account.pool_recovered) if account is not None else (0, 0)
+
     def set_policy(self, policy: PolicyParams) -> None:
         self._not_paused()
         check_policy(policy)

@@ -15,6 +15,7 @@ from pylender.errors import (
     PeriodBoundsInvalid,
     PeriodSecondsOutOfRange,
     PeriodsOutOfRange,
+    PoolCannotOriginate,
     PrepaymentFeeAboveWhole,
     PrincipalAboveCap,
     RateAboveCap,
@@ -91,6 +92,8 @@ def check_tranches(
         if tranche.lender in seen:
             raise DuplicateLender(tranche.lender)
         seen.add(tranche.lender)
+        if account.is_pool:
+            raise PoolCannotOriginate(tranche.lender)
         if account.is_platform:
             platform_share += tranche.share_bps
     total = sum(t.share_bps for t in tranches)

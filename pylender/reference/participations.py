@@ -96,6 +96,9 @@ def distribute(
             (Component.PRINCIPAL, pr_a - pr_b, 0),
             (Component.RECOVERY, rec_a - rec_b, 0),
         ]
+        if account.is_pool:  # poolCollectionsOf: what its distributions count as principal collections
+            account.pool_principal += pr_a - pr_b
+            account.pool_recovered += rec_a - rec_b
         credited = 0
         for component, withdrawable, reserve in moves:
             if withdrawable or reserve:

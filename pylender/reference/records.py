@@ -119,6 +119,9 @@ class Account:
     reserve: int = 0
     loss: int = 0
     exposure: int = 0
+    is_pool: bool = False  # a loan pool (registerPool): the ledger counts its principal and recovery credits
+    pool_principal: int = 0  # poolCollectionsOf: cumulative principal credits (pools only)
+    pool_recovered: int = 0  # cumulative recovery credits (pools only)
 
 
 @dataclass

@@ -36,12 +36,12 @@ class Books:
 
     # -- institutions and loans
 
-    def register(self, address: str, name: str = "", is_platform: bool = False) -> int:
-        """Open an institution's account; returns its index (from 1)."""
+    def register(self, address: str, name: str = "", is_platform: bool = False, *, is_pool: bool = False) -> int:
+        """Open an institution's account (a loan pool's with ``is_pool``); returns its index (from 1)."""
         if address in self.accounts:
             raise BooksError(f"institution {address} registered twice")
         index = len(self.accounts) + 1
-        self.accounts[address] = Account(index, address, name, is_platform)
+        self.accounts[address] = Account(index, address, name, is_platform, is_pool=is_pool)
         return index
 
     def rotate(self, address: str, new_address: str) -> int:

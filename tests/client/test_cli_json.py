@@ -79,6 +79,17 @@ SCRIPT: list[tuple[str, tuple[str, ...]]] = [
     ("+policy set", ("--max-annual-rate-bps", "2000", "--default-after", "60d")),
     ("+pause", ()),
     ("+unpause", ()),
+    # a pool ({pool}: the address `pool create` printed) buys part of the written-off loan and passes its recovery on
+    ("+pool create", ("--name", "P", "--coupon", "600", "--min-junior", "2000", "--subscription-days", "1")),
+    ("+pool subscribe", ("{pool}", "senior", "100", "--from", "5")),
+    ("+pool subscribe", ("{pool}", "junior", "50", "--from", "5")),
+    ("chain advance", ("2d",)),
+    ("+position offer", ("1", "--to", "{pool}", "--share", "1000", "--price", "10", "--from", "1")),
+    ("+pool buy", ("{pool}", "3")),
+    ("+loan recover", ("1", "10", "--from", "5")),
+    ("+pool distribute", ("{pool}",)),
+    ("pool show", ("{pool}", "--holder", "5")),
+    ("+pool claim", ("{pool}", "senior", "--from", "5")),
 ]
 
 
@@ -120,10 +131,13 @@ def fresh(chain: Pylender) -> Iterator[None]:
 def test_every_command_prints_valid_json(rpc_url: str, fresh: None, tmp_path: Path) -> None:
     dep = tmp_path / "deployment.json"
     seen: set[str] = set()
+    pool = ""
     for entry, args in SCRIPT:
         path = entry.lstrip("+")
-        result = on(rpc_url, dep, *path.split(), *args, "--json")
+        result = on(rpc_url, dep, *path.split(), *(a.replace("{pool}", pool) for a in args), "--json")
         data = as_json(result)
+        if path == "pool create":
+            pool = data["pool"]
         check_style(data, f"{path}: ")
         if entry.startswith("+"):
             sent = data["transactions"]

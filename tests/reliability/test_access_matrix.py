@@ -146,6 +146,12 @@ ROWS: dict[str, Row] = {
         frozenset({"admin"}),
         _unauthorized("DEFAULT_ADMIN_ROLE"),
     ),
+    "registerPool": Row(
+        lambda c: None,
+        lambda c, _: (c.addr("spare"), "Pool"),
+        frozenset({"admin"}),
+        _unauthorized("DEFAULT_ADMIN_ROLE"),
+    ),
     "setPolicy": Row(
         lambda c: None,
         lambda c, _: (c.ledger.policy().to_abi(),),
@@ -271,7 +277,8 @@ def test_only_the_right_roles_may_call(fn: str, role: str, fresh: World):
         receipt = ledger.send(call, fresh.accounts[caller])
         assert receipt.status == 1
         if fn not in ("grantRole", "revokeRole", "renounceRole"):
-            assert ledger.audit_head().seq == head_before + 1, f"{fn} must write exactly one audit record"
+            records = 2 if fn == "registerPool" else 1  # InstitutionRegistered, then PoolRegistered
+            assert ledger.audit_head().seq == head_before + records, f"{fn} must write {records} audit record(s)"
         return
     with pytest.raises(ContractError) as info:
         ledger.send(call, fresh.accounts[caller])
