@@ -12,9 +12,10 @@ from typing import Any
 from pylender import errors
 from pylender import reference as ref
 from pylender.errors import ScenarioError
+from pylender.reference.pool import PoolModel
 from pylender.scenarios.runner import Action, RunResult, build_policy
 from pylender.scenarios.schema import Scenario
-from pylender.values import LoanStatus
+from pylender.values import LoanStatus, PoolTerms
 
 
 def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
@@ -28,12 +29,16 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
     ids: dict[str, int] = {}
     withdrawn = dict.fromkeys(address, 0)
     offers: dict[str, int] = {}
+    pools: dict[str, _Pool] = {}
     for action in result.actions:
+        if action.kind in POOL_ACTIONS:
+            _apply_pool(model, action, address, offers, pools)
+            continue
         if action.reverted is None:
-            _apply(model, action, ids, address, withdrawn, offers)
+            _apply(model, action, ids, address, withdrawn, offers, pools)
             continue
         try:
-            _apply(model, action, ids, address, withdrawn, offers)
+            _apply(model, action, ids, address, withdrawn, offers, pools)
         except errors.ContractError as exc:
             if type(exc).__name__ != action.reverted:
                 raise ScenarioError(
@@ -68,7 +73,66 @@ def replay_reference(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "written_off": loan.written_off,
             "current_installment": loan.current,
         }
-    return {"lenders": lenders, "loans": loans, "ledger_token_balance": model.books.held}
+    out_pools = {}
+    for name, pool in pools.items():
+        senior, junior = pool.model.classes
+        out_pools[name] = {
+            "address": pool.address,
+            "senior_balance": senior.balance,
+            "junior_balance": junior.balance,
+            "senior_written_down": senior.written_down,
+            "junior_written_down": junior.written_down,
+            "senior_interest_owed": pool.model.senior_interest_owed,
+            "cash": pool.model.cash,
+            "collected": pool.model.collected,
+            "unclaimed": pool.model.unclaimed,
+            "claimed": pool.claimed,
+        }
+    return {"lenders": lenders, "loans": loans, "ledger_token_balance": model.books.held, "pools": out_pools}
+
+
+class _Pool:
+    """A pool in the replay: its address, its reference model and what each investor claimed, per class."""
+
+    def __init__(self, address: str, terms: PoolTerms) -> None:
+        self.address = address
+        self.model = PoolModel(terms)
+        self.claimed: dict[str, dict[str, int]] = {}
+
+
+POOL_ACTIONS = frozenset({"pool", "subscribe", "pool_buy", "distribute", "claim", "transfer_class"})
+CLASS_NAMES = ("senior", "junior")
+
+
+def _apply_pool(
+    model: Any, action: Action, address: dict[str, str], offers: dict[str, int], pools: dict[str, _Pool]
+) -> None:
+    """A pool action: the pool's reference model, fed by the reference ledger as the pool reads the ledger."""
+    a, now = action.args, action.timestamp
+    if action.reverted is not None:
+        return  # the pool's own refusals are the contract tests' (tests/contracts/test_pool.py)
+    if action.kind == "pool":
+        pools[a["pool"]] = _Pool(a["address"], PoolTerms(**a["terms"]))
+        model.register_pool(a["address"], a["pool"])
+        return
+    pool = pools[a["pool"]]
+    if action.kind == "subscribe":
+        pool.model.subscribe(a["investor"], a["cls"], a["amount"], now)
+    elif action.kind == "pool_buy":
+        model.accept_offer(pool.address, offers[a["offer"]], now)
+        pool.model.buy(a["price"])
+    elif action.kind == "distribute":
+        account = model.books.accounts[pool.address]
+        withdrawable, loss = account.withdrawable, account.loss
+        principal, recovered = model.pool_collections_of(pool.address)
+        if withdrawable:
+            model.withdraw(pool.address)
+        pool.model.distribute(withdrawable, principal + recovered, loss, now)
+    elif action.kind == "claim":
+        got = pool.claimed.setdefault(a["investor"], {"senior": 0, "junior": 0})
+        got[CLASS_NAMES[a["cls"]]] += pool.model.claim(a["cls"], a["investor"])
+    elif action.kind == "transfer_class":
+        pool.model.transfer(a["cls"], a["sender"], a["to"], a["amount"])
 
 
 def _apply(
@@ -78,6 +142,7 @@ def _apply(
     address: dict[str, str],
     withdrawn: dict[str, int],
     offers: dict[str, int],
+    pools: dict[str, _Pool] | None = None,
 ) -> None:
     """Apply one recorded action to the reference model (``ids``, ``withdrawn`` and ``offers`` (offer name -> the
     model's offer id) are updated in place)."""
@@ -114,7 +179,8 @@ def _apply(
     elif action.kind == "withdraw":
         withdrawn[a["lender"]] += model.withdraw(address[a["lender"]])
     elif action.kind == "offer":
-        seller, buyer = address[a["seller"]], address[a["buyer"]]
+        seller = address[a["seller"]]
+        buyer = address[a["buyer"]] if a["buyer"] in address else (pools or {})[a["buyer"]].address
         offers[a["offer"]] = model.offer_position(seller, loan_id, buyer, a["share_bps"], a["price"], a["expiry"], now)
     elif action.kind == "accept":
         model.accept_offer(address[a["by"]], offers.get(a["offer"], 0), now)
@@ -135,4 +201,5 @@ def chain_view(result: RunResult) -> dict[str, Any]:
         "lenders": {k: {f: getattr(s, f) for f in keys} for k, s in result.lenders.items()},
         "loans": {k: s.model_dump() for k, s in result.loans.items()},
         "ledger_token_balance": result.ledger_token_balance,
+        "pools": {k: p.model_dump() for k, p in result.pools.items()},
     }

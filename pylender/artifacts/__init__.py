@@ -22,6 +22,8 @@ from pylender.errors import ArtifactNotFound
 log = logging.getLogger(__name__)
 
 LEDGER = "CoLendingLedger"
+POOL = "LoanPool"  # a loan pool (one per pool; not linked)
+POOL_CLASS_TOKEN = "PoolClassToken"  # its senior and junior class tokens
 TOKEN_CANDIDATES = ("TestStablecoin", "TestToken", "MockERC20", "TestERC20", "MockStablecoin")
 
 

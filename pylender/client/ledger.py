@@ -159,7 +159,11 @@ class Ledger(Governance):
         self.contract = w3.eth.contract(address=to_checksum_address(deployment.ledger), abi=cast(Any, ledger_art.abi))
         self.token = w3.eth.contract(address=to_checksum_address(deployment.token), abi=cast(Any, token_abi))
         # the loan pools' errors too: a pool's calls go through this client (pylender.client.pool)
-        pools = [artifacts.load(name).abi for name in ("LoanPool", "PoolClassToken") if name in artifacts.available()]
+        pools = [
+            artifacts.load(name).abi
+            for name in (artifacts.POOL, artifacts.POOL_CLASS_TOKEN)
+            if name in artifacts.available()
+        ]
         self.decoder = ErrorDecoder(ledger_art.abi, token_abi, *pools)
         self._check_layouts(ledger_art)
         self._topics = _event_topics(ledger_art.abi)

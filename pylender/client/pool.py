@@ -22,9 +22,6 @@ from pylender.values import PoolTerms
 if TYPE_CHECKING:
     from pylender.client.ledger import Approve, Ledger, Signer
 
-POOL = "LoanPool"
-CLASS_TOKEN = "PoolClassToken"
-
 
 class PoolClass(IntEnum):
     """The two classes of a pool: senior (fixed coupon, paid first) and junior (the residual, first loss)."""
@@ -65,7 +62,7 @@ class Pool:
     def __init__(self, ledger: Ledger, address: str) -> None:
         self.ledger = ledger
         self.address = to_checksum_address(address)
-        self.abi: list[dict[str, Any]] = list(artifacts.load(POOL).abi)
+        self.abi: list[dict[str, Any]] = list(artifacts.load(artifacts.POOL).abi)
         self._meta: dict[str, tuple[bytes, list[str], list[str]]] = {}
         self._topics = {
             "0x" + keccak(text=f"{i['name']}({','.join(collapse_if_tuple(p) for p in i['inputs'])})").hex(): i["name"]
@@ -206,13 +203,13 @@ def deploy_pool(ledger: Ledger, terms: PoolTerms, name: str, *, arranger: str | 
     :meth:`Ledger.register_pool`)."""
     from eth_abi import encode
 
-    art = artifacts.load(POOL)
+    art = artifacts.load(artifacts.POOL)
     account = ledger._account(by)
     ctor = next(i for i in art.abi if i.get("type") == "constructor")
     types = [collapse_if_tuple(p) for p in ctor["inputs"]]
     who = to_checksum_address(arranger) if arranger else account.address
     code = art.bytecode + encode(types, [ledger.address, who, terms.to_abi(), name]).hex()
-    receipt = ledger.sender(account).deploy(code, POOL)
+    receipt = ledger.sender(account).deploy(code, artifacts.POOL)
     pool = Pool(ledger, receipt.contract_address or "")
     ledger.register_pool(pool.address, name, by=account)
     return pool

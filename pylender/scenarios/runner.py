@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from web3.types import RPCEndpoint
 
 from pylender.client.ledger import Ledger
+from pylender.client.pool import Pool, PoolClass, deploy_pool
 from pylender.client.session import Pylender
 from pylender.client.tx import Receipt
 from pylender.errors import ContractError, ScenarioError
@@ -26,17 +27,23 @@ from pylender.scenarios.schema import (
     GENESIS_TIMESTAMP,
     BatchStep,
     CancelStep,
+    ClaimStep,
+    ClassTransferStep,
     DisburseStep,
     FundStep,
     LedgerStep,
     LoanStep,
     OfferRefStep,
     OfferStep,
+    PoolBuyStep,
+    PoolRefStep,
+    PoolStep,
     PrepayStep,
     RecoverStep,
     RepayStep,
     Scenario,
     Step,
+    SubscribeStep,
     WithdrawStep,
 )
 from pylender.values import (
@@ -47,6 +54,7 @@ from pylender.values import (
     LoanStatus,
     LoanTerms,
     PolicyParams,
+    PoolTerms,
     Tranche,
     borrower_id,
     loan_ref,
@@ -104,6 +112,23 @@ class LoanResult(BaseModel):
     current_installment: int
 
 
+class PoolResult(BaseModel):
+    """A pool at the end of a run: its ``state()`` and what each investor claimed, per class."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    senior_balance: int
+    junior_balance: int
+    senior_written_down: int
+    junior_written_down: int
+    senior_interest_owed: int
+    cash: int
+    collected: int
+    unclaimed: int
+    claimed: dict[str, dict[str, int]]
+
+
 class RunResult(BaseModel):
     """The final state of a scenario run (base units), plus the actions that produced it."""
 
@@ -120,6 +145,7 @@ class RunResult(BaseModel):
     ledger_token_balance: int
     actions: list[Action]
     deployment: Deployment
+    pools: dict[str, PoolResult] = {}
 
     def summary(self) -> dict[str, Any]:
         """The state without the action log and the deployment (what ``pylender run --json`` prints)."""
@@ -162,6 +188,8 @@ class ScenarioRunner:
         self.actions: list[Action] = []
         self.loan_ids: dict[str, int] = {}
         self.offers: dict[str, tuple[int, OfferStep]] = {}  # offer name -> (offer id, its step)
+        self.pools: dict[str, Pool] = {}
+        self.claimed: dict[str, dict[str, dict[str, int]]] = {}  # pool -> investor -> class -> claimed
         self.withdrawn: dict[str, int] = {}
         self.ledger: Ledger | None = None
         self._expected: str | None = None  # the error the current expect_error step waits for
@@ -205,6 +233,8 @@ class ScenarioRunner:
             return self.session.account(self.s.servicer.account)
         if key in self.s.borrowers:
             return self.session.account(self.s.borrowers[key].account)
+        if key in self.s.investors:
+            return self.session.account(self.s.investors[key].account)
         return self.session.account(self.s.institutions[key].account)
 
     # -- phases ---------------------------------------------------------------------------------------
@@ -227,6 +257,9 @@ class ScenarioRunner:
         for b in s.borrowers.values():
             if b.balance:
                 ledger.mint(self.session.account(b.account), self.units(b.balance))
+        for inv in s.investors.values():
+            if inv.balance:
+                ledger.mint(self.session.account(inv.account), self.units(inv.balance))
         if s.servicer and s.servicer.balance:
             ledger.mint(self.session.account(s.servicer.account), self.units(s.servicer.balance))
         for key, spec in s.loans.items():
@@ -384,18 +417,67 @@ class ScenarioRunner:
             caller = self._account(by, by)
             fn = ledger.accept_offer if step.kind == "accept" else ledger.cancel_offer
             self._act(step.kind, functools.partial(fn, offer_id, by=caller), o.loan, offer=a.offer, by=by)
+        elif isinstance(a, (PoolStep, SubscribeStep, PoolBuyStep, PoolRefStep, ClaimStep, ClassTransferStep)):
+            self._pool_step(step.kind, a)
         elif isinstance(a, LedgerStep):  # pause / unpause, by the pauser (the deployer)
             self._act(step.kind, ledger.pause if step.kind == "pause" else ledger.unpause)
         else:  # pragma: no cover - the schema admits nothing else
             raise ScenarioError(f"unsupported step {step.kind}", line=step.line)
+
+    def _pool_step(self, kind: str, a: Any) -> None:
+        """Loan pools: create one, subscribe, buy offered positions, distribute, claim, transfer class tokens."""
+        ledger = self.ledger
+        assert ledger is not None
+        if isinstance(a, PoolStep):
+            now = ledger.now() + 1  # the block the pool is created in (one second per block)
+            terms = PoolTerms(
+                a.coupon_bps,
+                a.min_junior_bps,
+                now + int(a.subscription_days * DAY),
+                now + int(a.purchase_days * DAY),
+            )
+            pool = deploy_pool(ledger, terms, a.name)
+            self.pools[a.name] = pool
+            self.claimed[a.name] = {}
+            # registered on the ledger in the latest block: the action's time
+            args = {"pool": a.name, "address": pool.address, "terms": dataclasses.asdict(terms)}
+            self.actions.append(Action(kind="pool", timestamp=ledger.now(), args=args))
+            self.progress(f"pool {a.name} at {pool.address}")
+            return
+        pool = self.pools[a.pool]
+        if isinstance(a, SubscribeStep):
+            investor, amount = self._account(a.investor, a.investor), self.units(a.amount)
+            cls = PoolClass.parse(a.class_)
+            self._act(kind, lambda: pool.subscribe(cls, amount, investor), None, pool=a.pool,
+                      investor=a.investor, cls=int(cls), amount=amount)  # fmt: skip
+        elif isinstance(a, PoolBuyStep):
+            for name in a.offers:
+                offer_id, offer = self.offers[name]
+                price = self.units(offer.price)
+                self._act(kind, functools.partial(pool.buy, offer_id), offer.loan, pool=a.pool, offer=name, price=price)
+        elif isinstance(a, PoolRefStep):
+            self._act(kind, pool.distribute, None, pool=a.pool)
+        elif isinstance(a, ClaimStep):
+            investor, cls = self._account(a.investor, a.investor), PoolClass.parse(a.class_)
+            before = ledger.balance_of(investor)
+            self._act(kind, lambda: pool.send(pool.call("claim", int(cls)), investor), None, pool=a.pool,
+                      investor=a.investor, cls=int(cls))  # fmt: skip
+            got = self.claimed[a.pool].setdefault(a.investor, {"senior": 0, "junior": 0})
+            got[a.class_] += ledger.balance_of(investor) - before
+        elif isinstance(a, ClassTransferStep):
+            sender, to = self._account(a.sender, a.sender), self._account(a.to, a.to)
+            amount, cls = self.units(a.amount), PoolClass.parse(a.class_)
+            self._act(kind, lambda: pool.transfer_class(cls, to.address, amount, sender), None, pool=a.pool,
+                      sender=a.sender, to=a.to, cls=int(cls), amount=amount)  # fmt: skip
 
     def _offer(self, a: OfferStep) -> None:
         ledger = self.ledger
         assert ledger is not None
         loan_id, price = self.loan_ids[a.loan], self.units(a.price)
         expiry = ledger.now() + 1 + int(a.expiry_days * DAY)  # from the block the offer lands in
-        seller, buyer = self._account(a.seller, a.seller), self._account(a.buyer, a.buyer)
-        call = ledger.call("offerPosition", loan_id, buyer.address, a.share_bps, price, expiry)
+        seller = self._account(a.seller, a.seller)
+        buyer = self.pools[a.buyer].address if a.buyer in self.pools else self._account(a.buyer, a.buyer).address
+        call = ledger.call("offerPosition", loan_id, buyer, a.share_bps, price, expiry)
         args = {"seller": a.seller, "buyer": a.buyer, "share_bps": a.share_bps, "price": price, "expiry": expiry}
         receipt = self._act("offer", lambda: ledger.send(call, seller), a.loan, offer=a.name, **args)
         # a reverted offer (inside expect_error) keeps its name with id 0: accepting it reverts OfferNotOpen
@@ -454,6 +536,21 @@ class ScenarioRunner:
                 written_off=loan.written_off,
                 current_installment=loan.current_installment,
             )
+        pools = {}
+        for name, pool in self.pools.items():
+            st = pool.state()
+            pools[name] = PoolResult(
+                address=pool.address,
+                senior_balance=st.senior_balance,
+                junior_balance=st.junior_balance,
+                senior_written_down=st.senior_written_down,
+                junior_written_down=st.junior_written_down,
+                senior_interest_owed=st.senior_interest_owed,
+                cash=st.cash,
+                collected=st.collected,
+                unclaimed=st.unclaimed,
+                claimed=self.claimed[name],
+            )
         head = ledger.audit_head()
         return RunResult(
             scenario=self.s.name,
@@ -467,6 +564,7 @@ class ScenarioRunner:
             ledger_token_balance=ledger.token_balance_of_ledger(),
             actions=self.actions,
             deployment=ledger.deployment,
+            pools=pools,
         )
 
     def run(self) -> RunResult:
@@ -484,6 +582,7 @@ def accounts_needed(scenario: Scenario) -> int:
         [i.account for i in scenario.institutions.values()]
         + [b.account for b in scenario.borrowers.values()]
         + ([scenario.servicer.account] if scenario.servicer else [])
+        + [i.account for i in scenario.investors.values()]
     )
 
 

@@ -4,7 +4,8 @@ A scenario names institutions, borrowers, loans (terms + tranches; set up to ``s
 unless told ``originated`` or ``funded``) and a timeline of steps (``advance_days``, ``fund``,
 ``disburse``, ``repay``, ``repay_batch``, ``prepay``, ``cancel``, ``mark_default``, ``write_off``,
 ``recover``, ``withdraw``, ``pause``, ``unpause``, ``offer``, ``accept``, ``cancel_offer`` (participations change
-hands), ``repeat``, and ``expect_error``, which runs one step
+hands), ``pool``, ``subscribe``, ``pool_buy``, ``distribute``, ``claim``, ``transfer_class`` (loan pools and their
+investors), ``repeat``, and ``expect_error``, which runs one step
 that must revert with the named contract error). Amounts are in whole tokens (decimals allowed) or the
 words ``due`` (everything due now) / ``max`` (the most ``repay`` accepts now). Errors in the file are
 reported with its line number (from the YAML marks). See ``scenarios/*.yaml``.
@@ -110,6 +111,13 @@ class InstitutionSpec(_Spec):
 class BorrowerSpec(_Spec):
     account: int = Field(ge=0)
     id: str | None = None
+    balance: Decimal = Decimal(0)
+
+
+class InvestorSpec(_Spec):
+    """An investor in loan pools' classes: a dev account and the settlement tokens it starts with."""
+
+    account: int = Field(ge=0)
     balance: Decimal = Decimal(0)
 
 
@@ -219,6 +227,53 @@ class OfferRefStep(_Spec):
     offer: str
 
 
+class PoolStep(_Spec):
+    """``pool``: create loan pool ``name`` (the deployer is its arranger) and register it on the ledger; its
+    subscription window and purchase period run ``subscription_days`` and ``purchase_days`` from now."""
+
+    name: str
+    coupon_bps: int = Field(ge=0, lt=2**16)
+    min_junior_bps: int = Field(default=0, ge=0, le=BPS)
+    subscription_days: Decimal = Field(default=Decimal(7), ge=0)
+    purchase_days: Decimal = Field(default=Decimal(30), ge=0)
+
+
+class SubscribeStep(_Spec):
+    pool: str
+    investor: str
+    class_: Literal["senior", "junior"] = Field(alias="class")
+    amount: Decimal = Field(gt=0)
+
+
+class PoolBuyStep(_Spec):
+    """``pool_buy``: the arranger accepts, for the pool, the offers named (made to the pool by ``offer`` steps)."""
+
+    pool: str
+    offers: list[str] = Field(min_length=1)
+
+
+class PoolRefStep(_Spec):
+    """``distribute``: anyone passes what the pool collected through its waterfall."""
+
+    pool: str
+
+
+class ClaimStep(_Spec):
+    pool: str
+    investor: str
+    class_: Literal["senior", "junior"] = Field(alias="class")
+
+
+class ClassTransferStep(_Spec):
+    """``transfer_class``: class tokens change hands between two investors (what accrued stays with the sender)."""
+
+    pool: str
+    class_: Literal["senior", "junior"] = Field(alias="class")
+    sender: str = Field(alias="from")
+    to: str
+    amount: Decimal = Field(gt=0)
+
+
 class RepeatStep(_Spec):
     times: int = Field(ge=1, le=1000)
     steps: list[dict[str, Any]]
@@ -232,7 +287,8 @@ class ExpectErrorStep(_Spec):
 # the steps that send exactly one transaction: what ``expect_error`` may wrap
 ONE_ACTION_KINDS = (
     "fund", "disburse", "repay", "repay_batch", "prepay", "cancel", "mark_default", "write_off", "recover",
-    "withdraw", "pause", "unpause", "offer", "accept", "cancel_offer",
+    "withdraw", "pause", "unpause", "offer", "accept", "cancel_offer", "pool", "subscribe", "pool_buy",
+    "distribute", "claim", "transfer_class",
 )  # fmt: skip
 
 
@@ -254,6 +310,12 @@ STEP_KINDS: dict[str, type[BaseModel] | None] = {
     "offer": OfferStep,
     "accept": OfferRefStep,
     "cancel_offer": OfferRefStep,
+    "pool": PoolStep,
+    "subscribe": SubscribeStep,
+    "pool_buy": PoolBuyStep,
+    "distribute": PoolRefStep,
+    "claim": ClaimStep,
+    "transfer_class": ClassTransferStep,
     "repeat": RepeatStep,
     "expect_error": ExpectErrorStep,
 }
@@ -286,6 +348,7 @@ class Scenario(_Spec):
     institutions: dict[str, InstitutionSpec] = Field(min_length=1)
     borrowers: dict[str, BorrowerSpec] = Field(min_length=1)
     servicer: ServicerSpec | None = None
+    investors: dict[str, InvestorSpec] = {}
     loans: dict[str, LoanSpec] = Field(min_length=1)
     timeline: list[Step] = []
 
@@ -311,17 +374,41 @@ class Scenario(_Spec):
                     f"loan {key}: unknown fee_recipient {loan.fee_recipient!r}", loc=("loans", key, "fee_recipient")
                 )
         offers: set[str] = set()
+        pools: set[str] = set()
         for step in _flatten(self.timeline):
-            self._check_step(step)
+            self._check_pool_step(step, pools)
+            self._check_step(step, pools)
             if isinstance(step.args, OfferStep):
                 if step.args.name in offers:
                     raise ScenarioError(f"offer: the name {step.args.name!r} is taken", line=step.line)
                 offers.add(step.args.name)
             elif isinstance(step.args, OfferRefStep) and step.args.offer not in offers:
                 raise ScenarioError(f"{step.kind}: no earlier offer named {step.args.offer!r}", line=step.line)
+            elif isinstance(step.args, PoolBuyStep):
+                for name in step.args.offers:
+                    if name not in offers:
+                        raise ScenarioError(f"pool_buy: no earlier offer named {name!r}", line=step.line)
         return self
 
-    def _check_step(self, step: Step) -> None:
+    def _check_pool_step(self, step: Step, pools: set[str]) -> None:
+        """Pools are created by a ``pool`` step before any step names them; investors are declared."""
+        a = step.args
+        if isinstance(a, PoolStep):
+            if a.name in pools or a.name in self.institutions:
+                raise ScenarioError(f"pool: the name {a.name!r} is taken", line=step.line)
+            pools.add(a.name)
+            return
+        if isinstance(a, (SubscribeStep, PoolBuyStep, PoolRefStep, ClaimStep, ClassTransferStep)):
+            if a.pool not in pools:
+                raise ScenarioError(f"{step.kind}: no earlier pool named {a.pool!r}", line=step.line)
+            named = [a.investor] if isinstance(a, (SubscribeStep, ClaimStep)) else []
+            if isinstance(a, ClassTransferStep):
+                named = [a.sender, a.to]
+            for who in named:
+                if who not in self.investors:
+                    raise ScenarioError(f"{step.kind}: unknown investor {who!r}", line=step.line)
+
+    def _check_step(self, step: Step, pools: frozenset[str] | set[str] = frozenset()) -> None:
         loans = []
         loan_steps = (FundStep, DisburseStep, RepayStep, PrepayStep, CancelStep, LoanStep, RecoverStep, OfferStep)
         if isinstance(step.args, loan_steps):
@@ -336,9 +423,10 @@ class Scenario(_Spec):
         if isinstance(step.args, (FundStep, WithdrawStep)) and step.args.lender not in self.institutions:
             raise ScenarioError(f"{step.kind}: unknown institution {step.args.lender!r}", line=step.line)
         if isinstance(step.args, OfferStep):
-            for who in (step.args.seller, step.args.buyer):
-                if who not in self.institutions:
-                    raise ScenarioError(f"offer: unknown institution {who!r}", line=step.line)
+            if step.args.seller not in self.institutions:
+                raise ScenarioError(f"offer: unknown institution {step.args.seller!r}", line=step.line)
+            if step.args.buyer not in self.institutions and step.args.buyer not in pools:
+                raise ScenarioError(f"offer: unknown institution or pool {step.args.buyer!r}", line=step.line)
         by = getattr(step.args, "by", None)
         if by is not None and by not in self.borrowers and by not in self.institutions and by != "servicer":
             raise ScenarioError(f"{step.kind}: unknown payer {by!r}", line=step.line)

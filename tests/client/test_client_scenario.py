@@ -291,3 +291,52 @@ def test_a_loan_funded_at_setup_is_disbursed_on_the_timeline(chain: Pylender) ->
     assert [a.kind for a in result.actions] == ["originate", "fund", "disburse", "repay"]
     assert (result.loans["L"].status, result.loans["L"].current_installment) == ("Active", 2)
     assert chain_view(result) == replay_reference(scenario, result)
+
+
+def test_the_pool_scenario_retires_senior_while_junior_absorbs_the_write_off(chain: Pylender) -> None:
+    """The shipped pool scenario (issue: loan pools): senior gets its whole coupon and principal, junior takes the
+    write-off first, every investor's claims are the reference model's, the claims plus what the pool still holds
+    are everything it collected, to the unit, and the pool's trail verifies and replays."""
+    from pylender.audit.pool import verify_pool
+
+    path = next(p for p in SCENARIOS if p.stem == "pool-senior-junior")
+    scenario = load(path)
+    result = run_scenario(scenario, session=chain)
+    replayed = replay_reference(scenario, result)
+    pool = result.pools["P"]
+    assert replayed["pools"]["P"] == pool.model_dump()  # every balance and every claim, to the unit
+    assert (pool.senior_balance, pool.senior_written_down, pool.senior_interest_owed) == (0, 0, 0)
+    assert pool.junior_written_down == result.loans["L20"].written_off  # the whole loss, on junior
+    assert pool.junior_balance == 0 and pool.cash == 0
+
+    audit = verify_pool(chain.w3, pool.address, from_block=result.deployment.block)
+    assert audit.ok, audit.describe()
+    assert audit.withdrawn_by_ledger == pool.collected  # the ledger paid the pool exactly what it collected
+    distributions = [r.fields for r in audit.records if r.kind == "Distributed"]
+    assert len(distributions) == 12
+    paid_senior = sum(int(d["seniorInterest"]) + int(d["seniorPrincipal"]) for d in distributions)
+    assert sum(int(d["seniorPrincipal"]) for d in distributions) == 80_000 * 10**6  # retired in full
+    claims = {who: sum(by.values()) for who, by in pool.claimed.items()}
+    assert claims["s1"] + claims["s2"] <= paid_senior < claims["s1"] + claims["s2"] + 2  # a floor per holder
+    assert sum(claims.values()) + pool.unclaimed == pool.collected
+
+
+def test_audit_pool_follows_units_from_repayments_to_claims(chain: Pylender, tmp_path: Path) -> None:
+    """`pylender audit pool POOL --trace`: verified, and each distribution lists the loans' credits it passed on."""
+    from pylender.audit.cli import audit
+
+    scenario = load(next(p for p in SCENARIOS if p.stem == "pool-senior-junior"))
+    result = run_scenario(scenario, session=chain)
+    pool = result.pools["P"].address
+    args = ["pool", pool, "--rpc", str(chain.url), "--ledger", result.ledger, "--from-block",
+            str(result.deployment.block), "--deployment", str(tmp_path / "none.json")]  # fmt: skip
+    shown = CliRunner().invoke(audit, [*args, "--trace"], terminal_width=80)
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith(f"VERIFIED: pool {pool} on ledger {result.ledger}")
+    assert f"collected {result.pools['P'].collected:,} = the ledger paid the pool {result.pools['P'].collected:,}" in (
+        shown.output
+    )
+    l01 = result.loans["L01"].id
+    assert f"    <- loan {l01} principal " in shown.output and f"    <- loan {l01} income " in shown.output
+    data = json.loads(CliRunner().invoke(audit, [*args, "--json"]).output)
+    assert data["ok"] and data["records"] == 3 + 20 + 12 + 4  # subscriptions, purchases, distributions, claims

@@ -13,9 +13,9 @@ output paths), ``output`` (printing that never truncates, error handling), ``ver
 
 from __future__ import annotations
 
-from pylender.audit.cli import commands, report_cmd, verify_cmd
+from pylender.audit.cli import commands, pool_cmd, report_cmd, verify_cmd
 from pylender.audit.cli.group import audit
 
-__all__ = ["audit", "commands", "main", "report_cmd", "verify_cmd"]
+__all__ = ["audit", "commands", "main", "pool_cmd", "report_cmd", "verify_cmd"]
 
 main = audit
