@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from pylender.cli.render import amount, print_table, say
+from pylender.cli.render import amount, print_pairs, print_table, say
 
 
 def print_run(result: Any, tz: tzinfo | None = None) -> None:
@@ -24,6 +24,20 @@ def print_run(result: Any, tz: tzinfo | None = None) -> None:
         loans.append([key, str(s.id), s.status, *(amount(v, d) for v in amounts)])
     columns = ["loan", "id", "status", "outstanding", "interest paid", "principal paid", "written off"]
     print_table("loans", columns, loans, right=["id", *columns[3:]])
+    for name, p in getattr(result, "pools", {}).items():
+        pairs = [
+            ("address", p.address),
+            ("senior balance", amount(p.senior_balance, d)),
+            ("junior balance", amount(p.junior_balance, d)),
+            ("senior written down", amount(p.senior_written_down, d)),
+            ("junior written down", amount(p.junior_written_down, d)),
+            ("senior coupon owed", amount(p.senior_interest_owed, d)),
+            ("collected", amount(p.collected, d)),
+            ("unclaimed", amount(p.unclaimed, d)),
+        ]
+        for investor, by in p.claimed.items():
+            pairs += [(f"{investor} claimed {cls}", amount(v, d)) for cls, v in by.items() if v]
+        print_pairs(f"pool {name}", pairs)
     say(f"audit: seq {result.audit_seq}, head {result.audit_head}")
 
 

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 def tour_blocks() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text[text.index("### From the command line") : text.index("### From Python")]
-    return re.findall(r"```sh\n(.*?)```", section, re.S)
+    pools = text[text.index("### Loan pools") : text.index("An auditor needs only the package")]
+    return re.findall(r"```sh\n(.*?)```", section, re.S) + re.findall(r"```sh\n(.*?)```", pools, re.S)
 
 
 def test_the_tour_reaches_a_default_with_chain_advance_and_no_curl() -> None:
@@ -60,4 +61,6 @@ def test_every_tour_command_works_as_printed(tmp_path: Path) -> None:
     assert "loan 1 defaulted owing" in text and "loan 1 written off" in text
     assert "loan 2 cancelled, 5,000.000000 back to its lenders" in text
     assert "+08:00" in text  # --tz Asia/Shanghai
+    assert "accepted offer 1: 2,000 bps of loan 1 for 1,500.000000" in text  # a position changed hands
+    assert "VERIFIED: pool 0x" in text and "    <- loan 3 principal " in text  # the pool's trail, traced
     assert (tmp_path / ".pylender" / "deployment.json").exists()
