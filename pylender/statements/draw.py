@@ -31,7 +31,7 @@ from pylender.statements.cutoff import (
 from pylender.statements.cutoff_views import compare_views
 from pylender.statements.movements import Institution, Movement, institution_movements, institutions, loan_refs
 from pylender.statements.statement import Balances, DailyStatement, StatementDay, StatementRow, effect
-from pylender.statements.trail import DrawnTrail, trail_from_chain, trail_from_file
+from pylender.statements.trail import DrawnTrail, open_trail
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +92,19 @@ def draw_statement(
     unless ``w3`` is given too)."""
     parse_zone(tz)  # bad input is said before the trail is read
     first, last = _period(date_from, date_to)
-    if file is not None:
-        trail = trail_from_file(
-            file, w3=w3, ledger=ledger, abi_path=abi_path, expected_head=expected_head, confirmations=confirmations
-        )
-    else:
-        if w3 is None or ledger is None:
-            raise InvalidPeriod("a statement needs a ledger on a node (w3 and ledger) or an export (file)")
-        trail = trail_from_chain(
-            w3,
-            ledger,
-            abi=abi,
-            from_block=from_block,
-            confirmations=confirmations,
-            index_path=index_path,
-            progress=progress,
-        )
+    trail = open_trail(
+        w3,
+        ledger,
+        what="a statement",
+        file=file,
+        abi=abi,
+        abi_path=abi_path,
+        expected_head=expected_head,
+        from_block=from_block,
+        confirmations=confirmations,
+        index_path=index_path,
+        progress=progress,
+    )
     return statement_of(trail, institution, first, last, tz=tz, check_views=check_views)
 
 

@@ -14,7 +14,7 @@ from pylender.statements.books import BooksEntry, read_books
 from pylender.statements.cutoff import parse_day, parse_zone
 from pylender.statements.draw import statement_of
 from pylender.statements.matching import Reconciliation, match_books
-from pylender.statements.trail import DrawnTrail, trail_from_chain, trail_from_file
+from pylender.statements.trail import DrawnTrail, open_trail
 
 
 def books_period(
@@ -77,20 +77,17 @@ def reconcile(
     and as a DataFrame (:attr:`Reconciliation.frame`, the ``[frames]`` extra), the totals by component, and the
     statement."""
     parse_zone(tz)
-    if file is not None:
-        trail = trail_from_file(file, w3=w3, ledger=ledger, confirmations=confirmations)
-    else:
-        if w3 is None or ledger is None:
-            raise InvalidPeriod("a reconciliation needs a ledger on a node (w3 and ledger) or an export (file)")
-        trail = trail_from_chain(
-            w3,
-            ledger,
-            abi=abi,
-            from_block=from_block,
-            confirmations=confirmations,
-            index_path=index_path,
-            progress=progress,
-        )
+    trail = open_trail(
+        w3,
+        ledger,
+        what="a reconciliation",
+        file=file,
+        abi=abi,
+        from_block=from_block,
+        confirmations=confirmations,
+        index_path=index_path,
+        progress=progress,
+    )
     return reconcile_trail(
         trail, institution, books, date_from=date_from, date_to=date_to, tz=tz, check_views=check_views
     )

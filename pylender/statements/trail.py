@@ -25,6 +25,7 @@ from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, replay
 from pylender.audit.rpc import Rpc
 from pylender.audit.verify import audit_ledger, verify_file
+from pylender.errors import InvalidPeriod
 
 log = logging.getLogger(__name__)
 
@@ -152,4 +153,37 @@ def trail_from_file(
         abi=abi if abi is not None else (load_ledger_abi() if w3 is not None else None),
         block_times=dict(exp.block_times),
         source="export",
+    )
+
+
+def open_trail(
+    w3: Web3 | None,
+    ledger: str | None,
+    *,
+    what: str,
+    file: str | Path | None = None,
+    abi: list[dict[str, Any]] | None = None,
+    abi_path: str | Path | None = None,
+    expected_head: int | None = None,
+    from_block: int = 0,
+    confirmations: int = 0,
+    index_path: str | Path | None = None,
+    progress: bool = False,
+) -> DrawnTrail:
+    """The trail a ``what`` (a statement, a reconciliation) is drawn from: the export ``file`` when given
+    (:func:`trail_from_file`), else the ledger on the node (:func:`trail_from_chain`)."""
+    if file is not None:
+        return trail_from_file(
+            file, w3=w3, ledger=ledger, abi_path=abi_path, expected_head=expected_head, confirmations=confirmations
+        )
+    if w3 is None or ledger is None:
+        raise InvalidPeriod(f"{what} needs a ledger on a node (w3 and ledger) or an export (file)")
+    return trail_from_chain(
+        w3,
+        ledger,
+        abi=abi,
+        from_block=from_block,
+        confirmations=confirmations,
+        index_path=index_path,
+        progress=progress,
     )
