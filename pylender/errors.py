@@ -13,6 +13,7 @@
     ├── SignerError (LookupError)               no usable signing key
     ├── DeploymentNotFound (FileNotFoundError)  no deployment file where the client looked
     ├── NotALedger (ValueError)                 no pylender ledger at an address (a deployment's, or --ledger)
+    ├── NotAPool (ValueError)                   no loan pool at an address (``audit pool POOL``)
     ├── ScenarioError (ValueError)              a scenario file is malformed (with its line)
     ├── TransactionFailed (RuntimeError)        a transaction failed without a decodable reason
     ├── UnknownLoan (LookupError)               the ledger has no such loan
@@ -145,6 +146,10 @@ class DeploymentNotFound(PylenderError, FileNotFoundError):
 class NotALedger(PylenderError, ValueError):
     """The address holds no pylender ledger on the node's chain (an account, a token, another contract): one error
     whether a deployment file names the address (the client) or an auditor does (``--ledger``)."""
+
+
+class NotAPool(PylenderError, ValueError):
+    """The address holds no loan pool on the node's chain (an account, a token, another contract)."""
 
 
 class ScenarioError(PylenderError, ValueError):

@@ -23,6 +23,7 @@ from pylender.audit.chain import ChainChecker
 from pylender.audit.events import EventCatalog
 from pylender.audit.findings import Finding
 from pylender.audit.records import LogDecoder, Record, format_head
+from pylender.errors import NotAPool
 from pylender.reference.pool import PoolModel
 from pylender.values import PoolTerms
 
@@ -133,7 +134,11 @@ def verify_pool(w3: Web3, pool: str, from_block: int = 0) -> PoolAudit:
     """Check the pool's chain, replay it with its class-token transfers, compare the replay with ``state()`` and
     tie its collections to the ledger's payments to it."""
     pool = to_checksum_address(pool)
-    ledger = to_checksum_address(_call(w3, pool, "ledger()", ["address"]))
+    try:
+        ledger = to_checksum_address(_call(w3, pool, "ledger()", ["address"]))
+        _call(w3, pool, "auditHead()", ["bytes32"])
+    except Exception as exc:  # no code, another contract: the calls revert or return what does not decode
+        raise NotAPool(f"no loan pool at {pool} on this chain ({type(exc).__name__})") from None
     terms = PoolTerms(*(int(v) for v in _call(w3, pool, "terms()", ["(uint16,uint16,uint40,uint40)"])))
     senior = to_checksum_address(_call(w3, pool, "senior()", ["address"]))
     junior = to_checksum_address(_call(w3, pool, "junior()", ["address"]))

@@ -184,6 +184,12 @@ CASES: dict[str, Case] = {
     "report: --ledger 0x1234": Case(
         lambda w, t: ["report", *_rpc(w), "--ledger", "0x1234", "--html", str(t / "r.html")], 2, "InvalidAddress"
     ),
+    "pool: POOL 0x1234": Case(lambda w, t: ["pool", "0x1234", *_chain(w)], 2, "InvalidAddress"),
+    "pool: an account that is no pool": Case(
+        lambda w, t: ["pool", w.address("outsider"), *_chain(w)], 2, "NotAPool: no loan pool at {outsider}"
+    ),
+    "pool: a token that is no pool": Case(lambda w, t: ["pool", w.deployment.token, *_chain(w)], 2, "NotAPool"),
+    "pool: no source": Case(lambda w, t: ["pool", w.deployment.token], 2, "no records source"),
     "report: no --html": Case(lambda w, t: ["report", *_chain(w)], 2, "--html"),
     "report: an unknown --timezone": Case(
         lambda w, t: ["report", *_chain(w), "--html", str(t / "r.html"), "--timezone", "Mars/Olympus"],
