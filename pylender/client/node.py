@@ -167,6 +167,7 @@ class LocalNode:
         self._anvil = Path(anvil) if anvil else None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._cache_dir: str | None = None  # the states anvil persists, removed at stop
         self.port: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -215,7 +216,11 @@ class LocalNode:
         for _ in range(attempts):
             port = self.options.port or free_port(self.options.host)
             self._log_file = tempfile.NamedTemporaryFile(prefix="pylender-anvil-", suffix=".log", delete=False)  # noqa: SIM115
-            cmd = self._command(anvil, port)
+            # Its own directory for the states anvil persists to disk (by default ~/.foundry/anvil/tmp, about half
+            # a gigabyte per chain that ran a while, left behind whenever anvil does not exit cleanly): removed
+            # when the node stops, however anvil ended.
+            self._cache_dir = tempfile.mkdtemp(prefix="pylender-anvil-states-")
+            cmd = [*self._command(anvil, port), "--cache-path", self._cache_dir]
             log.debug("starting %s", " ".join(cmd))
             self._proc = subprocess.Popen(
                 cmd,
@@ -292,6 +297,9 @@ class LocalNode:
             self._log_file.close()
             Path(self._log_file.name).unlink(missing_ok=True)
             self._log_file = None
+        if self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
+            self._cache_dir = None
 
     def __enter__(self) -> LocalNode:
         return self.start()
