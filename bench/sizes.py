@@ -1,4 +1,5 @@
-"""Code sizes of every contract a ledger deployment puts on chain: the ledger and its linked libraries.
+"""Code sizes of every contract a deployment puts on chain: the ledger and its linked libraries, and a loan pool
+with its class tokens (one pool per arranger's pool; the pool creates its two class tokens).
 
 EIP-170 caps a runtime at 24,576 bytes and EIP-3860 an initcode (creation code and constructor arguments) at
 49,152. The goals keep every contract below 21,000 and 42,000 bytes, so that the ledger can grow by its next
@@ -38,6 +39,8 @@ def _constructor_args_size(art: contracts.Artifact) -> int:
 def _zero(abi_type: str) -> object:
     if abi_type.startswith("("):
         return tuple(_zero(t) for t in _split(abi_type[1:-1]))
+    if abi_type == "string":
+        return ""
     return "0x" + "00" * 20 if abi_type == "address" else 0
 
 
@@ -56,7 +59,8 @@ def measure_sizes() -> list[CodeSize]:
     """The ledger and each library it links, from the shipped artifacts (link placeholders are 20 bytes, like
     the addresses that replace them)."""
     sizes = []
-    for name in [contracts.LEDGER, *contracts.deployment_order(contracts.LEDGER)]:
+    pool = [n for n in (contracts.POOL, contracts.POOL_CLASS_TOKEN) if n in contracts.available()]
+    for name in [contracts.LEDGER, *contracts.deployment_order(contracts.LEDGER), *pool]:
         art = contracts.load(name)
         runtime = (len(art.deployed_bytecode) - 2) // 2
         initcode = (len(art.bytecode) - 2) // 2 + _constructor_args_size(art)

@@ -132,6 +132,8 @@ def test_the_storage_floor_lies_between_the_transfer_floor_and_the_ledger(
         "Origination",
         "Participations",
         "Policy",
+        "LoanPool",
+        "PoolClassToken",
         "Prepayment",
     }
     assert all(f"| {name} | {c['runtime']:,} | {c['initcode']:,} |" in markdown for name, c in sizes.items())
