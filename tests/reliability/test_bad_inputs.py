@@ -130,6 +130,7 @@ def _paused(action: str) -> Callable[[Case], Expect]:
             "withdraw": (c.l.call("withdraw"), "bank"),
             "markDefault": (c.l.call("markDefault", loan_id), "servicer"),
             "registerInstitution": (c.l.call("registerInstitution", c.addr("spare"), "x", False), "admin"),
+            "offerPosition": (c.l.call("offerPosition", loan_id, c.addr("third"), 1000, 0, c.l.now() + DAY), "bank"),
         }
         call, by = calls[action]
         return call, by, ("EnforcedPause", ())
@@ -166,6 +167,35 @@ def _default_early(c: Case) -> Expect:
     since = loan.disbursed_at + 30 * DAY + 3 * DAY
     expected = ("NotOverdueLongEnough", (loan_id, since, since + c.w.policy.default_after))
     return c.l.call("markDefault", loan_id), "servicer", expected
+
+
+def _offer(c: Case, buyer: str, bps: int, *, price: int = UNIT, ttl: int = DAY, loan_id: int | None = None) -> Call:
+    loan = loan_id if loan_id is not None else c.active()
+    return c.l.call("offerPosition", loan, c.addr(buyer), bps, price, c.l.now() + ttl)
+
+
+def _offered(c: Case, price: int = UNIT) -> int:
+    """An active loan whose holder, the bank, offers 1,000 bps to the third institution; the offer id."""
+    return c.l.offer_id_from(c.l.send(_offer(c, "third", 1000, price=price), c.a["bank"]))
+
+
+def _offer_more_than_held(c: Case) -> Expect:
+    loan_id = c.active()
+    return _offer(c, "third", 7001, loan_id=loan_id), "bank", ("ShareNotHeld", (loan_id, c.addr("bank"), 7000, 7001))
+
+
+def _accept_expired(c: Case) -> Expect:
+    offer_id = _offered(c)
+    expiry = c.l.offer_of(offer_id).expiry
+    c.l.advance_to(expiry + 1)
+    return c.l.call("acceptOffer", offer_id), "third", ("OfferExpired", (offer_id, expiry))
+
+
+def _accept_unpayable(c: Case) -> Expect:
+    price = 10**9 * UNIT + 1  # more than the third institution holds (the world minted it 10^9 tokens)
+    offer_id = _offered(c, price=price)
+    held = c.l.balance_of(c.addr("third"))
+    return c.l.call("acceptOffer", offer_id), "third", ("ERC20InsufficientBalance", (c.addr("third"), held, price))
 
 
 CASES: dict[str, Callable[[Case], Expect]] = {
@@ -258,6 +288,18 @@ CASES: dict[str, Callable[[Case], Expect]] = {
         ("EnforcedPause", ()),
     ),
     "unpause when not paused": lambda c: (c.l.call("unpause"), "pauser", ("ExpectedPause", ())),
+    # positions changing hands (docs/ledger-spec.md, "Participations")
+    "offer to oneself": lambda c: (_offer(c, "bank", 1000), "bank", ("SelfTransfer", (c.addr("bank"),))),
+    "offer 0 bps": lambda c: (_offer(c, "third", 0), "bank", ("ZeroShare", ())),
+    "offer more than held": _offer_more_than_held,
+    "offer to an unregistered buyer": lambda c: (
+        _offer(c, "spare", 1000),
+        "bank",
+        ("UnknownInstitution", (c.addr("spare"),)),
+    ),
+    "accept an expired offer": _accept_expired,
+    "accept at a price the buyer cannot pay": _accept_unpayable,
+    "offer while paused": _paused("offerPosition"),
 }
 
 
