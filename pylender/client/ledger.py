@@ -173,6 +173,11 @@ class Ledger(Governance):
         self._confirmations = confirmations
         self._gas_price = gas_price
         self._approved: set[str] = set()
+        # call targets: name -> (address, ABI); a pool client adds its pool (add_target)
+        self._targets: dict[str, tuple[str, list[dict[str, Any]]]] = {
+            "ledger": (self.contract.address, self.ledger_abi),
+            "token": (self.token.address, self.token_abi),
+        }
         self._decimals: int | None = deployment.token_decimals
         self._views: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
         self._role_ids: dict[str, bytes] = {}
@@ -222,17 +227,22 @@ class Ledger(Governance):
             self.on_sent(call.label, receipt)
 
     def call(self, fn: str, *args: Any, target: str = "ledger") -> Call:
-        """An encoded call of a ledger (or token) function, for :meth:`send` / :meth:`send_many`."""
-        contract = self.contract if target == "ledger" else self.token
+        """An encoded call of a ledger (or token, or added target's) function, for :meth:`send` / :meth:`send_many`."""
         selector, ins, _ = self._meta(target, fn)
         data = "0x" + (selector + abi_encode(ins, list(args))).hex()
-        return Call(to=contract.address, data=data, label=f"{target}.{fn}")
+        return Call(to=self._targets[target][0], data=data, label=f"{target.split(':')[0]}.{fn}")
+
+    def add_target(self, name: str, address: str, abi: Sequence[Mapping[str, Any]]) -> None:
+        """Let :meth:`call` and views reach another contract (``name``, e.g. ``pool:0x…``: its label is the part
+        before the colon) and decode its errors."""
+        self._targets[name] = (to_checksum_address(address), list(abi))  # type: ignore[arg-type]
+        self.decoder.add_abi(abi)
 
     def _meta(self, target: str, fn: str) -> tuple[bytes, list[str], list[str]]:
         """Selector, input and output types of a function (cached; no overloads in these ABIs)."""
         meta = self._views.get((target, fn))
         if meta is None:
-            abi = self.ledger_abi if target == "ledger" else self.token_abi
+            abi = self._targets[target][1]
             item = next(i for i in abi if i.get("type") == "function" and i.get("name") == fn)
             ins = [collapse_if_tuple(p) for p in item["inputs"]]
             outs = [collapse_if_tuple(p) for p in item["outputs"]]
@@ -261,10 +271,10 @@ class Ledger(Governance):
 
     def _view(self, fn: str, *args: Any, target: str = "ledger") -> Any:
         """``eth_call`` a view, encoded and decoded with eth-abi directly (web3's contract layer costs ~2 ms)."""
-        contract = self.contract if target == "ledger" else self.token
         selector, ins, outs = self._meta(target, fn)
         data = "0x" + (selector + abi_encode(ins, list(args))).hex()
-        response = self.w3.provider.make_request("eth_call", [{"to": contract.address, "data": data}, "latest"])  # type: ignore[arg-type]
+        to = self._targets[target][0]
+        response = self.w3.provider.make_request("eth_call", [{"to": to, "data": data}, "latest"])  # type: ignore[arg-type]
         if "error" in response:
             err = response["error"]
             payload = revert_data(err)
@@ -300,26 +310,40 @@ class Ledger(Governance):
     def balance_of(self, account: str | LocalAccount) -> int:
         return int(self._view("balanceOf", _addr(account), target="token"))
 
-    def allowance(self, owner: str | LocalAccount) -> int:
-        return int(self._view("allowance", _addr(owner), self.address, target="token"))
+    def allowance(self, owner: str | LocalAccount, spender: str | None = None) -> int:
+        """What ``spender`` (default: the ledger) may pull from ``owner``."""
+        return int(self._view("allowance", _addr(owner), spender or self.address, target="token"))
 
     def mint(self, to: str | LocalAccount, amount: int, by: Signer = None) -> Receipt:
         """Mint test tokens (local test token only)."""
         return self.send(self.call("mint", _addr(to), amount, target="token"), by)
 
-    def approve(self, by: Signer, amount: int = UINT256_MAX) -> Receipt:
-        """Set the allowance the ledger may pull from ``by`` to ``amount`` (an explicit call; with no amount,
-        unlimited). The payments approve for themselves, exactly, unless told otherwise (:data:`Approve`)."""
+    def approve(self, by: Signer, amount: int = UINT256_MAX, *, spender: str | None = None) -> Receipt:
+        """Set the allowance the ledger (or ``spender``) may pull from ``by`` to ``amount`` (an explicit call; with
+        no amount, unlimited). The payments approve for themselves, exactly, unless told otherwise
+        (:data:`Approve`)."""
         account = self._account(by)
-        receipt = self.send(self.call("approve", self.address, amount, target="token"), account)
+        receipt = self.send(self.call("approve", spender or self.address, amount, target="token"), account)
+        if spender not in (None, self.address):
+            return receipt  # the cache below is the ledger's
         if amount == UINT256_MAX:
             self._approved.add(account.address)
         else:
             self._approved.discard(account.address)
         return receipt
 
-    def _pay(self, call: Call, by: Signer, amount: int, approve: Approve, *, bound: bool = False) -> Receipt:
-        """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a ``bound``) from ``by``.
+    def _pay(
+        self,
+        call: Call,
+        by: Signer,
+        amount: int,
+        approve: Approve,
+        *,
+        bound: bool = False,
+        spender: str | None = None,
+    ) -> Receipt:
+        """Send ``call``, a payment that pulls ``amount`` (or at most ``amount``: a ``bound``) from ``by`` into the
+        ledger (or ``spender``: a pool's subscriptions).
 
         An allowance that already covers the payment - one the owner set: unlimited, or more than this - is used as
         it is, neither raised nor revoked. Otherwise, ``"exact"``: the allowance is set to ``amount``, and whatever
@@ -335,10 +359,12 @@ class Ledger(Governance):
         """
         mode = _approval_mode(approve)
         account = self._account(by)
-        if mode is None or account.address in self._approved:  # not asked, or unlimited as this client set it
+        spender = spender or self.address
+        cached = spender == self.address and account.address in self._approved
+        if mode is None or cached:  # not asked, or unlimited as this client set it
             return self.send(call, account)
-        current = self.allowance(account.address)
-        if current == UINT256_MAX:
+        current = self.allowance(account.address, spender)
+        if current == UINT256_MAX and spender == self.address:
             self._approved.add(account.address)
         if current >= amount:
             return self.send(call, account)
@@ -347,20 +373,20 @@ class Ledger(Governance):
         if not bound and balance < amount:
             raise error_class("ERC20InsufficientBalance")(account.address, balance, amount)
         if current != 0:
-            self.approve(account, 0)
+            self.approve(account, 0, spender=spender)
         if mode == "unlimited":
-            self.approve(account, UINT256_MAX)
+            self.approve(account, UINT256_MAX, spender=spender)
             return self.send(call, account)
-        self.approve(account, amount)
+        self.approve(account, amount, spender=spender)
         try:
             receipt = self.send(call, account)
         except BaseException as exc:
             try:
-                self._reset_allowance(account)
+                self._reset_allowance(account, spender)
             except Exception as reset_error:  # the payment's own error matters more; say what is left
                 exc.add_note(f"the allowance of {account.address} could not be reset to 0: {reset_error}")
             raise
-        self._reset_allowance(account)
+        self._reset_allowance(account, spender)
         return receipt
 
     def _preflight(self, call: Call, account: LocalAccount) -> None:
@@ -374,9 +400,9 @@ class Ledger(Governance):
                 return  # the token's (allowance, balance, a reason string): the approval and the send decide
             raise
 
-    def _reset_allowance(self, account: LocalAccount) -> None:
-        if self.allowance(account.address) != 0:
-            self.approve(account, 0)
+    def _reset_allowance(self, account: LocalAccount, spender: str | None = None) -> None:
+        if self.allowance(account.address, spender) != 0:
+            self.approve(account, 0, spender=spender)
 
     # -- institutions (roles, policy and pause: Governance) --------------------------------------------------
     def register_institution(

@@ -63,7 +63,8 @@ class Pool:
         self.ledger = ledger
         self.address = to_checksum_address(address)
         self.abi: list[dict[str, Any]] = list(artifacts.load(artifacts.POOL).abi)
-        self._meta: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        self._target = f"pool:{self.address}"
+        ledger.add_target(self._target, self.address, self.abi)  # the ledger client's encoding and decoding
         self._topics = {
             "0x" + keccak(text=f"{i['name']}({','.join(collapse_if_tuple(p) for p in i['inputs'])})").hex(): i["name"]
             for i in self.abi
@@ -71,25 +72,11 @@ class Pool:
         }
 
     # -- plumbing -------------------------------------------------------------------------------------
-    def _fn(self, fn: str) -> tuple[bytes, list[str], list[str]]:
-        meta = self._meta.get(fn)
-        if meta is None:
-            item = next(i for i in self.abi if i.get("type") == "function" and i.get("name") == fn)
-            ins = [collapse_if_tuple(p) for p in item["inputs"]]
-            outs = [collapse_if_tuple(p) for p in item["outputs"]]
-            meta = self._meta[fn] = (keccak(text=f"{fn}({','.join(ins)})")[:4], ins, outs)
-        return meta
-
     def call(self, fn: str, *args: Any) -> Call:
-        selector, ins, _ = self._fn(fn)
-        return Call(to=self.address, data="0x" + (selector + abi_encode(ins, list(args))).hex(), label=f"pool.{fn}")
+        return self.ledger.call(fn, *args, target=self._target)
 
     def _view(self, fn: str, *args: Any) -> Any:
-        selector, ins, outs = self._fn(fn)
-        data = "0x" + (selector + abi_encode(ins, list(args))).hex()
-        result = self.ledger.w3.eth.call({"to": self.address, "data": data})  # type: ignore[typeddict-item]
-        values = abi_decode(outs, bytes(result))
-        return values[0] if len(values) == 1 else values
+        return self.ledger._view(fn, *args, target=self._target)
 
     def send(self, call: Call, by: Signer = None) -> Receipt:
         return self.ledger.send(call, by)
@@ -129,9 +116,8 @@ class Pool:
     def class_balance_of(self, cls: PoolClass | str | int, holder: str) -> int:
         """``holder``'s class tokens (face value subscribed, 1:1 to the settlement token)."""
         token = self.class_token(cls)
-        data = "0x" + (keccak(text="balanceOf(address)")[:4] + abi_encode(["address"], [holder])).hex()
-        result = self.ledger.w3.eth.call({"to": token, "data": data})  # type: ignore[typeddict-item]
-        return int(abi_decode(["uint256"], bytes(result))[0])
+        self.ledger.add_target(f"class:{token}", token, self.ledger.token_abi)  # an ERC-20 like the settlement token
+        return int(self.ledger._view("balanceOf", to_checksum_address(holder), target=f"class:{token}"))
 
     def claimable(self, cls: PoolClass | str | int, holder: str) -> int:
         return int(self._view("claimable", int(PoolClass.parse(cls)), to_checksum_address(holder)))
@@ -148,28 +134,8 @@ class Pool:
         self, cls: PoolClass | str | int, amount: int, by: Signer = None, *, approve: Approve = "exact"
     ) -> Receipt:
         """Pay ``amount`` (base units) into class ``cls`` during the subscription window; class tokens 1:1."""
-        return self._pay(self.call("subscribe", int(PoolClass.parse(cls)), amount), by, amount, approve)
-
-    def _pay(self, call: Call, by: Signer, amount: int, approve: Approve) -> Receipt:
-        """Send a call that pulls exactly ``amount`` into the pool: as the ledger's payments do (:data:`Approve`),
-        an allowance that covers it is used as it is; else ``"exact"`` approves the pool for exactly ``amount``
-        and resets what is left to 0 after, ``"unlimited"`` approves ``2**256 - 1``, ``False`` approves nothing."""
-        lg = self.ledger
-        account = lg._account(by)
-        if approve is False:
-            return self.send(call, account)
-        current = int(lg._view("allowance", account.address, self.address, target="token"))
-        if current >= amount:
-            return self.send(call, account)
-        if current:
-            self.send(lg.call("approve", self.address, 0, target="token"), account)
-        unlimited = approve == "unlimited"
-        self.send(lg.call("approve", self.address, 2**256 - 1 if unlimited else amount, target="token"), account)
-        try:
-            return self.send(call, account)
-        finally:
-            if not unlimited and int(lg._view("allowance", account.address, self.address, target="token")):
-                self.send(lg.call("approve", self.address, 0, target="token"), account)
+        call = self.call("subscribe", int(PoolClass.parse(cls)), amount)
+        return self.ledger._pay(call, by, amount, approve, spender=self.address)
 
     def buy(self, offer_id: int, by: Signer = None) -> Receipt:
         """Accept ledger offer ``offer_id`` (made to the pool) with the pool's cash (the arranger)."""
