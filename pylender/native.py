@@ -40,6 +40,7 @@ MODULES = (
     "pylender.audit.views",
     "pylender.audit.reconcile",
     "pylender.audit.prefetch",
+    "pylender.statements.movements",
 )
 GROUP = "pylender.native_group"  # the shared library: pylender/native_group__mypyc.*.so
 ENV = "PYLENDER_NATIVE"

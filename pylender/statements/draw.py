@@ -23,14 +23,20 @@ from pylender.statements.cutoff import (
     BlockClock,
     days_between,
     local_day,
-    local_time,
     midnight,
     parse_day,
     parse_zone,
 )
 from pylender.statements.cutoff_views import compare_views
-from pylender.statements.movements import Institution, Movement, institution_movements, institutions, loan_refs
-from pylender.statements.statement import Balances, DailyStatement, StatementDay, StatementRow, effect
+from pylender.statements.movements import (
+    Institution,
+    Movement,
+    dated_rows,
+    institution_movements,
+    institutions,
+    loan_refs,
+)
+from pylender.statements.statement import Balances, DailyStatement, StatementDay, effect
 from pylender.statements.trail import DrawnTrail, open_trail
 
 log = logging.getLogger(__name__)
@@ -177,7 +183,7 @@ def _assemble(
     in_period = [m for m in moves if opening_block < m[1] <= closing_block]  # m[1]: its block
     clock.fetch({m[1] for m in in_period})
     refs = loan_refs(trail.books)
-    rows = _rows(in_period, refs, clock.times, zone)
+    rows, sums = dated_rows(in_period, refs, clock.times, zone)
     before: dict[str, int] = {}
     for m in moves:
         if m.block > opening_block:
@@ -186,16 +192,12 @@ def _assemble(
     opening = effect(before)
     out_days: list[StatementDay] = []
     balance = opening
-    at = 0
+    dated = 0
+    no_movements: tuple[dict[str, int], int] = ({}, 0)
     for day, end in zip(days, instants[1:], strict=True):
         iso = day.isoformat()
-        subtotals: dict[str, int] = {}
-        count = 0
-        while at < len(rows) and rows[at][2] == iso:  # [2]: the row's date, [7] its component, [8] its amount
-            row = rows[at]
-            subtotals[row[7]] = subtotals.get(row[7], 0) + row[8]
-            count += 1
-            at += 1
+        subtotals, count = sums.get(iso, no_movements)
+        dated += count
         change = effect(subtotals)
         closing: Balances = (
             balance[0] + change[0], balance[1] + change[1], balance[2] + change[2], balance[3] + change[3]
@@ -205,8 +207,8 @@ def _assemble(
         ordered = {c: subtotals[c] for c in STATEMENT_COMPONENTS if c in subtotals}
         out_days.append(StatementDay(iso, block, clock.times.get(block), complete, balance, closing, ordered, count))
         balance = closing
-    if at != len(rows):  # a movement whose block time is unknown or outside its cut-offs: never silently lost
-        notes.append(f"{len(rows) - at} movement(s) could not be dated within the period's cut-offs")
+    if dated != len(rows):  # a movement whose block time is unknown or outside its cut-offs: never silently lost
+        notes.append(f"{len(rows) - dated} movement(s) could not be dated within the period's cut-offs")
     if not all(d.complete for d in out_days):
         open_day = next(d for d in out_days if not d.complete)
         notes.append(
@@ -239,23 +241,6 @@ def _assemble(
     elif check_views:
         statement.notes.append("accountOf was not read at the cut-offs: no node (an export read offline)")
     return statement
-
-
-def _rows(moves: Sequence[Movement], refs: dict[int, str], times: dict[int, int], zone: Any) -> list[StatementRow]:
-    """The movements as statement rows, dated in ``zone`` (built with ``tuple.__new__``: a statement of 100,000
-    records has about 200,000 rows, and NamedTuple's Python-level ``__new__`` costs three times as much)."""
-    new = tuple.__new__
-    rows: list[StatementRow] = []
-    append = rows.append
-    last, day, clock = -2, "", ""
-    for seq, block, tx, log_index, loan_id, component, amount, record in moves:
-        if block != last:
-            seconds = times.get(block)
-            day, clock = local_time(seconds, zone) if seconds is not None else ("", "")
-            last = block
-        ref = refs.get(loan_id, "") if loan_id is not None else ""
-        append(new(StatementRow, (loan_id, ref, day, clock, block, tx, seq, component, amount, log_index, record)))
-    return rows
 
 
 def statement(

@@ -32,12 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import tzinfo
 from typing import Any, NamedTuple
 
 from pylender.audit.records import Record
 from pylender.audit.replay import AuditBooks, Status
 from pylender.reference.records import CREDIT_WIDTH, Component
 from pylender.schedule import tranche_amounts
+from pylender.statements.cutoff import local_time
 from pylender.values import BPS, loan_ref_text
 
 _CLOSED, _RECOVERED = int(Status.CLOSED), int(Status.RECOVERED)
@@ -67,6 +69,22 @@ class Movement(NamedTuple):
     loan_id: int | None
     component: str
     amount: int
+    record: str
+
+
+class StatementRow(NamedTuple):
+    """One movement as the statement lists it (``amount`` in base units)."""
+
+    loan_id: int | None
+    loan_ref: str
+    date: str
+    time: str
+    block: int
+    tx: str
+    seq: int
+    component: str
+    amount: int
+    log_index: int
     record: str
 
 
@@ -148,60 +166,95 @@ def _remainders(books: AuditBooks, loan_id: int) -> list[tuple[str, int]]:
     return out
 
 
-def _income_parts(before: int, parts: tuple[int, int, int], share: int, offset: int = 0) -> tuple[int, int, int]:
-    """The waterfall split of one lender's income credit into (penalty, interest, prepayment fee)."""
-    penalty, interest, fee = parts
-    c0 = (before * share + offset) // BPS
-    c1 = ((before + penalty) * share + offset) // BPS
-    c2 = ((before + penalty + interest) * share + offset) // BPS
-    c3 = ((before + penalty + interest + fee) * share + offset) // BPS
-    return c1 - c0, c2 - c1, c3 - c2
+def _addresses_of(records: Sequence[Record], index: int) -> set[str]:
+    """Every address institution ``index`` has had in the trail (registration and rotations)."""
+    out: set[str] = set()
+    for r in records:
+        kind = r.kind
+        if kind == "InstitutionRegistered" and int(r.fields["index"]) == index:
+            out.add(str(r.fields["account"]))
+        elif kind == "InstitutionRotated" and int(r.fields["index"]) == index:
+            out.add(str(r.fields["to"]))
+    return out
+
+
+def _credit_walk(
+    books: AuditBooks, addresses: set[str]
+) -> tuple[list[Any], list[int], list[int], list[int], list[int]]:
+    """The journal's flat list, the positions in it of every credit to ``addresses`` (ascending, then a sentinel),
+    and each booking record's seq and its credits' first and end positions (``flow_marks``): the walk of the
+    records finds a record's credits by moving pointers, never scanning the credits of records not its."""
+    flat: list[Any] = books.books.journal.flat
+    width = CREDIT_WIDTH
+    mine = [k * width for k, account in enumerate(flat[1::width]) if account in addresses]
+    mine.append(len(flat))
+    seqs = [mark[0] for mark in books.flow_marks]
+    firsts = [mark[2] * width for mark in books.flow_marks]
+    ends = [mark[3] * width for mark in books.flow_marks]
+    return flat, mine, seqs, firsts, ends
 
 
 def institution_movements(records: Sequence[Record], books: AuditBooks, index: int) -> list[Movement]:
     """Every movement of institution ``index``'s balances, in record order (``records`` in seq order, replayed
     into ``books``)."""
-    flat = books.books.journal.flat
-    marks = books.flow_marks
-    mark_at = 0
+    addresses = _addresses_of(records, index)
+    flat, mine, mark_seqs, mark_firsts, mark_ends = _credit_walk(books, addresses)
+    at_mark = at_mine = 0
+    marks = len(mark_seqs)
+    single = len(addresses) == 1  # never rotated: every credit to its address is its own
     me: str | None = None  # the institution's address as of the record being read
     tranches: dict[int, _Tranche] = {}  # loans it lends in
-    income: dict[int, int] = {}  # lender income I of each loan, before the record being read
+    income: dict[int, int] = {}  # lender income I of each loan it holds, before the record being read
     holders: dict[int, tuple[int, list[str], list[int], bool]] = {}  # loan -> principal, holders, shares, ended
     leftovers: dict[int, list[tuple[str, int]]] = {}
     out: list[Movement] = []
     append = out.append
-    for r in records:
-        seq, kind = r.seq, r.kind
-        while mark_at < len(marks) and marks[mark_at][0] < seq:
-            mark_at += 1
-        credits: list[Any] = []
-        if mark_at < len(marks) and marks[mark_at][0] == seq and me is not None:
-            _, _, first, end = marks[mark_at]
-            for i in range(first * CREDIT_WIDTH, end * CREDIT_WIDTH, CREDIT_WIDTH):
-                if flat[i + 1] == me:
-                    credits.append(flat[i : i + CREDIT_WIDTH])
-        loan_id = r.loan_id
-        f = r.fields
-        where = (seq, r.block_number, r.tx_hash, r.log_index)
+    no_credits: list[Any] = []
+    seq: int
+    kind: str
+    loan_id: int | None
+    f: dict[str, Any]
+    block: int
+    tx: str
+    log_index: int
+    for seq, kind, loan_id, f, _, block, tx, log_index in records:
+        credits = no_credits  # positions in flat of the record's credits to the institution
+        while at_mark < marks and mark_seqs[at_mark] < seq:
+            at_mark += 1
+        if at_mark < marks and mark_seqs[at_mark] == seq:
+            start, end = mark_firsts[at_mark], mark_ends[at_mark]
+            while mine[at_mine] < start:
+                at_mine += 1
+            first = at_mine
+            while mine[at_mine] < end:
+                at_mine += 1
+            if at_mine > first:
+                credits = mine[first:at_mine]
+                if me is None or not single:  # credits to an address before or after it was its own
+                    credits = [c for c in credits if flat[c + 1] == me]
         if kind == "RepaymentApplied" or kind == "PrepaymentApplied":
-            if loan_id not in tranches and not credits:
+            tranche = tranches.get(loan_id) if loan_id is not None else None
+            if tranche is None and not credits:
+                # a loan it does not hold: its income is followed from a purchase on, with the offset the
+                # purchase then sets (0), the same floors as the whole income with the ledger's offset
                 continue
-            b = f["breakdown"]
-            parts = (
-                int(b["penaltyPaid"]),
-                int(b["interestPaid"]) - int(b["feePaid"]),
-                int(f["prepaymentFee"]) if kind == "PrepaymentApplied" else 0,
-            )
-            before = income.get(loan_id, 0) if loan_id is not None else 0
+            b: dict[str, Any] = f["breakdown"]
+            penalty: int = int(b["penaltyPaid"])
+            interest: int = int(b["interestPaid"]) - int(b["feePaid"])
+            fee: int = int(f["prepaymentFee"]) if kind == "PrepaymentApplied" else 0
+            before = 0
             if loan_id is not None:
-                income[loan_id] = before + parts[0] + parts[1] + parts[2]
-            _book(append, where, kind, loan_id, credits, books, leftovers, before, parts, tranches)
-            if loan_id in tranches and int(b["status"]) == _CLOSED and tranches[loan_id].amount:
-                append(_new(Movement, (*where, loan_id, "exposure release", tranches[loan_id].amount, kind)))
-        elif kind == "TrancheFunded":
+                before = income.get(loan_id, 0)
+                income[loan_id] = before + penalty + interest + fee
+            head = (seq, block, tx, log_index, loan_id)
+            _book(append, head, kind, flat, credits, books, leftovers, before, (penalty, interest, fee), tranche)
+            if tranche is not None and tranche.amount and int(b["status"]) == _CLOSED:
+                append(_new(Movement, (seq, block, tx, log_index, loan_id, "exposure release", tranche.amount, kind)))
+            continue
+        head = (seq, block, tx, log_index, loan_id)
+        if kind == "TrancheFunded":
             if me is not None and f["lender"] == me:
-                append(_new(Movement, (*where, loan_id, "funding", int(f["amount"]), kind)))
+                append(_new(Movement, (seq, block, tx, log_index, loan_id, "funding", int(f["amount"]), kind)))
         elif kind == "LoanOriginated":
             assert loan_id is not None
             lenders = [str(t["lender"]) for t in f["tranches"]]
@@ -213,21 +266,23 @@ def institution_movements(records: Sequence[Record], books: AuditBooks, index: i
                 amount = tranche_amounts(principal, shares)[position]
                 tranches[loan_id] = _Tranche(position, shares[position], amount)
         elif kind == "PositionTransferred":
-            _transfer(append, where, f, me, loan_id, credits, holders, tranches, income)
+            paid = [flat[c : c + CREDIT_WIDTH] for c in credits]
+            _transfer(append, (seq, block, tx, log_index), f, me, loan_id, paid, holders, tranches, income)
         elif kind == "LoanCancelled":
-            _book(append, where, kind, loan_id, credits, books, leftovers)
+            _book(append, head, kind, flat, credits, books, leftovers)
             tranches.pop(loan_id or 0, None)  # a refund releases the exposure with it (component "refund")
         elif kind in ("LoanWrittenOff", "RecoveryApplied"):
-            _book(append, where, kind, loan_id, credits, books, leftovers)
+            _book(append, head, kind, flat, credits, books, leftovers)
             ended = kind == "LoanWrittenOff" or int(f["status"]) == _RECOVERED
             if ended and loan_id in holders:
                 principal, lenders, shares, _ = holders[loan_id]
                 holders[loan_id] = (principal, lenders, shares, True)
-            if ended and loan_id in tranches and tranches[loan_id].amount:
-                append(_new(Movement, (*where, loan_id, "exposure release", tranches[loan_id].amount, kind)))
+            held = tranches.get(loan_id) if loan_id is not None else None
+            if ended and held is not None and held.amount:
+                append(_new(Movement, (seq, block, tx, log_index, loan_id, "exposure release", held.amount, kind)))
         elif kind == "Withdrawn":
             for credit in credits:
-                append(_new(Movement, (*where, None, "withdrawal", -credit[3], kind)))
+                append(_new(Movement, (seq, block, tx, log_index, None, "withdrawal", -flat[credit + 3], kind)))
         elif kind == "InstitutionRegistered":
             if int(f["index"]) == index:
                 me = f["account"]
@@ -235,7 +290,7 @@ def institution_movements(records: Sequence[Record], books: AuditBooks, index: i
             if int(f["index"]) == index:
                 me = f["to"]
         elif credits:  # a record kind that credits and that this module does not know yet: nothing is dropped
-            _book(append, where, kind, loan_id, credits, books, leftovers)
+            _book(append, head, kind, flat, credits, books, leftovers)
     return out
 
 
@@ -288,55 +343,106 @@ def _transfer(
 
 def _book(
     append: Any,
-    where: tuple[int, int, str, int],
+    head: tuple[int, int, str, int, int | None],
     kind: str,
-    loan_id: int | None,
-    credits: list[Any],
+    flat: list[Any],
+    credits: list[int],
     books: AuditBooks,
     leftovers: dict[int, list[tuple[str, int]]],
     income_before: int = 0,
     parts: tuple[int, int, int] = (0, 0, 0),
-    tranches: dict[int, _Tranche] | None = None,
+    tranche: _Tranche | None = None,
 ) -> None:
     """The movements of one record's credits to the institution (journal entries: loan, account, component,
-    withdrawable, reserve, loss)."""
+    withdrawable, reserve, loss: ``credits`` are their positions in the journal's ``flat`` list); ``head`` is the
+    record's seq, block, tx, log index and loan."""
+    seq, block, tx, log_index, loan_id = head
     gross = held = 0
-    rest = []
-    for credit in credits:
-        component = credit[2]
+    others = False
+    for at in credits:
+        component = flat[at + 2]
         if component == Component.INCOME:
-            gross += credit[3]
+            gross += flat[at + 3]
         elif component == Component.RESERVE:
-            gross += credit[4]
-            held += credit[4]
+            gross += flat[at + 4]
+            held += flat[at + 4]
         else:
-            rest.append(credit)
+            others = True
     if gross:
-        tranche = tranches.get(loan_id or 0) if tranches is not None else None
-        if tranche is None:  # not a tranche of this loan (it cannot be: the books credit income to lenders only)
-            split = (0, gross, 0)
-        else:
-            split = _income_parts(income_before, parts, tranche.share, tranche.offset)
-            if sum(split) != gross:  # the replay found the record inconsistent: state what was credited
-                split = (0, gross, 0)
-        for name, amount in zip(("penalty", "interest", "prepayment fee"), split, strict=True):
-            if amount:
-                append(_new(Movement, (*where, loan_id, name, amount, kind)))
+        penalty, interest, fee = 0, gross, 0
+        if tranche is not None:  # else not a tranche of this loan (the books credit income to lenders only)
+            share, offset = tranche.share, tranche.offset
+            i0 = income_before
+            i1 = i0 + parts[0]
+            i2 = i1 + parts[1]
+            c0 = (i0 * share + offset) // BPS
+            c1 = (i1 * share + offset) // BPS
+            c2 = (i2 * share + offset) // BPS
+            c3 = ((i2 + parts[2]) * share + offset) // BPS
+            if c3 - c0 == gross:  # else the replay found the record inconsistent: state what was credited
+                penalty, interest, fee = c1 - c0, c2 - c1, c3 - c2
+        if penalty:
+            append(_new(Movement, (seq, block, tx, log_index, loan_id, "penalty", penalty, kind)))
+        if interest:
+            append(_new(Movement, (seq, block, tx, log_index, loan_id, "interest", interest, kind)))
+        if fee:
+            append(_new(Movement, (seq, block, tx, log_index, loan_id, "prepayment fee", fee, kind)))
     if held:
-        append(_new(Movement, (*where, loan_id, "reserve provision", held, kind)))
-    for credit in rest:
-        component = credit[2]
+        append(_new(Movement, (seq, block, tx, log_index, loan_id, "reserve provision", held, kind)))
+    if not others:
+        return
+    for at in credits:
+        component = flat[at + 2]
+        if component in (Component.INCOME, Component.RESERVE):
+            continue
         if component == Component.LOSS:
-            append(_new(Movement, (*where, loan_id, "loss", credit[5], kind)))
+            append(_new(Movement, (seq, block, tx, log_index, loan_id, "loss", flat[at + 5], kind)))
         elif component == Component.LEFTOVER:
             assert loan_id is not None
             queue = leftovers.get(loan_id)
             if queue is None:
                 queue = leftovers[loan_id] = _remainders(books, loan_id)
             name = queue.pop(0)[0] if queue else "interest"
-            append(_new(Movement, (*where, loan_id, name, credit[3], kind)))
+            append(_new(Movement, (seq, block, tx, log_index, loan_id, name, flat[at + 3], kind)))
         elif component == Component.WITHDRAWAL:
-            append(_new(Movement, (*where, None, "withdrawal", -credit[3], kind)))
+            append(_new(Movement, (seq, block, tx, log_index, None, "withdrawal", -flat[at + 3], kind)))
         else:
             # fee, principal, recovery, refund: to withdrawable; a release or absorption: reserve to withdrawable
-            append(_new(Movement, (*where, loan_id, _DIRECT.get(component, str(component)), credit[3], kind)))
+            name = _DIRECT.get(component) or str(component)
+            append(_new(Movement, (seq, block, tx, log_index, loan_id, name, flat[at + 3], kind)))
+
+
+DaySums = dict[str, tuple[dict[str, int], int]]
+"""A statement's movements summed by day: date -> (amount by component, number of movements)."""
+
+
+def dated_rows(
+    moves: Sequence[Movement], refs: dict[int, str], times: dict[int, int], zone: tzinfo
+) -> tuple[list[StatementRow], DaySums]:
+    """The movements as statement rows, dated in ``zone`` from their blocks' ``times`` (a row whose block time is
+    unknown has an empty date), and their sums by day. One pass: a statement of 100,000 records has about
+    200,000 rows."""
+    rows: list[StatementRow] = []
+    append = rows.append
+    sums: DaySums = {}
+    last = -2
+    day = clock = ""
+    subtotals: dict[str, int] = {}
+    count = 0
+    for seq, block, tx, log_index, loan_id, component, amount, record in moves:
+        if block != last:
+            seconds = times.get(block)
+            new_day, clock = local_time(seconds, zone) if seconds is not None else ("", "")
+            last = block
+            if new_day != day:
+                if count:
+                    sums[day] = (subtotals, count)
+                day = new_day
+                subtotals, count = sums.get(day, ({}, 0))
+        ref = refs.get(loan_id, "") if loan_id is not None else ""
+        append(_new(StatementRow, (loan_id, ref, day, clock, block, tx, seq, component, amount, log_index, record)))
+        subtotals[component] = subtotals.get(component, 0) + amount
+        count += 1
+    if count:
+        sums[day] = (subtotals, count)
+    return rows, sums

@@ -10,33 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from pylender.audit.export import tool_version
 from pylender.audit.findings import Finding, Outcome, VerificationResult
 from pylender.statements.amounts import units_text
 from pylender.statements.components import BALANCE_NAMES, STATEMENT_COMPONENTS
 from pylender.statements.cutoff import parse_zone
-from pylender.statements.movements import Institution
+from pylender.statements.movements import Institution, StatementRow
 
 Balances = tuple[int, int, int, int]
 """(withdrawable, reserve, loss, exposure) in base units, the order of ``accountOf``."""
-
-
-class StatementRow(NamedTuple):
-    """One movement as the statement lists it (``amount`` in base units)."""
-
-    loan_id: int | None
-    loan_ref: str
-    date: str
-    time: str
-    block: int
-    tx: str
-    seq: int
-    component: str
-    amount: int
-    log_index: int
-    record: str
 
 
 @dataclass
