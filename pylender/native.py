@@ -1,8 +1,9 @@
 """The audit's hot modules compiled to C with mypyc, used only while they match the sources.
 
 An audit runs Python per record (decode, hash chain, replay of the books) and per view (the lens's
-calldata and answers, the result readers, the comparison). mypyc (part of mypy) compiles those
-modules, unchanged, into extension modules: about a third less CPU for a whole audit.
+calldata and answers, the result readers, the comparison); a statement, per movement of its
+institution. mypyc (part of mypy) compiles those modules, unchanged, into extension modules: about
+a third less CPU for a whole audit.
 ``python -m tools.native build`` (``make`` runs it) builds them next to their sources and writes
 a stamp with the SHA-256 of their sources and of every pylender module they import.
 
@@ -27,7 +28,8 @@ from typing import Any
 PACKAGE = Path(__file__).resolve().parent
 STAMP = PACKAGE / "native.json"
 # The modules compiled together (one mypyc group): what an audit runs per record (decoding, hash chain,
-# replay, the reference books) and per view (the lens, the readers, the comparison).
+# replay, the reference books) and per view (the lens, the readers, the comparison), and what a statement
+# runs per movement (its institution's credits, the dated rows).
 MODULES = (
     "pylender.reference.records",
     "pylender.reference.splitting",
