@@ -174,10 +174,12 @@ class LogFetcher:
         *,
         progress: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        indexed: Sequence[str | None] = (),
     ) -> None:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
         self.topics = ["0x" + bytes(t).hex() for t in topics]
+        self.indexed = list(indexed)  # filters on the indexed arguments after topic0 (None: any)
         self.config = config or FetchConfig()
         self.progress = progress
         self._sleep = sleep
@@ -247,7 +249,8 @@ class LogFetcher:
         return self.latest_block() - self.config.confirmations
 
     def _get_logs(self, start: int, end: int) -> list[Mapping[str, Any]]:
-        params = {"address": self.address, "fromBlock": hex(start), "toBlock": hex(end), "topics": [self.topics]}
+        topics = [self.topics, *self.indexed]
+        params = {"address": self.address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
         result = self._call("eth_getLogs", [params])
         return list(result)
 

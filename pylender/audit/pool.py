@@ -21,13 +21,16 @@ from web3 import Web3
 from pylender import artifacts
 from pylender.audit.chain import ChainChecker
 from pylender.audit.events import EventCatalog
+from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding
+from pylender.audit.probe import checksum_address, require_pool
 from pylender.audit.records import LogDecoder, Record, format_head
-from pylender.errors import NotAPool
+from pylender.audit.rpc import Rpc
+from pylender.errors import NothingFinal
 from pylender.reference.pool import PoolModel
 from pylender.values import PoolTerms
 
-TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 ZERO = "0x" + "00" * 20
 DISTRIBUTED_FIELDS = (
     ("collected", "collected"),
@@ -66,6 +69,8 @@ class PoolAudit:
     findings: list[Finding] = field(default_factory=list)
     withdrawn_by_ledger: int = 0
     model: PoolModel | None = None
+    final_block: int | None = None
+    """The block every read was made at."""
 
     @property
     def ok(self) -> bool:
@@ -74,7 +79,8 @@ class PoolAudit:
     def describe(self) -> list[str]:
         verdict = "VERIFIED" if self.ok else "NOT VERIFIED"
         lines = [
-            f"{verdict}: pool {self.pool} on ledger {self.ledger}",
+            f"{verdict}: pool {self.pool} on ledger {self.ledger}"
+            + (f", as of block {self.final_block}" if self.final_block is not None else ""),
             f"  {len(self.records)} record(s), head {self.computed_head} (on chain {self.onchain_head})",
             f"  collected {self.model.collected if self.model else 0:,} = the ledger paid the pool "
             f"{self.withdrawn_by_ledger:,}",
@@ -83,10 +89,47 @@ class PoolAudit:
         return lines
 
 
-def _call(w3: Web3, to: str, signature: str, types: list[str]) -> Any:
-    data = "0x" + keccak(text=signature)[:4].hex()
-    values = abi_decode(types, bytes(w3.eth.call({"to": to, "data": data})))  # type: ignore[typeddict-item]
-    return values[0] if len(values) == 1 else values
+class _Reader:
+    """Every read of one pool audit, at one block (``final``): views by ``eth_call`` and logs chunk by chunk, each
+    request retried on transient failures, so that the records, the class transfers, the ledger's payments and
+    ``state()`` all describe the same chain."""
+
+    def __init__(self, w3: Web3, final: int, config: FetchConfig | None = None) -> None:
+        self.w3 = w3
+        self.rpc = Rpc(w3)
+        self.final = final
+        self.config = config or FetchConfig()
+        self.times: dict[int, int] = {}
+
+    def call(self, to: str, signature: str, types: list[str]) -> Any:
+        data = "0x" + keccak(text=signature)[:4].hex()
+        answer = self.rpc.call("eth_call", [{"to": to, "data": data}, hex(self.final)])
+        values = abi_decode(types, bytes.fromhex(str(answer)[2:]))
+        return values[0] if len(values) == 1 else values
+
+    def logs(self, address: str, topics: Sequence[bytes], from_block: int, indexed: Sequence[str] = ()) -> list[Any]:
+        """Every log of ``address`` with one of ``topics`` (and the ``indexed`` filters) up to ``final``."""
+        fetcher = LogFetcher(self.w3, address, topics, self.config, indexed=indexed)
+        try:
+            return [log for chunk in fetcher.iter_chunks(from_block, self.final) for log in chunk.logs]
+        finally:
+            fetcher.close()
+
+    def time_of(self, block: int) -> int:
+        if block not in self.times:
+            found = self.rpc.block(block)
+            if found is None:
+                raise NothingFinal(f"the node has no block {block}, which holds a pool record")
+            self.times[block] = _number(found["timestamp"])
+        return self.times[block]
+
+    def close(self) -> None:
+        self.rpc.close()
+
+
+def _number(value: Any) -> int:
+    """A JSON-RPC quantity (``0x`` hex, or an integer from a provider that formats replies)."""
+    return int(value, 16) if isinstance(value, str) else int(value)
 
 
 def _finding(seq: int | None, subject: str, field_: str, expected: Any, found: Any, detail: str = "") -> Finding:
@@ -95,56 +138,61 @@ def _finding(seq: int | None, subject: str, field_: str, expected: Any, found: A
     )
 
 
-def pool_records(w3: Web3, pool: str, from_block: int = 0) -> tuple[list[Record], ChainChecker]:
-    """The pool's records in log order, each checked into the hash chain."""
+def pool_records(reader: _Reader, pool: str, from_block: int = 0) -> tuple[list[Record], ChainChecker]:
+    """The pool's records in log order up to the reader's block, each checked into the hash chain."""
     catalog = EventCatalog.from_abi(artifacts.load(artifacts.POOL).abi)
     decoder = LogDecoder(catalog)
     checker = ChainChecker(catalog)
-    records: list[Record] = []
-    for log in w3.eth.get_logs({"address": to_checksum_address(pool), "fromBlock": from_block, "toBlock": "latest"}):
-        decoded = decoder.decode_chained(log)
-        if decoded is not None:
-            record, body = decoded
-            checker.feed(record, body)
-            records.append(record)
+    records, bodies = decoder.decode_all_chained(reader.logs(pool, catalog.topics, from_block))
+    checker.feed_all(records, bodies)
     return records, checker
 
 
-def _class_transfers(w3: Web3, token: str, cls: int, from_block: int) -> list[tuple[int, int, int, str, str, int]]:
-    """(block, log index, class, from, to, amount) of a class token's transfers (mints from 0 included)."""
-    out: list[tuple[int, int, int, str, str, int]] = []
-    logs = w3.eth.get_logs(
-        {
-            "address": to_checksum_address(token),
-            "fromBlock": from_block,
-            "toBlock": "latest",
-            "topics": [TRANSFER_TOPIC],
-        }
-    )
-    for log in logs:
-        topics = [bytes(t) for t in log["topics"]]
+Transfer = tuple[int, int, int, str, str, int]
+"""A class token's transfer: block, log index, class, from, to, amount."""
+
+
+def _class_transfers(reader: _Reader, token: str, cls: int, from_block: int) -> list[Transfer]:
+    """Every transfer of a class token up to the reader's block (mints from 0 included)."""
+    out: list[Transfer] = []
+    for log in reader.logs(token, [TRANSFER_TOPIC], from_block):
+        topics = [bytes.fromhex(str(t)[2:]) if isinstance(t, str) else bytes(t) for t in log["topics"]]
+        data = log["data"]
         sender = to_checksum_address(topics[1][-20:])
         to = to_checksum_address(topics[2][-20:])
-        amount = int.from_bytes(bytes(log["data"]), "big")
-        out.append((int(log["blockNumber"]), int(log["logIndex"]), cls, sender, to, amount))
+        amount = int(data, 16) if isinstance(data, str) else int.from_bytes(bytes(data), "big")
+        out.append((_number(log["blockNumber"]), _number(log["logIndex"]), cls, sender, to, amount))
     return out
 
 
-def verify_pool(w3: Web3, pool: str, from_block: int = 0) -> PoolAudit:
+def verify_pool(
+    w3: Web3, pool: str, from_block: int = 0, *, confirmations: int = 0, fetch_config: FetchConfig | None = None
+) -> PoolAudit:
     """Check the pool's chain, replay it with its class-token transfers, compare the replay with ``state()`` and
-    tie its collections to the ledger's payments to it."""
-    pool = to_checksum_address(pool)
+    tie its collections to the ledger's payments to it, everything read at block ``latest − confirmations``."""
+    pool = checksum_address(pool, "pool address")
+    rpc = Rpc(w3)
     try:
-        ledger = to_checksum_address(_call(w3, pool, "ledger()", ["address"]))
-        _call(w3, pool, "auditHead()", ["bytes32"])
-    except Exception as exc:  # no code, another contract: the calls revert or return what does not decode
-        raise NotAPool(f"no loan pool at {pool} on this chain ({type(exc).__name__})") from None
-    terms = PoolTerms(*(int(v) for v in _call(w3, pool, "terms()", ["(uint16,uint16,uint40,uint40)"])))
-    senior = to_checksum_address(_call(w3, pool, "senior()", ["address"]))
-    junior = to_checksum_address(_call(w3, pool, "junior()", ["address"]))
-    records, checker = pool_records(w3, pool, from_block)
-    onchain = int.from_bytes(_call(w3, pool, "auditHead()", ["bytes32"]), "big")
-    audit = PoolAudit(pool, ledger, records, format_head(checker.head), format_head(onchain))
+        chain_id, final = rpc.chain_id(), rpc.block_number() - confirmations
+        if final < 0:
+            raise NothingFinal(f"no block is final yet with {confirmations} confirmations")
+        ledger = require_pool(rpc, pool, chain_id, final)
+    finally:
+        rpc.close()
+    reader = _Reader(w3, final, fetch_config)
+    try:
+        return _audit(reader, pool, ledger, from_block)
+    finally:
+        reader.close()
+
+
+def _audit(reader: _Reader, pool: str, ledger: str, from_block: int) -> PoolAudit:
+    terms = PoolTerms(*(int(v) for v in reader.call(pool, "terms()", ["(uint16,uint16,uint40,uint40)"])))
+    senior = to_checksum_address(reader.call(pool, "senior()", ["address"]))
+    junior = to_checksum_address(reader.call(pool, "junior()", ["address"]))
+    records, checker = pool_records(reader, pool, from_block)
+    onchain = int.from_bytes(reader.call(pool, "auditHead()", ["bytes32"]), "big")
+    audit = PoolAudit(pool, ledger, records, format_head(checker.head), format_head(onchain), final_block=reader.final)
     audit.findings += checker.findings
     if checker.head != onchain:
         detail = "the chain of the records found ends elsewhere than the pool's head"
@@ -155,10 +203,9 @@ def verify_pool(w3: Web3, pool: str, from_block: int = 0) -> PoolAudit:
     audit.model = model
     events: list[tuple[int, int, int, Any]] = [(r.block_number, r.log_index, 1, r) for r in records]
     for cls, token in ((0, senior), (1, junior)):
-        for t in _class_transfers(w3, token, cls, from_block):
+        for t in _class_transfers(reader, token, cls, from_block):
             events.append((t[0], t[1], 0, t))
     events.sort(key=lambda e: (e[0], e[1]))
-    times: dict[int, int] = {}
     for _, _, is_record, item in events:
         if not is_record:
             _, _, cls, sender, to, amount = item
@@ -166,25 +213,23 @@ def verify_pool(w3: Web3, pool: str, from_block: int = 0) -> PoolAudit:
                 continue
             model.transfer(cls, sender, to, amount)
             continue
-        _replay(w3, model, item, audit, times)
-    _compare_state(w3, pool, model, audit)
-    audit.withdrawn_by_ledger = _withdrawn_to(w3, ledger, pool, from_block)
+        _replay(reader, model, item, audit)
+    _compare_state(reader, pool, model, audit)
+    audit.withdrawn_by_ledger = _withdrawn_to(reader, ledger, pool, from_block)
     if audit.withdrawn_by_ledger != model.collected:
         detail = "the ledger's Withdrawn records to the pool and the pool's collections"
         audit.findings.append(_finding(None, "pool", "collected", audit.withdrawn_by_ledger, model.collected, detail))
     return audit
 
 
-def _replay(w3: Web3, model: PoolModel, r: Record, audit: PoolAudit, times: dict[int, int]) -> None:
+def _replay(reader: _Reader, model: PoolModel, r: Record, audit: PoolAudit) -> None:
     f = r.fields
     if r.kind == "PoolSubscribed":
         model.subscribe(to_checksum_address(f["investor"]), int(f["cls"]), int(f["amount"]), 0)
     elif r.kind == "PositionBought":
         model.buy(int(f["price"]))
     elif r.kind == "Distributed":
-        now = times.get(r.block_number)
-        if now is None:
-            now = times[r.block_number] = int(w3.eth.get_block(r.block_number)["timestamp"])
+        now = reader.time_of(r.block_number)
         released = model.cash if now > model.terms.purchase_end else 0
         ledger_principal = int(f["principal"]) - released
         got = model.distribute(
@@ -204,8 +249,8 @@ def _replay(w3: Web3, model: PoolModel, r: Record, audit: PoolAudit, times: dict
             audit.findings.append(_finding(r.seq, "Claimed", "amount", expected, f["amount"], f"claim of {investor}"))
 
 
-def _compare_state(w3: Web3, pool: str, model: PoolModel, audit: PoolAudit) -> None:
-    view = _call(w3, pool, "state()", ["(" + ",".join(["uint256"] * 10 + ["uint40"]) + ")"])
+def _compare_state(reader: _Reader, pool: str, model: PoolModel, audit: PoolAudit) -> None:
+    view = reader.call(pool, "state()", ["(" + ",".join(["uint256"] * 10 + ["uint40"]) + ")"])
     senior, junior = model.classes
     replayed = (
         senior.balance,
@@ -225,27 +270,13 @@ def _compare_state(w3: Web3, pool: str, model: PoolModel, audit: PoolAudit) -> N
             audit.findings.append(_finding(None, "state()", name, want, got, "the replay against the pool's view"))
 
 
-def _withdrawn_to(w3: Web3, ledger: str, pool: str, from_block: int) -> int:
+def _withdrawn_to(reader: _Reader, ledger: str, pool: str, from_block: int) -> int:
     """Σ amount of the ledger's ``Withdrawn`` records of the pool institution (the pool withdraws to itself)."""
     catalog = EventCatalog.default()
     spec = catalog.by_name("Withdrawn")
-    topic = "0x" + spec.topic0.hex()
     account = "0x" + bytes(12).hex() + pool[2:].lower()
-    logs = w3.eth.get_logs(
-        {
-            "address": to_checksum_address(ledger),
-            "fromBlock": from_block,
-            "toBlock": "latest",
-            "topics": [topic, account],
-        }
-    )
-    decoder = LogDecoder(catalog)
-    total = 0
-    for log in logs:
-        decoded = decoder.decode_chained(log)
-        if decoded is not None:
-            total += int(decoded[0].fields["amount"])
-    return total
+    records = LogDecoder(catalog).decode_all(reader.logs(ledger, [spec.topic0], from_block, indexed=[account]))
+    return sum(int(r.fields["amount"]) for r in records)
 
 
 def trace_pool(records: Sequence[Record], ledger_flows: Sequence[Any], pool: str) -> list[dict[str, Any]]:

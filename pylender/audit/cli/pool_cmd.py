@@ -18,20 +18,17 @@ from pylender.audit.cli.source import Source, source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pool_cmd(src: Source, pool_address: str, trace: bool, as_json: bool) -> None:
     """Verify and replay POOL's trail; exit 0 when it is complete, untampered and ties to the ledger, 1 if not."""
-    from eth_utils import is_address, to_checksum_address
-
     from pylender.audit.pool import trace_pool, verify_pool
-    from pylender.errors import InvalidAddress
+    from pylender.audit.probe import checksum_address
 
-    if not is_address(pool_address):
-        raise InvalidAddress(f"POOL must be an address (0x and 40 hex digits), got {pool_address!r}")
+    pool = checksum_address(pool_address, "POOL")
     w3, ledger = src.need_chain()
-    result = verify_pool(w3, to_checksum_address(pool_address), from_block=src.from_block or 0)
+    result = verify_pool(w3, pool, from_block=src.from_block or 0, confirmations=src.confirmations)
     traced = []
     if trace:
         from pylender.audit.verify import audit_ledger
 
-        run = audit_ledger(w3, ledger, from_block=src.from_block or 0)
+        run = audit_ledger(w3, ledger, from_block=src.from_block or 0, confirmations=src.confirmations)
         traced = trace_pool(result.records, run.books.flows, result.pool)
     if as_json:
         emit_json(
@@ -39,6 +36,7 @@ def pool_cmd(src: Source, pool_address: str, trace: bool, as_json: bool) -> None
                 "ok": result.ok,
                 "pool": result.pool,
                 "ledger": result.ledger,
+                "final_block": result.final_block,
                 "records": len(result.records),
                 "computed_head": result.computed_head,
                 "onchain_head": result.onchain_head,
