@@ -73,10 +73,12 @@ test: lint typecheck $(STAMPS)/compile
 	PYLENDER_NATIVE=0 $(BIN)/python -m pytest -q $(SOURCE_ONLY_TESTS)
 	$(MAKE) --no-print-directory test-foundry
 
-# The contract suite on anvil alone: its default hardfork, then london (ape-foundry's --hardfork).
+# The contract suite on anvil alone: its default hardfork, then london (ape-foundry's --hardfork). ape-foundry
+# finds anvil on PATH: tools/ape-anvil/anvil runs it with its persisted states in a directory removed at exit.
+APE_ANVIL := PATH="$(CURDIR)/tools/ape-anvil:$$PATH" REAL_ANVIL="$(CURDIR)/node_modules/.bin/anvil"
 test-foundry: setup $(STAMPS)/compile
-	$(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
-	APE_EVM_VERSION=london $(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+	$(APE_ANVIL) $(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
+	$(APE_ANVIL) APE_EVM_VERSION=london $(BIN)/python -m pytest -q tests/contracts --network ethereum:local:foundry
 
 bench: setup $(STAMPS)/compile
 	$(BIN)/python -m bench
