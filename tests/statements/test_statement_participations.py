@@ -88,8 +88,8 @@ def test_the_sales_are_stated_with_their_price_and_exposure(
     assert sum(r.amount for r in got if r.component == "principal") == paid.principal_paid
 
 
-NEW_BUYER = """
-name: a buyer new to the loan, then a late payment
+ONE_LOAN = """
+name: one loan, its first installment paid
 decimals: 6
 institutions:
   bank_a: {account: 1, name: Bank A, balance: 100000}
@@ -113,11 +113,15 @@ loans:
 timeline:
   - advance_days: 30
   - repay: {loan: K}
-  - offer: {name: k-to-b, loan: K, seller: bank_a, buyer: bank_b, share_bps: 1300, price: 1400, expiry_days: 2}
+"""
+NEW_BUYER = (
+    ONE_LOAN
+    + """  - offer: {name: k-to-b, loan: K, seller: bank_a, buyer: bank_b, share_bps: 1300, price: 1400, expiry_days: 2}
   - accept: {offer: k-to-b}
   - advance_days: 47
   - repay: {loan: K}
 """
+)
 
 
 def test_a_buyer_new_to_a_loan_has_its_first_late_payment_split_by_part() -> None:
@@ -150,33 +154,6 @@ def test_a_buyer_new_to_a_loan_has_its_first_late_payment_split_by_part() -> Non
         assert s.closing == account_at(session.w3, result.ledger, address, session.w3.eth.block_number)
 
 
-ROTATION = """
-name: an institution rotates its address mid-loan
-decimals: 6
-institutions:
-  bank_a: {account: 1, name: Bank A, balance: 100000}
-  platform: {account: 2, name: Example Platform, platform: true, balance: 100000}
-servicer: {account: 4, balance: 10000}
-borrowers:
-  kim: {account: 5, id: customer-kim, balance: 20000}
-loans:
-  K:
-    borrower: kim
-    principal: 10000
-    rate_bps: 1800
-    periods: 6
-    method: equal_installment
-    grace_days: 3
-    penalty_rate_bps: 3600
-    tranches:
-      - {lender: bank_a, share_bps: 7000}
-      - {lender: platform, share_bps: 3000}
-timeline:
-  - advance_days: 30
-  - repay: {loan: K}
-"""
-
-
 def test_a_statement_follows_the_institution_across_a_rotation_of_its_address() -> None:
     """Bank A is paid one installment at its first address, moves to a second (``rotateInstitution``), is paid the
     next there and withdraws. Its statement, named by either address or by name, holds both payments and the
@@ -185,7 +162,7 @@ def test_a_statement_follows_the_institution_across_a_rotation_of_its_address() 
 
     anvil_or_skip()
     with Pylender.local(timestamp=GENESIS_TIMESTAMP, accounts=8) as session:
-        result = run_scenario(parse(ROTATION), session)
+        result = run_scenario(parse(ONE_LOAN), session)
         ledger = session.ledger(result.deployment)
         first, second = result.lenders["bank_a"].address, session.account(6)
         loan = result.loans["K"].id
