@@ -94,7 +94,8 @@ def _measure(chain: BenchChain, sizes: StatementSizes, tick: Callable[[str], Non
 
     first, last = day(chain.deploy_block), day(latest)
     counts: dict[str, int] = {}
-    drawn: list[DailyStatement] = []
+    drawn: list[DailyStatement] = []  # the round's statement, checked and let go after its timing
+    checks: list[bool] = []
 
     def raw() -> None:
         counts["raw"] = len(rpc.rpc_batch([("eth_getLogs", [flt])])[0])
@@ -104,24 +105,34 @@ def _measure(chain: BenchChain, sizes: StatementSizes, tick: Callable[[str], Non
         counts["statement"] = s.verification.records
         drawn.append(s)
 
+    def check() -> DailyStatement:
+        s = drawn.pop()
+        checks.append(s.outcome.value == "verified" and s.views_compared >= len(s.days))
+        if not checks[-1]:
+            log.error("the statement is %s: %s", s.outcome.value, [f.describe() for f in s.findings][:3])
+        return s
+
     series: dict[str, list[float]] = {"raw": [], "statement": []}
     readers = [("raw", raw), ("statement", statement)]
     for run in range(sizes.warmup):
         raw()
         statement()
+        check()
         tick(f"{records} records, warm-up {run + 1}")
+    s = None
     for run in range(sizes.runs):
         for name, action in readers if run % 2 == 0 else list(reversed(readers)):
+            s = None  # the previous round's statement is let go here, not inside a timing
             with _gc_paused():
                 series[name].append(rate(records, action))
+            if name == "statement":
+                s = check()
             tick(f"{records} records, round {run + 1}: {name}")
     for name, found in counts.items():
         if found != records:
             raise RuntimeError(f"{name} read {found} records, the ledger's audit head says {records}")
-    s = drawn[-1]
-    verified = all(d.outcome.value == "verified" and d.views_compared >= len(d.days) for d in drawn)
-    if not verified:
-        log.error("the statement is %s: %s", s.outcome.value, [f.describe() for f in s.findings][:3])
+    assert s is not None
+    verified = all(checks)
     return StatementPoint(
         records=records,
         blocks=latest - chain.deploy_block + 1,
