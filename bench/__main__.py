@@ -28,6 +28,7 @@ from bench.audit_speed import AuditSizes, measure_audit
 from bench.chain import LENDER_COUNTS
 from bench.gas import measure_gas
 from bench.goals import audit_goals, gas_goals, size_goals, statement_goals, throughput_goals
+from bench.isolated import run_isolated
 from bench.report import Report, RunInfo
 from bench.sizes import measure_sizes
 from bench.statement_speed import StatementSizes, measure_statement
@@ -137,20 +138,20 @@ def main(quick: bool, out: Path, only: tuple[str, ...], strict: bool, progress: 
     with _Bar(progress) as bar:
         if "gas" in sections:
             with bar.section("gas", 3 + len(lenders) + len(loans)) as tick:
-                report.gas = measure_gas(lenders, loans, tick)
+                report.gas = run_isolated(measure_gas, lenders, loans, tick=tick)
             report.goals += gas_goals(report.gas)
         if "throughput" in sections:
             with bar.section("throughput", 1 + (tp_sizes.warmup + tp_sizes.runs) * len(FIGURES)) as tick:
-                report.throughput = measure_throughput(tp_sizes, tick)
+                report.throughput = run_isolated(measure_throughput, tp_sizes, tick=tick)
             report.goals += throughput_goals(report.throughput)
         if "audit" in sections:
             total = 1 + len(audit_sizes.targets) * (1 + 3 * audit_sizes.runs)
             with bar.section("audit", total) as tick:
-                report.audit = measure_audit(audit_sizes, tick)
+                report.audit = run_isolated(measure_audit, audit_sizes, tick=tick)
             report.goals += audit_goals(report.audit)
         if "statement" in sections:
             with bar.section("statement", 2 + statement_sizes.warmup + 2 * statement_sizes.runs) as tick:
-                report.statement = measure_statement(statement_sizes, tick)
+                report.statement = run_isolated(measure_statement, statement_sizes, tick=tick)
             report.goals += statement_goals(report.statement)
     first_artifact = report.run.ledger_artifact
     report.run = _run_info(started, time.perf_counter() - t0, quick, [*load, os.getloadavg()[0]])

@@ -68,7 +68,8 @@ class Report(BaseModel):
             f"Load average (1 min) at start / end: {' / '.join(f'{x:.1f}' for x in self.run.load_average)}.",
             f"Ledger: `{self.run.ledger_artifact}`. Audit modules: {self.run.audit_build or 'not recorded'}.",
             "Regenerate with `make bench` (or `python -m bench --quick`).",
-            "Every figure is measured against its reference in the same run.",
+            "Every figure is measured against its reference in the same run; each section on a chain and in a Python "
+            "process of its own.",
             "",
             "## Goals",
             "",
