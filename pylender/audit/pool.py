@@ -10,6 +10,7 @@ component, amount: from the ledger's own replay) and what it paid each class; ea
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,8 @@ class _Reader:
             return [log for chunk in fetcher.iter_chunks(from_block, self.final) for log in chunk.logs]
         finally:
             fetcher.close()
+            # the next contract's logs start from the range this node last accepted, not from the default
+            self.config = dataclasses.replace(self.config, chunk_size=fetcher.chunk_size)
 
     def time_of(self, block: int) -> int:
         if block not in self.times:
