@@ -15,7 +15,7 @@ PYSOURCES := $(shell find pylender -name '*.py' 2>/dev/null)
 
 SOURCE_ONLY_TESTS := tests/audit/test_replay.py tests/audit/test_tamper.py tests/audit/test_records.py \
 	tests/audit/test_layout.py tests/audit/test_export.py tests/audit/test_index.py tests/audit/test_prefetch.py \
-	tests/audit/test_snapshot.py tests/audit/test_e2e_anvil.py tests/math tests/test_native.py
+	tests/audit/test_snapshot.py tests/audit/test_e2e_anvil.py tests/statements tests/math tests/test_native.py
 
 .PHONY: all setup demo test test-foundry bench lint typecheck format artifacts compile clean
 
