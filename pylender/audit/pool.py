@@ -25,7 +25,7 @@ from pylender.audit.events import EventCatalog
 from pylender.audit.fetch import FetchConfig, LogFetcher
 from pylender.audit.findings import Finding
 from pylender.audit.probe import checksum_address, require_pool
-from pylender.audit.records import LogDecoder, Record, format_head
+from pylender.audit.records import LogDecoder, Record, as_bytes, as_int, format_head
 from pylender.audit.rpc import Rpc
 from pylender.errors import NothingFinal
 from pylender.reference.pool import PoolModel
@@ -123,16 +123,11 @@ class _Reader:
             found = self.rpc.block(block)
             if found is None:
                 raise NothingFinal(f"the node has no block {block}, which holds a pool record")
-            self.times[block] = _number(found["timestamp"])
+            self.times[block] = as_int(found["timestamp"])
         return self.times[block]
 
     def close(self) -> None:
         self.rpc.close()
-
-
-def _number(value: Any) -> int:
-    """A JSON-RPC quantity (``0x`` hex, or an integer from a provider that formats replies)."""
-    return int(value, 16) if isinstance(value, str) else int(value)
 
 
 def _finding(seq: int | None, subject: str, field_: str, expected: Any, found: Any, detail: str = "") -> Finding:
@@ -159,12 +154,11 @@ def _class_transfers(reader: _Reader, token: str, cls: int, from_block: int) -> 
     """Every transfer of a class token up to the reader's block (mints from 0 included)."""
     out: list[Transfer] = []
     for log in reader.logs(token, [TRANSFER_TOPIC], from_block):
-        topics = [bytes.fromhex(str(t)[2:]) if isinstance(t, str) else bytes(t) for t in log["topics"]]
-        data = log["data"]
+        topics = [as_bytes(t) for t in log["topics"]]
         sender = to_checksum_address(topics[1][-20:])
         to = to_checksum_address(topics[2][-20:])
-        amount = int(data, 16) if isinstance(data, str) else int.from_bytes(bytes(data), "big")
-        out.append((_number(log["blockNumber"]), _number(log["logIndex"]), cls, sender, to, amount))
+        amount = int.from_bytes(as_bytes(log["data"]), "big")
+        out.append((as_int(log["blockNumber"]), as_int(log["logIndex"]), cls, sender, to, amount))
     return out
 
 

@@ -129,7 +129,8 @@ def build_chain(
 # ---------------------------------------------------------------- decoding logs
 
 
-def _as_bytes(value: Any) -> bytes:
+def as_bytes(value: Any) -> bytes:
+    """A log's bytes field (``0x`` hex as a node sends it, or bytes / HexBytes from a formatting provider)."""
     if isinstance(value, str):
         return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
     if isinstance(value, (bytes, bytearray)):
@@ -137,7 +138,8 @@ def _as_bytes(value: Any) -> bytes:
     return bytes(HexBytes(value))
 
 
-def _as_int(value: Any) -> int:
+def as_int(value: Any) -> int:
+    """A JSON-RPC quantity (``0x`` hex as a node sends it, or an integer from a formatting provider)."""
     if isinstance(value, int):
         return value
     return int(value, 16) if isinstance(value, str) else int(value)
@@ -179,12 +181,12 @@ class LogDecoder:
             buf = bytes.fromhex("".join([t[2:] for t in raw_topics]) + data[2:])
             fields, head, body = layout.read_joined(buf, len(raw_topics))
         else:
-            topics = [_as_bytes(t) for t in raw_topics]
+            topics = [as_bytes(t) for t in raw_topics]
             found = self._layouts.get(topics[0])
             if found is None:
                 return None
             layout = found
-            fields, head, body = layout.read(topics, _as_bytes(data))
+            fields, head, body = layout.read(topics, as_bytes(data))
         loan_id = fields.get("loanId")
         record = Record(
             head & SEQ_MASK,
@@ -192,9 +194,9 @@ class LogDecoder:
             loan_id if loan_id is None or isinstance(loan_id, int) else int(loan_id),
             fields,
             head,
-            _as_int(log["blockNumber"]),
+            as_int(log["blockNumber"]),
             _as_hash(log["transactionHash"]),
-            _as_int(log["logIndex"]),
+            as_int(log["logIndex"]),
         )
         return record, body
 
@@ -236,7 +238,7 @@ class LogDecoder:
                 if block is None:
                     block = blocks[number] = int(number, 16)
             else:
-                block = _as_int(number)
+                block = as_int(number)
             records.append(
                 new_record(  # the NamedTuple's own __new__ without its Python-level argument handling
                     Record,
@@ -248,7 +250,7 @@ class LogDecoder:
                         head,
                         block,
                         tx_hash.lower() if type(tx_hash) is str else _as_hash(tx_hash),
-                        int(index, 16) if type(index) is str else _as_int(index),
+                        int(index, 16) if type(index) is str else as_int(index),
                     ),
                 )
             )
