@@ -28,6 +28,15 @@ log = logging.getLogger(__name__)
 UNIT = 10**6
 BPS = 10_000
 DAY = 86_400
+# each role of the access matrices, by the world account that holds it ("outsider" holds none)
+ROLES = {
+    "admin": "admin",
+    "originator": "originator",
+    "lender": "bank",
+    "servicer": "servicer",
+    "pauser": "pauser",
+    "outsider": "outsider",
+}
 SEQ_MASK = 2**56 - 1  # seq in bits 0-55, chain hash in bits 56-247 (docs/ledger-spec.md)
 HASH_MASK = 2**248 - 2**56
 FUNDS = 10**9 * UNIT  # what every token holder starts with

@@ -15,21 +15,13 @@ from typing import Any
 import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
-from reliability_support import DAY, UNIT, World, error_signature, terms_tuple
+from reliability_support import DAY, ROLES, UNIT, World, error_signature, terms_tuple
 
 from pylender import artifacts
 from pylender.client.ledger import Ledger
 from pylender.errors import ContractError
 from pylender.values import role_id
 
-ROLES = {
-    "admin": "admin",
-    "originator": "originator",
-    "lender": "bank",
-    "servicer": "servicer",
-    "pauser": "pauser",
-    "outsider": "outsider",
-}
 PRINCIPAL = 10_000 * UNIT
 
 

@@ -11,21 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from reliability_support import DAY, UNIT, World, error_signature
+from reliability_support import DAY, ROLES, UNIT, World, error_signature
 
 from pylender import artifacts
 from pylender.client.pool import Pool, PoolClass, deploy_pool
 from pylender.errors import ContractError
 from pylender.values import LoanTerms, PoolTerms, Tranche
 
-ROLES = {
-    "admin": "admin",
-    "originator": "originator",
-    "lender": "bank",
-    "servicer": "servicer",
-    "pauser": "pauser",
-    "outsider": "outsider",
-}
 EVERYONE = frozenset(ROLES)
 
 
